@@ -1,0 +1,116 @@
+"""Engines and migrations for the warehouse (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine
+
+from ..config import SQL_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URL spellings operators use and pick the drivers we install."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per URL per process (engines own connection pools)."""
+    url = normalise_url(url or Settings.from_env().database_url)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _create(url)
+        _ENGINES[url] = engine
+    return engine
+
+
+def _create(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            # WAL lets readers (analysts) work while a load is running.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def dispose_all() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SQL_DIR / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
+    """Apply migrations, then (re)create the analyst views from ``sql/views``."""
+    from alembic import command
+
+    if not isinstance(engine, Engine):
+        engine = get_engine(engine)
+    command.upgrade(alembic_config(engine), revision)
+    create_views(engine)
+
+
+def view_files() -> list[Path]:
+    return sorted((SQL_DIR / "views").glob("*.sql"))
+
+
+def create_views(engine: Engine) -> None:
+    """Views are replaceable objects: dropped and recreated on every upgrade.
+
+    Files are applied in name order, so a view may build on one in an earlier file;
+    drops go in reverse order for the same reason.
+    """
+    files = view_files()
+    dialect = engine.dialect.name
+    with engine.begin() as conn:
+        for path in reversed(files):
+            conn.execute(text(f"DROP VIEW IF EXISTS {path.stem.split('_', 1)[1]}"))
+        for path in files:
+            conn.execute(text(_dialect_sql(path.read_text(), dialect)))
+
+
+_DIALECT_BLOCK = re.compile(r"/\*(pg|sqlite):(.*?)\*/", re.S)
+
+
+def _dialect_sql(sql: str, dialect: str) -> str:
+    """Views are written once; ``/*pg:...*/`` and ``/*sqlite:...*/`` hold the parts that differ."""
+    wanted = "pg" if dialect == "postgresql" else dialect
+    return _DIALECT_BLOCK.sub(lambda m: m.group(2) if m.group(1) == wanted else "", sql)
+
+
+def table_names(engine: Engine) -> list[str]:
+    return inspect(engine).get_table_names()

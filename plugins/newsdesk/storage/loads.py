@@ -1,0 +1,168 @@
+"""Idempotent writes shared by every stage.
+
+Every insert is an upsert keyed on a natural key (a URL, a page id), so a retried
+task or a re-run batch converges on the same rows instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ..urls import canonicalize_url, domain_of
+from .schema import articles, pages, raw_pages, sources
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def insert_ignore(conn: Connection, table, rows: Sequence[dict], conflict: Sequence[str]):
+    """INSERT ... ON CONFLICT DO NOTHING on both SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    conn.execute(stmt, list(rows))
+
+
+def upsert(conn: Connection, table, rows: Sequence[dict], conflict: Sequence[str], update_cols: Iterable[str]):
+    """INSERT ... ON CONFLICT DO UPDATE of ``update_cols`` (the natural key stays)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_={c: getattr(stmt.excluded, c) for c in update_cols}
+    )
+    conn.execute(stmt, list(rows))
+
+
+@dataclass(frozen=True)
+class NewPage:
+    """A document URL discovered by a feed, a sitemap or an archive."""
+
+    url: str
+    origin: str  # feed | sitemap | warc
+    source_id: int | None = None
+    feed_id: int | None = None
+    guid: str | None = None
+    published_at: datetime | None = None
+
+
+def enqueue_pages(conn: Connection, found: Sequence[NewPage]) -> list[int]:
+    """Record discovered URLs as pending pages; returns ids of the pages that are new.
+
+    Already-known URLs (after canonicalisation) are left untouched, so a feed that
+    re-orders or re-dates its entries produces no new work.
+    """
+    if not found:
+        return []
+    by_url: dict[str, NewPage] = {}
+    for item in found:
+        by_url.setdefault(canonicalize_url(item.url), item)
+    urls = list(by_url)
+    existing = set()
+    for chunk in _chunks(urls, 500):
+        existing.update(conn.execute(select(pages.c.url).where(pages.c.url.in_(chunk))).scalars())
+    now = utcnow()
+    rows = [
+        dict(
+            url=url, seen_url=item.url, guid=item.guid, source_id=item.source_id, feed_id=item.feed_id,
+            origin=item.origin, state="pending", attempts=0, discovered_at=now,
+            entry_published_at=item.published_at,
+        )
+        for url, item in by_url.items()
+        if url not in existing
+    ]
+    insert_ignore(conn, pages, rows, ["url"])
+    new_urls = [r["url"] for r in rows]
+    ids: list[int] = []
+    for chunk in _chunks(new_urls, 500):
+        ids.extend(conn.execute(select(pages.c.id).where(pages.c.url.in_(chunk))).scalars())
+    return sorted(ids)
+
+
+def compress(body: bytes) -> bytes:
+    return zlib.compress(body, 6)
+
+
+def decompress(body: bytes) -> bytes:
+    return zlib.decompress(body)
+
+
+def store_raw(conn: Connection, page_id: int, body: bytes, headers: dict | None = None) -> None:
+    """Keep the fetched HTML (zlib) so articles can be re-extracted without refetching."""
+    upsert(
+        conn,
+        raw_pages,
+        [dict(page_id=page_id, compression="zlib", body=compress(body), raw_size=len(body),
+              sha256=hashlib.sha256(body).hexdigest(), headers=headers or {})],
+        ["page_id"],
+        ["compression", "body", "raw_size", "sha256", "headers"],
+    )
+
+
+def load_raw(conn: Connection, page_id: int) -> tuple[bytes, dict] | None:
+    row = conn.execute(select(raw_pages.c.body, raw_pages.c.compression, raw_pages.c.headers)
+                       .where(raw_pages.c.page_id == page_id)).first()
+    if row is None:
+        return None
+    body = decompress(row.body) if row.compression == "zlib" else row.body
+    return body, dict(row.headers or {})
+
+
+def mark_page(conn: Connection, page_id: int, state: str, **fields) -> None:
+    conn.execute(update(pages).where(pages.c.id == page_id).values(state=state, **fields))
+
+
+def source_for_domain(conn: Connection, domain: str) -> int:
+    """The source a page belongs to: the registry's source for its domain, else one
+    created for the domain (archives hold outlets that the registry does not list)."""
+    found = conn.execute(select(sources.c.id).where(sources.c.domain == domain).order_by(sources.c.id)).first()
+    if found:
+        return found[0]
+    insert_ignore(conn, sources, [dict(name=domain, domain=domain, homepage=f"https://{domain}/",
+                                       in_registry=False, created_at=utcnow())], ["name"])
+    return conn.execute(select(sources.c.id).where(sources.c.name == domain)).scalar_one()
+
+
+ARTICLE_FIELDS = (
+    "url", "canonical_url", "domain", "title", "text", "author", "published_at", "sitename",
+    "language", "description", "image", "tags", "attribution", "clean_text", "extractor",
+)
+
+
+def upsert_article(conn: Connection, page_id: int, source_id: int | None, fields: dict) -> int:
+    """Insert or refresh the article extracted from a page; returns its id.
+
+    A changed text resets the dedup state so the article is compared again.
+    """
+    text_value = fields["text"]
+    values = {k: fields.get(k) for k in ARTICLE_FIELDS}
+    values["domain"] = values.get("domain") or domain_of(values["url"])
+    values.update(
+        page_id=page_id, source_id=source_id, word_count=len(text_value.split()),
+        text_sha256=hashlib.sha256(text_value.encode("utf-8")).hexdigest(), extracted_at=utcnow(),
+    )
+    current = conn.execute(select(articles.c.id, articles.c.text_sha256).where(articles.c.page_id == page_id)).first()
+    if current is None:
+        insert_ignore(conn, articles, [dict(values, dedup_state="pending")], ["page_id"])
+        return conn.execute(select(articles.c.id).where(articles.c.page_id == page_id)).scalar_one()
+    changed = current.text_sha256 != values["text_sha256"]
+    if changed:
+        values["dedup_state"] = "pending"
+    conn.execute(update(articles).where(articles.c.id == current.id).values(**values))
+    return current.id
+
+
+def _chunks(seq: Sequence, size: int):
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]

@@ -1,0 +1,217 @@
+"""Warehouse tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
+
+The tables double as the work queue between pipeline stages: a stage reads ids
+in one state and moves them to the next, so any task can be re-run safely.
+Migrations in ``sql/migrations`` create exactly these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, **kw) -> Column:
+    return Column(name, DateTime(timezone=True), **kw)
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("homepage", Text),
+    Column("domain", String(255), index=True),
+    Column("language", String(16)),
+    Column("in_registry", Boolean, nullable=False, default=False),
+    _ts("created_at"),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source_id", Id, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("kind", String(32), nullable=False, default="feed"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_sha256", String(64)),
+    Column("interval_override_s", Integer),
+    _ts("next_poll_at"),
+    _ts("last_polled_at"),
+    _ts("last_success_at"),
+    _ts("last_new_entry_at"),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("failure_score", Float, nullable=False, default=0.0),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("disabled_reason", Text),
+    _ts("created_at"),
+)
+
+poll_log = Table(
+    "poll_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("feed_id", Id, ForeignKey("feeds.id"), nullable=False, index=True),
+    Column("run_key", String(250)),
+    _ts("polled_at", nullable=False),
+    Column("outcome", String(32), nullable=False),  # ok | not_modified | unchanged | error
+    Column("status_code", Integer),
+    Column("bytes", Integer),
+    Column("latency_ms", Integer),
+    Column("entries", Integer),
+    Column("new_entries", Integer),
+    Column("error_kind", String(32)),
+    Column("error", Text),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # Canonicalised URL (tracking parameters and fragment removed): one row per document.
+    Column("url", Text, nullable=False, unique=True),
+    Column("seen_url", Text),
+    Column("guid", Text),
+    Column("source_id", Id, ForeignKey("sources.id"), index=True),
+    Column("feed_id", Id, ForeignKey("feeds.id")),
+    Column("origin", String(16), nullable=False),  # feed | warc | sitemap
+    Column("state", String(16), nullable=False, index=True),  # pending | fetched | extracted | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error_kind", String(32)),
+    Column("last_error", Text),
+    _ts("discovered_at"),
+    _ts("fetched_at"),
+    Column("http_status", Integer),
+    Column("final_url", Text),
+    Column("content_type", Text),
+    Column("entry_published_at", DateTime(timezone=True)),
+)
+
+raw_pages = Table(
+    "raw_pages",
+    metadata,
+    Column("page_id", Id, ForeignKey("pages.id"), primary_key=True),
+    Column("compression", String(8), nullable=False),  # zlib
+    Column("body", LargeBinary, nullable=False),
+    Column("raw_size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("headers", JSON),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("page_id", Id, ForeignKey("pages.id"), nullable=False, unique=True),
+    Column("source_id", Id, ForeignKey("sources.id"), index=True),
+    Column("url", Text, nullable=False),
+    Column("canonical_url", Text),
+    Column("domain", String(255), index=True),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
+    Column("clean_text", Text),
+    Column("author", Text),
+    Column("published_at", DateTime(timezone=True), index=True),
+    Column("sitename", Text),
+    Column("language", String(16)),
+    Column("description", Text),
+    Column("image", Text),
+    Column("tags", JSON),
+    Column("attribution", Text),
+    Column("word_count", Integer),
+    Column("text_sha256", String(64), index=True),
+    Column("clean_sha256", String(64), index=True),
+    Column("extractor", String(64)),
+    _ts("extracted_at"),
+    # Dedup outcome, denormalised for v_articles; dedup_links keeps the provenance.
+    Column("dedup_state", String(16), nullable=False, default="pending", index=True),
+    Column("cluster_id", Id, index=True),
+    Column("relation", String(16)),
+    Column("similarity", Float),
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("original_article_id", Id, ForeignKey("articles.id"), nullable=False, index=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+dedup_links = Table(
+    "dedup_links",
+    metadata,
+    Column("article_id", Id, ForeignKey("articles.id"), primary_key=True),
+    Column("original_article_id", Id, ForeignKey("articles.id"), nullable=False, index=True),
+    Column("relation", String(16), nullable=False),
+    Column("similarity", Float, nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("evidence", JSON),
+    _ts("decided_at"),
+)
+
+dedup_signatures = Table(
+    "dedup_signatures",
+    metadata,
+    Column("article_id", Id, ForeignKey("articles.id"), primary_key=True),
+    Column("minhash", LargeBinary),
+    Column("pub_day", Integer, index=True),
+    Column("token_count", Integer),
+)
+
+# LSH buckets in the warehouse: candidates survive restarts and are shared by every worker.
+lsh_buckets = Table(
+    "lsh_buckets",
+    metadata,
+    Column("scheme", Integer, nullable=False, primary_key=True),
+    Column("bucket", BigInteger, nullable=False, primary_key=True),
+    Column("article_id", Id, ForeignKey("articles.id"), nullable=False, primary_key=True),
+    Column("pub_day", Integer),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_key", String(250), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    _ts("started_at"),
+    _ts("finished_at"),
+    Column("status", String(16)),
+    Column("stats", JSON),
+)
+
+Index("ix_pages_state_id", pages.c.state, pages.c.id)
+Index("ix_articles_dedup_state_id", articles.c.dedup_state, articles.c.id)

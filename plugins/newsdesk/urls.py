@@ -1,0 +1,60 @@
+"""URL canonicalisation shared by feed polling, archive import and dedup.
+
+One document should have one URL in the warehouse, whatever tracking decoration
+a feed or a share button added to it.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+# Parameters that identify a campaign or a click, never the document.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "yclid", "igshid",
+        "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "rb_clickid",
+        "s_cid", "vero_conv", "vero_id", "wickedid", "twclid", "ttclid", "li_fat_id", "ref_src",
+        "cmpid", "ncid", "sr_share", "ocid", "at_medium", "at_campaign", "ito",
+        "xtor", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "ftag",
+        "taid", "guccounter", "guce_referrer", "guce_referrer_sig", "smid",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "at_", "stm_")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonicalize_url(url: str) -> str:
+    """Normalise a URL for identity: lower-case scheme and host, no default port,
+    no fragment, no tracking parameters, sorted query, normalised percent-encoding.
+
+    The path keeps its case and trailing slash: servers differ on both.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        host = host.encode("idna").decode("ascii") if host and not host.isascii() else host
+    except UnicodeError:
+        pass
+    port = parts.port if parts.port and _DEFAULT_PORTS.get(scheme) != parts.port else None
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~%")
+    path = re.sub(r"/{2,}", "/", path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+    query.sort()
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def domain_of(url: str) -> str:
+    """Host without a leading ``www.``: the unit analysts group outlets by."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host

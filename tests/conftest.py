@@ -1,0 +1,81 @@
+"""Shared fixtures: real warehouses (SQLite file, PostgreSQL on 127.0.0.1) and local HTTP servers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from newsdesk.config import Settings
+from newsdesk.storage import db
+
+PG_ADMIN_URL = os.environ.get("NEWSDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'warehouse.db'}"
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    engine = db.get_engine(sqlite_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database per test, dropped afterwards."""
+    reason = _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    name = f"newsdesk_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    db.dispose_all()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url):
+    engine = db.get_engine(pg_url)
+    db.upgrade(engine)
+    yield engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request):
+    """Run a test on both warehouses."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_engine")
+    else:
+        yield request.getfixturevalue("pg_engine")
+
+
+@pytest.fixture
+def settings(sqlite_url) -> Settings:
+    """Settings for tests: loopback allowed (local servers), short timeouts."""
+    return Settings.from_env(
+        database_url=sqlite_url, allow_private_addresses=True, connect_timeout=2.0, read_timeout=2.0,
+        total_timeout=5.0, per_host_delay=0.0,
+    )
