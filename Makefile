@@ -1,0 +1,39 @@
+# newsdesk: `make run` sets up and runs the offline job; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+DB     ?= sqlite:///$(CURDIR)/var/newsdesk.db
+
+export NEWSDESK_DATABASE_URL ?= $(DB)
+export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
+export AIRFLOW__CORE__LOAD_EXAMPLES = False
+export AIRFLOW__CORE__DAGS_FOLDER = $(CURDIR)/dags
+
+.PHONY: install run test migrate airflow bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt -c requirements.lock
+	$(PIP) install --quiet --no-deps -e .
+	touch $(STAMP)
+
+migrate: install
+	$(VENV)/bin/newsdesk db upgrade
+
+run: install
+	mkdir -p var
+	$(VENV)/bin/newsdesk run
+
+test: install
+	$(VENV)/bin/pytest -q
+
+bench: install
+	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,101 @@
+"""news_ingest: poll feeds, fetch pages, extract, dedup, load. Every 15 minutes.
+
+Thin by design: every task calls ``newsdesk.orchestration``; XCom carries ids and
+counts, never HTML. Imports of the library happen inside tasks so parsing this
+file costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, get_current_context, task
+
+WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
+HTTP_POOL = os.environ.get("NEWSDESK_HTTP_POOL", "news_http")
+
+
+def _run_key() -> str:
+    ctx = get_current_context()
+    return f"news_ingest/{ctx['dag_run'].run_id}"
+
+
+@dag(
+    dag_id="news_ingest",
+    schedule=CronTriggerTimetable(os.environ.get("NEWSDESK_INGEST_CRON", "*/15 * * * *"), timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    tags=["newsdesk"],
+    doc_md=__doc__,
+)
+def news_ingest():
+    @task
+    def prepare() -> list[list[int]]:
+        from newsdesk import orchestration
+
+        return orchestration.prepare()
+
+    @task(pool=HTTP_POOL)
+    def poll_feeds(feed_ids: list[int]) -> dict:
+        from newsdesk import orchestration
+
+        return orchestration.poll_batch(feed_ids, run_key=_run_key())
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def plan_fetch() -> list[list[int]]:
+        from newsdesk import orchestration
+
+        return orchestration.plan_fetch()
+
+    @task(pool=HTTP_POOL)
+    def fetch_pages(page_ids: list[int]) -> dict:
+        from newsdesk import orchestration
+
+        return orchestration.fetch_batch(page_ids)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def plan_extract() -> list[list[int]]:
+        from newsdesk import orchestration
+
+        return orchestration.plan_extract()
+
+    @task
+    def extract_pages(page_ids: list[int]) -> dict:
+        from newsdesk import orchestration
+
+        return orchestration.extract_batch(page_ids)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def dedup() -> dict:
+        from newsdesk import orchestration
+
+        return orchestration.dedup()
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[WAREHOUSE_ARTICLES])
+    def finish(polled, fetched, extracted, deduped) -> dict:
+        from newsdesk import orchestration
+
+        parts = [list(polled or []), list(fetched or []), list(extracted or []), [{"dedup": deduped or {}}]]
+        return orchestration.finish(_run_key(), parts)
+
+    polled = poll_feeds.expand(feed_ids=prepare())
+    fetch_plan = plan_fetch()
+    polled >> fetch_plan
+    fetched = fetch_pages.expand(page_ids=fetch_plan)
+    extract_plan = plan_extract()
+    fetched >> extract_plan
+    extracted = extract_pages.expand(page_ids=extract_plan)
+    deduped = dedup()
+    extracted >> deduped
+    finish(polled, fetched, extracted, deduped)
+
+
+news_ingest()

@@ -1,0 +1,1 @@
+"""Historical sources: WARC archives (CC-NEWS and others) and news sitemaps."""

@@ -1,0 +1,112 @@
+"""What the Airflow tasks call: thin wrappers that resolve settings and return ids.
+
+Kept out of the DAG files so that DAG parsing stays cheap and so that every task
+body is plain Python, testable without a scheduler. Nothing returned here carries
+page content: XCom sees ids and counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .config import SEEDS_DIR, Settings
+from . import pipeline
+from .storage import db
+
+log = logging.getLogger(__name__)
+
+AIRFLOW_CONN_ID = os.environ.get("NEWSDESK_AIRFLOW_CONN_ID", "newsdesk_warehouse")
+ASSET_URI = "newsdesk://warehouse/articles"
+
+
+def warehouse_url_from_airflow() -> str | None:
+    """The warehouse URL from the Airflow connection, if one is defined."""
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(AIRFLOW_CONN_ID)
+    except Exception:  # noqa: BLE001 - no Airflow, or no such connection: fall back to the environment
+        return None
+    uri = conn.get_uri()
+    if uri.startswith(("postgres://", "postgresql://")) or uri.startswith("sqlite"):
+        return uri
+    if conn.conn_type in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{conn.login or ''}{':' + conn.password if conn.password else ''}@{conn.host}:{conn.port or 5432}/{conn.schema}"
+    return uri
+
+
+def settings() -> Settings:
+    url = warehouse_url_from_airflow()
+    return Settings.from_env(database_url=url) if url else Settings.from_env()
+
+
+def registry_path() -> Path:
+    return Path(os.environ.get("NEWSDESK_REGISTRY") or SEEDS_DIR / "feeds.yaml")
+
+
+def prepare(batch_size: int | None = None) -> list[list[int]]:
+    """Migrate (idempotent), sync the registry, and batch the due feeds for mapping."""
+    s = settings()
+    engine = db.get_engine(s.database_url)
+    db.upgrade(engine)
+    stats = pipeline.sync_registry(engine, registry_path())
+    log.info("registry synced: %s", stats)
+    return pipeline.batched(pipeline.due_feeds(engine), batch_size or s.batch_size)
+
+
+def poll_batch(feed_ids: list[int], run_key: str | None = None) -> dict:
+    s = settings()
+    return pipeline.poll(db.get_engine(s.database_url), s, feed_ids, run_key=run_key)
+
+
+def plan_fetch() -> list[list[int]]:
+    s = settings()
+    return pipeline.batched(pipeline.pending_page_ids(db.get_engine(s.database_url), s), s.batch_size)
+
+
+def fetch_batch(page_ids: list[int]) -> dict:
+    s = settings()
+    stats = pipeline.fetch_pages(db.get_engine(s.database_url), s, page_ids)
+    stats.pop("page_ids", None)
+    return stats
+
+
+def plan_extract() -> list[list[int]]:
+    s = settings()
+    return pipeline.batched(pipeline.fetched_page_ids(db.get_engine(s.database_url)), s.batch_size)
+
+
+def extract_batch(page_ids: list[int]) -> dict:
+    s = settings()
+    stats = pipeline.extract_pages(db.get_engine(s.database_url), s, page_ids)
+    return {"extracted": stats["extracted"], "extract_errors": stats["extract_errors"]}
+
+
+def dedup() -> dict:
+    s = settings()
+    return pipeline.dedup(db.get_engine(s.database_url), s)
+
+
+def finish(run_key: str, parts: list) -> dict:
+    """Sum the per-task statistics, store them as the run's row, log them."""
+    totals: dict = {}
+    for part in parts:
+        for item in (part or []) if isinstance(part, (list, tuple)) else [part]:
+            if not isinstance(item, dict):
+                continue
+            for key, value in item.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    totals[key] = totals.get(key, 0) + value
+                elif isinstance(value, dict):
+                    sub = totals.setdefault(key, {})
+                    for k, v in value.items():
+                        if isinstance(v, (int, float)):
+                            sub[k] = sub.get(k, 0) + v
+    s = settings()
+    engine = db.get_engine(s.database_url)
+    totals["warehouse"] = pipeline.warehouse_summary(engine)
+    pipeline.record_run(engine, run_key, "news_ingest", totals)
+    log.info("run %s: %s", run_key, totals)
+    return {k: v for k, v in totals.items() if k != "warehouse"}

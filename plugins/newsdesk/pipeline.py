@@ -1,0 +1,247 @@
+"""The stages composed: what the DAGs and the CLI both call.
+
+Stages hand work to each other through the warehouse (page and article states),
+never through memory, so each call below can be retried or re-run on its own:
+- ``poll``: feeds → pending pages
+- ``fetch_pages``: pending pages → raw HTML kept (state ``fetched``)
+- ``extract_pages``: fetched pages → articles (state ``extracted``), dedup pending
+- ``dedup``: pending articles → clusters and links
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+
+from .config import Settings
+from .storage import loads, schema
+from .storage.db import get_engine
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def engine_for(settings: Settings) -> Engine:
+    return get_engine(settings.database_url)
+
+
+def batched(ids: Sequence[int], size: int, max_batches: int = 1024) -> list[list[int]]:
+    """Split ids into at most ``max_batches`` lists (Airflow's max_map_length is 1024)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    size = max(size, -(-len(ids) // max_batches))
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+# --- registry and polling ---------------------------------------------------
+
+def sync_registry(engine: Engine, path: str | Path) -> dict:
+    from .feeds.registry import sync_registry as _sync
+
+    return _sync(engine, path)
+
+
+def due_feeds(engine: Engine) -> list[int]:
+    from .feeds.poll import due_feed_ids
+
+    return due_feed_ids(engine)
+
+
+def poll(engine: Engine, settings: Settings, feed_ids: Sequence[int], run_key: str | None = None) -> dict:
+    """Poll the given feeds once; errors are recorded per feed, never raised."""
+    from .feeds.poll import poll_feeds
+
+    results = poll_feeds(engine, list(feed_ids), settings, run_key=run_key)
+    stats = {"feeds_polled": len(results), "feed_errors": 0, "new_pages": 0, "not_modified": 0}
+    for result in results:
+        stats["new_pages"] += len(result.new_page_ids)
+        if result.outcome == "error":
+            stats["feed_errors"] += 1
+        elif result.outcome in ("not_modified", "unchanged"):
+            stats["not_modified"] += 1
+    return stats
+
+
+# --- fetching ---------------------------------------------------------------
+
+def pending_page_ids(engine: Engine, settings: Settings, limit: int | None = None) -> list[int]:
+    limit = limit or settings.max_pages_per_run
+    with engine.connect() as conn:
+        return list(conn.execute(
+            select(schema.pages.c.id)
+            .where(schema.pages.c.state == "pending", schema.pages.c.attempts < settings.max_fetch_attempts)
+            .order_by(schema.pages.c.id).limit(limit)
+        ).scalars())
+
+
+@dataclass
+class _Fetched:
+    page_id: int
+    url: str
+    result: object = None
+    error: Exception | None = None
+
+
+def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> dict:
+    """Fetch pending pages concurrently and keep their raw HTML.
+
+    Only pages still pending are fetched, so a retried task skips finished work.
+    A temporary failure leaves the page pending for the next run (up to
+    ``max_fetch_attempts``); a hard one fails it.
+    """
+    from .fetch import FetchError, Fetcher, map_concurrent
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.pages.c.id, schema.pages.c.url, schema.pages.c.attempts)
+            .where(schema.pages.c.id.in_(list(page_ids)), schema.pages.c.state == "pending")
+            .order_by(schema.pages.c.id)
+        ).all()
+    attempts = {r.id: r.attempts for r in rows}
+    stats = {"fetched": 0, "fetch_errors": 0}
+    fetched_ids: list[int] = []
+
+    with Fetcher(settings) as fetcher:
+        def work(row) -> _Fetched:
+            try:
+                return _Fetched(row.id, row.url, result=fetcher.get(row.url, accept="text/html,application/xhtml+xml"))
+            except FetchError as exc:
+                return _Fetched(row.id, row.url, error=exc)
+            except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
+                return _Fetched(row.id, row.url, error=exc)
+
+        for item in map_concurrent(rows, work, settings, key=lambda r: r.url):
+            tries = attempts[item.page_id] + 1
+            with engine.begin() as conn:
+                if item.error is None:
+                    res = item.result
+                    ctype = res.headers.get("content-type", "")
+                    if ctype and not any(t in ctype.lower() for t in HTML_TYPES):
+                        loads.mark_page(conn, item.page_id, "failed", attempts=tries, error_kind="not_html",
+                                        last_error=f"content-type {ctype!r} is not HTML", http_status=res.status,
+                                        final_url=res.final_url, content_type=ctype, fetched_at=loads.utcnow())
+                        stats["fetch_errors"] += 1
+                        continue
+                    loads.store_raw(conn, item.page_id, res.body, {"content-type": ctype})
+                    loads.mark_page(conn, item.page_id, "fetched", attempts=tries, error_kind=None, last_error=None,
+                                    http_status=res.status, final_url=res.final_url, content_type=ctype,
+                                    fetched_at=loads.utcnow())
+                    stats["fetched"] += 1
+                    fetched_ids.append(item.page_id)
+                else:
+                    kind = getattr(item.error, "kind", "soft")
+                    give_up = kind == "hard" or tries >= settings.max_fetch_attempts
+                    loads.mark_page(conn, item.page_id, "failed" if give_up else "pending", attempts=tries,
+                                    error_kind=kind, last_error=str(item.error)[:2000],
+                                    http_status=getattr(item.error, "status", None))
+                    stats["fetch_errors"] += 1
+                    log.warning("fetch failed for %s: %s", item.url, item.error)
+    stats["page_ids"] = sorted(fetched_ids)
+    return stats
+
+
+# --- extraction ---------------------------------------------------------------
+
+def fetched_page_ids(engine: Engine, limit: int | None = None) -> list[int]:
+    with engine.connect() as conn:
+        q = select(schema.pages.c.id).where(schema.pages.c.state == "fetched").order_by(schema.pages.c.id)
+        return list(conn.execute(q.limit(limit) if limit else q).scalars())
+
+
+def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> dict:
+    """Extract articles from fetched pages; a page without article text is recorded as failed."""
+    from .extract import ExtractionError, extract_article
+
+    stats = {"extracted": 0, "extract_errors": 0}
+    article_ids: list[int] = []
+    for page_id in page_ids:
+        with engine.begin() as conn:
+            page = conn.execute(select(schema.pages).where(schema.pages.c.id == page_id)).first()
+            if page is None or page.state not in ("fetched", "extracted"):
+                continue
+            raw = loads.load_raw(conn, page_id)
+            if raw is None:
+                loads.mark_page(conn, page_id, "pending", last_error="raw HTML missing; refetching")
+                continue
+            body, headers = raw
+            url = page.final_url or page.url
+            try:
+                extracted = extract_article(body, url, headers.get("content-type"))
+            except ExtractionError as exc:
+                loads.mark_page(conn, page_id, "failed", error_kind=getattr(exc, "kind", "no_text"),
+                                last_error=str(exc)[:2000])
+                stats["extract_errors"] += 1
+                continue
+            except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
+                log.exception("extraction crashed on page %s", page_id)
+                loads.mark_page(conn, page_id, "failed", error_kind="extract_crash", last_error=repr(exc)[:2000])
+                stats["extract_errors"] += 1
+                continue
+            fields = extracted.as_fields()
+            fields["url"] = page.url
+            if fields.get("published_at") is None and page.entry_published_at is not None:
+                fields["published_at"] = page.entry_published_at
+            article_ids.append(loads.upsert_article(conn, page_id, page.source_id, fields))
+            loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
+            stats["extracted"] += 1
+    stats["article_ids"] = article_ids
+    return stats
+
+
+# --- dedup ------------------------------------------------------------------
+
+def dedup(engine: Engine, settings: Settings, limit: int | None = None) -> dict:
+    from .dedup import dedup_pending
+
+    return dedup_pending(engine, settings, limit=limit)
+
+
+# --- one whole round, as the CLI runs it --------------------------------------
+
+def run_round(engine: Engine, settings: Settings, registry: str | Path | None = None,
+              run_key: str | None = None) -> dict:
+    """Poll due feeds, fetch, extract and dedup: the ``news_ingest`` DAG in one process."""
+    stats: dict = {}
+    if registry:
+        stats["registry"] = sync_registry(engine, registry)
+    stats.update(poll(engine, settings, due_feeds(engine), run_key=run_key))
+    fetch_stats = fetch_pages(engine, settings, pending_page_ids(engine, settings))
+    fetch_stats.pop("page_ids", None)
+    stats.update(fetch_stats)
+    extract_stats = extract_pages(engine, settings, fetched_page_ids(engine))
+    extract_stats.pop("article_ids", None)
+    stats.update(extract_stats)
+    stats["dedup"] = dedup(engine, settings)
+    return stats
+
+
+def record_run(engine: Engine, run_key: str, kind: str, stats: dict, status: str = "success") -> None:
+    """Per-run statistics in the warehouse (one row per run key; a re-run overwrites it)."""
+    now = loads.utcnow()
+    with engine.begin() as conn:
+        loads.upsert(conn, schema.runs, [dict(run_key=run_key, kind=kind, started_at=now, finished_at=now,
+                                              status=status, stats=stats)],
+                     ["run_key"], ["finished_at", "status", "stats"])
+
+
+def warehouse_summary(engine: Engine) -> dict:
+    """Counts an operator wants after a run."""
+    a, p, f = schema.articles, schema.pages, schema.feeds
+    with engine.connect() as conn:
+        pages_by_state = dict(conn.execute(select(p.c.state, func.count()).group_by(p.c.state)).all())
+        return {
+            "sources": conn.execute(select(func.count()).select_from(schema.sources)).scalar_one(),
+            "feeds": conn.execute(select(func.count()).select_from(f)).scalar_one(),
+            "feeds_polled": conn.execute(select(func.count()).select_from(f).where(f.c.last_polled_at.is_not(None))).scalar_one(),
+            "pages": pages_by_state,
+            "articles": conn.execute(select(func.count()).select_from(a)).scalar_one(),
+            "clusters": conn.execute(select(func.count(func.distinct(a.c.cluster_id)))).scalar_one(),
+            "copies": conn.execute(select(func.count()).select_from(a).where(a.c.relation.in_(["exact", "near", "paraphrase"]))).scalar_one(),
+        }
