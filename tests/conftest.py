@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# Airflow reads its configuration at import time: point it at a private home first.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="newsdesk-airflow-"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+# Tests never use the developer's warehouse or registry by accident.
+for _var in ("NEWSDESK_DATABASE_URL", "NEWSDESK_REGISTRY", "NEWSDESK_HTTP_PROXY"):
+    os.environ.pop(_var, None)
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -79,3 +91,15 @@ def settings(sqlite_url) -> Settings:
         database_url=sqlite_url, allow_private_addresses=True, connect_timeout=2.0, read_timeout=2.0,
         total_timeout=5.0, per_host_delay=0.0,
     )
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated Airflow metadata DB (SQLite in the session's AIRFLOW_HOME)."""
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return os.environ["AIRFLOW_HOME"]

@@ -1,0 +1,13 @@
+# newsdesk on the official Airflow image: the project's pinned requirements and the library.
+FROM apache/airflow:3.3.2-python3.11
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 && rm -rf /var/lib/apt/lists/*
+USER airflow
+COPY --chown=airflow:root requirements.txt requirements.lock pyproject.toml /opt/newsdesk/
+RUN pip install --no-cache-dir -r /opt/newsdesk/requirements.txt -c /opt/newsdesk/requirements.lock
+COPY --chown=airflow:root plugins /opt/newsdesk/plugins
+COPY --chown=airflow:root sql /opt/newsdesk/sql
+COPY --chown=airflow:root seeds /opt/newsdesk/seeds
+COPY --chown=airflow:root dags /opt/airflow/dags
+RUN pip install --no-cache-dir --no-deps -e /opt/newsdesk
+ENV NEWSDESK_SQL_DIR=/opt/newsdesk/sql NEWSDESK_SEEDS_DIR=/opt/newsdesk/seeds

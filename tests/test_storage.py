@@ -1,0 +1,79 @@
+"""The warehouse: migrations, the v_articles contract, idempotent loads, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select, text
+
+from newsdesk.storage import db, loads, schema
+
+V_ARTICLES_CONTRACT = [
+    "url", "canonical_url", "domain", "title", "text", "published_at", "language",
+    "cluster_id", "original_url", "relation", "similarity",
+]
+
+
+def test_upgrade_creates_tables_and_views(engine):
+    names = set(inspect(engine).get_table_names())
+    assert {"sources", "feeds", "poll_log", "pages", "raw_pages", "articles", "clusters", "dedup_links"} <= names
+    with engine.connect() as conn:
+        cols = list(conn.execute(text("SELECT * FROM v_articles")).keys())
+    assert cols[: len(cols)] and all(c in cols for c in V_ARTICLES_CONTRACT)
+
+
+def test_upgrade_twice_is_a_no_op(engine):
+    db.upgrade(engine)
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_enqueue_pages_is_idempotent_and_canonicalises(engine):
+    found = [
+        loads.NewPage(url="https://News.example/a?utm_source=rss&id=1#top", origin="feed"),
+        loads.NewPage(url="https://news.example/a?id=1", origin="feed"),
+        loads.NewPage(url="https://news.example/b", origin="feed"),
+    ]
+    with engine.begin() as conn:
+        first = loads.enqueue_pages(conn, found)
+    with engine.begin() as conn:
+        second = loads.enqueue_pages(conn, found)
+    assert len(first) == 2 and second == []
+    with engine.connect() as conn:
+        urls = sorted(conn.execute(select(schema.pages.c.url)).scalars())
+    assert urls == ["https://news.example/a?id=1", "https://news.example/b"]
+
+
+def test_raw_html_round_trips_compressed(engine):
+    body = ("<html><body>" + "<p>Paragraph of text.</p>" * 500 + "</body></html>").encode()
+    with engine.begin() as conn:
+        (page_id,) = loads.enqueue_pages(conn, [loads.NewPage(url="https://x.example/1", origin="warc")])
+        loads.store_raw(conn, page_id, body, {"content-type": "text/html"})
+        loads.store_raw(conn, page_id, body, {"content-type": "text/html"})
+    with engine.connect() as conn:
+        stored = conn.execute(select(schema.raw_pages)).one()
+        assert stored.raw_size == len(body) and len(stored.body) < len(body) / 10
+        assert loads.load_raw(conn, page_id)[0] == body
+
+
+def test_upsert_article_refreshes_in_place(engine):
+    with engine.begin() as conn:
+        (page_id,) = loads.enqueue_pages(conn, [loads.NewPage(url="https://x.example/story", origin="feed")])
+        source_id = loads.source_for_domain(conn, "x.example")
+        fields = {"url": "https://x.example/story", "title": "T", "text": "one two three"}
+        first = loads.upsert_article(conn, page_id, source_id, fields)
+        again = loads.upsert_article(conn, page_id, source_id, fields)
+        changed = loads.upsert_article(conn, page_id, source_id, dict(fields, text="one two three four"))
+    assert first == again == changed
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.articles)).scalar_one() == 1
+        row = conn.execute(select(schema.articles)).one()
+        assert row.word_count == 4 and row.domain == "x.example"
+
+
+def test_source_for_domain_reuses_registry_source(engine):
+    with engine.begin() as conn:
+        conn.execute(schema.sources.insert().values(name="Example News", domain="news.example", in_registry=True))
+        assert loads.source_for_domain(conn, "news.example") == loads.source_for_domain(conn, "news.example")
+        other = loads.source_for_domain(conn, "other.example")
+        assert other == loads.source_for_domain(conn, "other.example")
+        assert conn.execute(select(func.count()).select_from(schema.sources)).scalar_one() == 2
