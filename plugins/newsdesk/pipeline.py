@@ -96,7 +96,7 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
     A temporary failure leaves the page pending for the next run (up to
     ``max_fetch_attempts``); a hard one fails it.
     """
-    from .fetch import FetchError, Fetcher, map_concurrent
+    from .fetch import FetchError, Fetcher, host_of, map_concurrent
 
     with engine.connect() as conn:
         rows = conn.execute(
@@ -117,7 +117,7 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
             except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
                 return _Fetched(row.id, row.url, error=exc)
 
-        for item in map_concurrent(rows, work, settings, key=lambda r: r.url):
+        for item in map_concurrent(rows, work, settings=settings, host=lambda r: host_of(r.url)):
             tries = attempts[item.page_id] + 1
             with engine.begin() as conn:
                 if item.error is None:

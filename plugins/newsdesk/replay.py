@@ -30,6 +30,7 @@ def load_manifest(snapshot_dir: Path = SNAPSHOT_DIR) -> dict[str, dict]:
             "file": snapshot_dir / item["file"] if item.get("file") else None,
             "content_type": item.get("content_type", "text/html; charset=utf-8"),
             "status": int(item.get("status", 200)),
+            "headers": {str(k): str(v) for k, v in (item.get("headers") or {}).items()},
         }
     return entries
 
@@ -56,18 +57,18 @@ class _Handler(BaseHTTPRequestHandler):
         if entry is None:
             return self._send(404, b"not in snapshot", "text/plain")
         body = entry["file"].read_bytes() if entry["file"] else b""
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        if entry["status"] == 200 and self.headers.get("If-None-Match") == etag:
-            return self._send(304, b"", entry["content_type"], etag)
-        self._send(entry["status"], body, entry["content_type"], etag)
+        headers = {"ETag": '"' + hashlib.sha256(body).hexdigest()[:16] + '"', **entry["headers"]}
+        if entry["status"] == 200 and self.headers.get("If-None-Match") == headers["ETag"]:
+            return self._send(304, b"", entry["content_type"], headers)
+        self._send(entry["status"], body, entry["content_type"], headers)
 
-    def _send(self, status: int, body: bytes, ctype: str, etag: str | None = None) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Date", formatdate(usegmt=True))
-        if etag:
-            self.send_header("ETag", etag)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if body:
             self.wfile.write(body)

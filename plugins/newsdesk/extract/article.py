@@ -1,0 +1,311 @@
+"""``extract_article``: one HTML page in, one ``Extracted`` record out.
+
+Pipeline: decode -> parse once -> page profile (link texts, visible words) ->
+prune boilerplate blocks (cookie/newsletter/"Most read"/related/share/nav) ->
+trafilatura (``fast=True``: its own internal readability/jusText comparison is
+replaced by our failover, which runs only when needed) with metadata -> line
+filter -> failover extractors when the primary text looks wrong -> best
+candidate by the rule in ``choose_candidate`` -> metadata normalisation
+(canonical URL, UTC date never in the future, 2-letter language).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from newsdesk.urls import domain_of
+
+from . import boilerplate
+from .decode import decode_html
+from .errors import ExtractionError
+from .language import detect_language, normalise_language
+from .metadata import absolute_http_url, canonical_url, declared_language, not_in_future, parse_datetime
+from .text import (
+    PageProfile,
+    html_to_paragraphs,
+    join_paragraphs,
+    link_density,
+    paragraphs_of,
+    profile_page,
+    short_line_share,
+    word_count,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+# Bump whenever the output of extract_article can change for the same input;
+# stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
+EXTRACTOR_VERSION = "1"
+
+MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
+FAILOVER_SHARE = 0.20          # primary text below this share of the page's visible words ...
+FAILOVER_WORDS = 150           # ... and below this many words triggers the fallbacks
+FAILOVER_LINK_DENSITY = 0.5    # primary text mostly link text triggers the fallbacks
+MAX_LINK_DENSITY = 0.4         # a candidate above this is navigation, not an article
+MAX_SHORT_LINES = 0.5          # a candidate with more short lines than this is a menu/tag cloud
+REPLACE_MARGIN = 1.10          # a fallback must be this much longer than the current best to win
+
+_NON_HTML_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
+                   "application/gzip", "application/x-gzip", "application/json", "application/javascript",
+                   "text/css", "text/javascript", "application/octet-stream+binary")
+_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"\x00\x00\x01\x00")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_TAG_PROBE = re.compile(r"<\s*(?:!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+_JUSTEXT_STOPLISTS = {
+    "en": "English", "fr": "French", "de": "German", "es": "Spanish", "pt": "Portuguese", "it": "Italian",
+    "nl": "Dutch", "sv": "Swedish", "da": "Danish", "no": "Norwegian_Bokmal", "pl": "Polish", "tr": "Turkish",
+    "id": "Indonesian", "ro": "Romanian", "cs": "Czech", "ru": "Russian", "uk": "Ukrainian", "bg": "Bulgarian",
+    "ar": "Arabic", "el": "Greek", "he": "Hebrew", "fi": "Finnish", "hu": "Hungarian", "ko": "Korean",
+}
+
+
+@dataclass
+class Extracted:
+    title: str | None
+    text: str
+    author: str | None = None            # authors joined by "; "
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None  # aware UTC, never in the future
+    sitename: str | None = None
+    language: str | None = None          # ISO 639-1
+    canonical_url: str | None = None
+    description: str | None = None
+    image: str | None = None
+    tags: list[str] = field(default_factory=list)
+    extractor: str = "trafilatura"
+    url: str = ""                        # the URL the page was fetched from
+
+    @property
+    def domain(self) -> str:
+        return domain_of(self.url) if self.url else ""
+
+    @property
+    def word_count(self) -> int:
+        return word_count(self.text)
+
+    def as_fields(self) -> dict:
+        """Values for the ``articles`` columns extraction owns."""
+        data = asdict(self)
+        del data["authors"]
+        data["domain"] = self.domain
+        return data
+
+
+@dataclass
+class Candidate:
+    extractor: str
+    paragraphs: list[str]
+    words: int = 0
+    link_density: float = 1.0
+    short_lines: float = 1.0
+
+    @classmethod
+    def measure(cls, extractor: str, paragraphs: list[str], profile: PageProfile,
+                title: str | None = None) -> "Candidate":
+        """Clean ``paragraphs`` with the line filter, then measure what is left."""
+        paragraphs = boilerplate.filter_paragraphs(paragraphs, title, profile.link_texts)
+        return cls(
+            extractor=extractor,
+            paragraphs=paragraphs,
+            words=sum(word_count(p) for p in paragraphs),
+            link_density=link_density(paragraphs, profile),
+            short_lines=short_line_share(paragraphs),
+        )
+
+    @property
+    def acceptable(self) -> bool:
+        return (
+            self.words >= MIN_WORDS
+            and self.link_density <= MAX_LINK_DENSITY
+            and self.short_lines <= MAX_SHORT_LINES
+        )
+
+
+def needs_failover(primary: Candidate, profile: PageProfile) -> bool:
+    """The primary text is empty, short for the page, or mostly link text."""
+    if primary.words == 0:
+        return True
+    if primary.words < FAILOVER_WORDS and primary.words < FAILOVER_SHARE * profile.visible_words:
+        return True
+    return primary.link_density > FAILOVER_LINK_DENSITY
+
+
+def choose_candidate(candidates: list[Candidate]) -> Candidate | None:
+    """The failover rule.
+
+    Only *acceptable* candidates compete: at least MIN_WORDS words, link density
+    at most MAX_LINK_DENSITY (share of words in paragraphs that are verbatim link
+    texts of the page) and at most MAX_SHORT_LINES of paragraphs with <= 4 words.
+    Candidates are visited in order of preference (trafilatura, trafilatura-recall,
+    readability, justext); a later one replaces the current best only when it has
+    more than REPLACE_MARGIN times its words. None when nobody is acceptable.
+    """
+    best: Candidate | None = None
+    for cand in candidates:
+        if not cand.acceptable:
+            continue
+        if best is None or cand.words > REPLACE_MARGIN * best.words:
+            best = cand
+    return best
+
+
+def _parse(text: str) -> etree._Element:
+    text = _XML_DECL.sub("", text, count=1)
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractionError("not_html", f"unparseable HTML: {exc}") from exc
+    return tree
+
+
+def _check_not_html(html: bytes | str, content_type: str | None) -> None:
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime and mime.startswith(_NON_HTML_TYPES):
+        raise ExtractionError("not_html", f"content type {mime}")
+    if isinstance(html, bytes) and html.lstrip()[:8].startswith(_MAGIC):
+        raise ExtractionError("not_html", "binary file signature")
+
+
+def _date_params() -> dict:
+    return {
+        "original_date": True,           # publication date, not "updated"
+        "extensive_search": True,
+        "deferred_url_extractor": True,  # page metadata before URL patterns
+        "outputformat": _DATE_FORMAT,
+        "max_date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    }
+
+
+def _trafilatura_paragraphs(doc) -> list[str]:
+    return paragraphs_of(doc.text or "") if doc is not None else []
+
+
+def _recall(tree, url: str) -> list[str]:
+    doc = trafilatura.bare_extraction(
+        tree, url=url, fast=True, favor_recall=True, include_comments=False, include_tables=True, deduplicate=False,
+    )
+    return _trafilatura_paragraphs(doc)
+
+
+def _readability(text: str, url: str) -> list[str]:
+    from readability import Document
+
+    try:
+        summary = Document(text, url=url).summary(html_partial=True)
+        return html_to_paragraphs(lxml.html.fragment_fromstring(summary, create_parent="div"))
+    except Exception as exc:  # noqa: BLE001 - readability raises bare Exceptions on odd pages
+        LOGGER.debug("readability failed on %s: %s", url, exc)
+        return []
+
+
+@functools.lru_cache(maxsize=8)
+def _justext_stoplist(name: str) -> frozenset[str]:
+    import justext
+
+    return frozenset(justext.get_stoplist(name))
+
+
+def _justext(text: str, language: str | None) -> list[str]:
+    import justext
+
+    stoplist = _justext_stoplist(_JUSTEXT_STOPLISTS.get(language or "en", "English"))
+    try:
+        return [p.text.strip() for p in justext.justext(text, stoplist) if not p.is_boilerplate and p.text.strip()]
+    except Exception as exc:  # noqa: BLE001
+        LOGGER.debug("justext failed: %s", exc)
+        return []
+
+
+def _split_authors(author: str | None) -> list[str]:
+    if not author:
+        return []
+    seen: dict[str, None] = {}
+    for name in re.split(r"\s*;\s*", author):
+        name = name.strip()
+        if name and name.lower() not in {n.lower() for n in seen}:
+            seen[name] = None
+    return list(seen)
+
+
+def _language(tree, doc, text: str) -> str | None:
+    declared = normalise_language(declared_language(tree)) or normalise_language(getattr(doc, "language", None))
+    detected, confidence = detect_language(text)
+    # CMS templates often ship lang="en" on every page: a confident detection on
+    # a substantial text overrides the declaration.
+    if declared and detected and detected != declared and confidence >= 0.6 and word_count(text) >= 50:
+        return detected
+    return declared or detected
+
+
+def extract_article(html: bytes | str, url: str, content_type: str | None = None) -> Extracted:
+    """Main text and metadata of the article page ``html`` fetched from ``url``.
+
+    Raises ``ExtractionError`` with kind ``not_html`` (binary/non-HTML body),
+    ``decode`` (body is not text in any plausible charset) or ``no_text``
+    (no candidate has MIN_WORDS words of article-like text).
+    """
+    _check_not_html(html, content_type)
+    text, _charset = decode_html(html, content_type)
+    if not _TAG_PROBE.search(text[:65536]):
+        raise ExtractionError("not_html", "no HTML markup")
+    tree = _parse(text)
+    profile = profile_page(tree)
+    canonical = canonical_url(tree, url)
+    work_tree = boilerplate.prune(tree)
+
+    date_params = _date_params()
+    doc = trafilatura.bare_extraction(
+        work_tree, url=url, fast=True, with_metadata=True, favor_precision=False, include_comments=False,
+        include_tables=True, deduplicate=False, date_extraction_params=date_params,
+    )
+    if doc is None:  # trafilatura found no text: still take the metadata from it
+        meta = trafilatura.extract_metadata(work_tree, default_url=url, date_config=date_params)
+    else:
+        meta = doc
+    candidates = [Candidate.measure("trafilatura", _trafilatura_paragraphs(doc), profile, meta.title)]
+    if not candidates[0].acceptable or needs_failover(candidates[0], profile):
+        declared = normalise_language(declared_language(tree))
+        pruned_html = lxml.html.tostring(work_tree, encoding="unicode")
+        fallbacks = (
+            ("trafilatura-recall", lambda: _recall(work_tree, url)),
+            ("readability", lambda: _readability(pruned_html, url)),
+            ("justext", lambda: _justext(pruned_html, declared)),
+        )
+        for name, run in fallbacks:
+            cand = Candidate.measure(name, run(), profile, meta.title)
+            candidates.append(cand)
+            # good enough on its own terms: no need to pay for the next extractor
+            if cand.acceptable and not needs_failover(cand, profile):
+                break
+    best = choose_candidate(candidates)
+    if best is None:
+        summary = ", ".join(f"{c.extractor}={c.words}w/ld{c.link_density:.2f}" for c in candidates)
+        raise ExtractionError("no_text", f"no article text ({summary})")
+    body = join_paragraphs(best.paragraphs)
+
+    authors = _split_authors(meta.author)
+    tags = list(dict.fromkeys(t.strip() for t in (meta.tags or []) + (meta.categories or []) if t and t.strip()))
+    return Extracted(
+        title=meta.title or None,
+        text=body,
+        author="; ".join(authors) or None,
+        authors=authors,
+        published_at=not_in_future(parse_datetime(meta.date)),
+        sitename=meta.sitename or None,
+        language=_language(tree, meta, body),
+        canonical_url=canonical,
+        description=meta.description or None,
+        image=absolute_http_url(meta.image, url),
+        tags=tags,
+        extractor=best.extractor,
+        url=url,
+    )

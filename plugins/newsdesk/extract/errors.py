@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+KINDS = ("no_text", "not_html", "decode")
+
+
+class ExtractionError(Exception):
+    """Extraction gave up on a page; ``kind`` is one of ``KINDS`` and is what the pipeline records."""
+
+    def __init__(self, kind: str, message: str = "") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown extraction error kind {kind!r}")
+        super().__init__(f"{kind}: {message}" if message else kind)
+        self.kind = kind

@@ -1,0 +1,113 @@
+"""Paragraph text from HTML trees, and the measures the failover rule compares."""
+
+from __future__ import annotations
+
+import re
+from lxml import etree
+
+_WS = re.compile(r"\s+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body br dd details dialog div dl dt fieldset figcaption figure footer "
+    "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead "
+    "tr ul".split()
+)
+INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "head")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def norm(text: str) -> str:
+    return _WS.sub(" ", text).strip().lower()
+
+
+def html_to_paragraphs(root: etree._Element) -> list[str]:
+    """Block-level structure of ``root`` as a list of paragraphs (inline text joined)."""
+    paragraphs: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            para = _WS.sub(" ", "".join(buf)).strip()
+            if para:
+                paragraphs.append(para)
+            buf.clear()
+
+    def walk(el: etree._Element) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in INVISIBLE_TAGS:
+            if el.tail:
+                buf.append(el.tail)
+            return
+        block = tag in BLOCK_TAGS
+        if block:
+            flush()
+        if el.text and tag:
+            buf.append(el.text)
+        for child in el:
+            walk(child)
+        if block:
+            flush()
+        if el.tail:
+            buf.append(el.tail)
+
+    walk(root)
+    flush()
+    return paragraphs
+
+
+def paragraphs_of(text: str) -> list[str]:
+    return [p for p in (_WS.sub(" ", line).strip() for line in text.split("\n")) if p]
+
+
+def join_paragraphs(paragraphs: list[str]) -> str:
+    return "\n\n".join(paragraphs)
+
+
+class PageProfile:
+    """What the failover rule needs to know about the whole page (visible words computed lazily)."""
+
+    def __init__(self, root: etree._Element | None = None, *, visible_words: int | None = None,
+                 link_texts: frozenset[str] | None = None) -> None:
+        self._root = root
+        self._visible_words = visible_words
+        if link_texts is None:
+            link_texts = frozenset(t for t in (norm(a.text_content()) for a in root.iter("a")) if t) if root is not None else frozenset()
+        self.link_texts = link_texts  # normalised anchor texts of the page
+
+    @property
+    def visible_words(self) -> int:
+        if self._visible_words is None:
+            self._visible_words = sum(word_count(p) for p in html_to_paragraphs(self._root)) if self._root is not None else 0
+            self._root = None
+        return self._visible_words
+
+
+def profile_page(tree: etree._Element) -> PageProfile:
+    """Profile of ``tree``: anchor texts now (before pruning removes link lists), visible
+    words lazily (only the failover test needs them; they are counted on the pruned tree)."""
+    body = tree.find(".//body")
+    root = body if body is not None else tree
+    return PageProfile(root)
+
+
+def link_density(paragraphs: list[str], profile: PageProfile) -> float:
+    """Share of words in paragraphs that are, verbatim, the text of a link on the page."""
+    total = sum(word_count(p) for p in paragraphs)
+    if not total:
+        return 1.0
+    linked = sum(word_count(p) for p in paragraphs if norm(p.lstrip("-•* ")) in profile.link_texts)
+    return linked / total
+
+
+def short_line_share(paragraphs: list[str], max_words: int = 4) -> float:
+    """Share of paragraphs with at most ``max_words`` words: menus, tag clouds, button labels."""
+    if not paragraphs:
+        return 1.0
+    return sum(1 for p in paragraphs if word_count(p) <= max_words) / len(paragraphs)

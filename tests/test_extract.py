@@ -1,0 +1,365 @@
+"""newsdesk.extract: one fixture per real-world quirk in tests/data/extraction/."""
+
+from __future__ import annotations
+
+import codecs
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from newsdesk.extract import (
+    EXTRACTOR_VERSION,
+    Extracted,
+    ExtractionError,
+    decode_html,
+    detect_language,
+    extract_article,
+    normalise_language,
+)
+from newsdesk.extract.article import Candidate, choose_candidate
+from newsdesk.extract.text import PageProfile
+
+DATA = Path(__file__).parent / "data" / "extraction"
+URL = "https://www.example.com/news/story-123"
+ARTICLE_COLUMNS = {
+    "url", "canonical_url", "domain", "title", "text", "author", "published_at", "sitename", "language",
+    "description", "image", "tags", "extractor",
+}
+
+
+def page(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+def extract(name: str, url: str = URL, content_type: str | None = "text/html") -> Extracted:
+    return extract_article(page(name), url, content_type)
+
+
+# --- fields --------------------------------------------------------------------------------
+
+def test_article_with_gallery_fields():
+    art = extract("article-with-gallery.html")
+    assert art.title == "Flood defences hold as river peaks in York"
+    assert art.authors == ["Hannah Croft", "Samuel Okafor"]
+    assert art.author == "Hannah Croft; Samuel Okafor"
+    assert art.published_at == datetime(2024, 2, 12, 7, 30, tzinfo=timezone.utc)
+    assert art.sitename == "The Daily Ledger"
+    assert art.language == "en"
+    # tracking parameter dropped by newsdesk.urls.canonicalize_url
+    assert art.canonical_url == "https://www.dailyledger.example/uk/2024/02/12/york-flood-defences-hold"
+    assert art.description.startswith("New barriers on the Ouse")
+    assert art.image == "https://www.example.com/media/2024/02/york-ouse.jpg"  # resolved against the URL
+    assert art.tags == ["Flooding", "York"]
+    assert art.extractor == "trafilatura"
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[0].startswith("New flood barriers along the River Ouse")
+    assert paragraphs[-1].startswith("City council leader Martin Hale")
+    assert len(paragraphs) >= 6
+    for junk in ("Previous", "1 of 4", "Morning Briefing", "Most read", "Related stories", "use cookies",
+                 "All rights reserved"):
+        assert junk not in art.text
+
+
+def test_as_fields_matches_articles_columns():
+    from newsdesk.storage.schema import articles
+
+    fields = extract("article-with-gallery.html").as_fields()
+    assert set(fields) == ARTICLE_COLUMNS
+    assert set(fields) <= set(articles.c.keys())
+    assert fields["url"] == URL and fields["domain"] == "example.com"
+    assert isinstance(fields["tags"], list)
+
+
+def test_extractor_version_is_a_string():
+    assert isinstance(EXTRACTOR_VERSION, str) and EXTRACTOR_VERSION
+
+
+def test_live_blog_keeps_every_entry():
+    art = extract("live-blog.html")
+    for phrase in ("employee national insurance will fall", "Office for Budget Responsibility",
+                   "Fuel duty will stay frozen", "The chancellor is on his feet", "welcome to our live coverage"):
+        assert phrase in art.text
+    assert "Load more updates" not in art.text
+    assert art.published_at == datetime(2024, 3, 6, 11, 2, tzinfo=timezone.utc)
+
+
+def test_paywall_teaser_keeps_teaser_only():
+    art = extract("paywall-teaser.html")
+    assert "sodium-ion cell" in art.text and "20,000 vehicles" in art.text
+    assert "Subscribe" not in art.text and "Unlimited articles" not in art.text
+    assert art.author == "Priya Raman"
+    assert art.published_at == datetime(2024, 1, 18, 14, 0, tzinfo=timezone.utc)  # -05:00 -> UTC
+
+
+def test_big_comment_section_excluded():
+    art = extract("big-comment-section.html")
+    assert "Council leader Andrea Whitlock" in art.text
+    for comment in ("greenthumb77", "nesting herons", "vanity project", "142 comments", "Reply"):
+        assert comment not in art.text
+
+
+def test_text_in_div_soup_keeps_paragraphs():
+    art = extract("text-in-div-soup.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[0].startswith("The harbour ferry between Portmellon")
+    assert len(paragraphs) == 5
+    assert "Lifeboat crew" not in art.text
+
+
+# --- failover ------------------------------------------------------------------------------
+
+def test_failover_to_trafilatura_recall_when_body_is_in_aside():
+    art = extract("article-body-in-aside.html")
+    assert art.extractor == "trafilatura-recall"
+    assert "pension fund based in London" in art.text
+    assert len(art.text.split("\n\n")) == 4
+
+
+def test_failover_to_readability_when_template_wraps_story_in_comments_container():
+    art = extract("article-in-comments-wrapper.html")
+    assert art.extractor == "readability"
+    assert art.text.split("\n\n")[0].startswith("The county's last independent bookshop")
+    assert "pension fund based in London" in art.text
+
+
+def _cand(name, words, ld=0.0, short=0.0):
+    return Candidate(extractor=name, paragraphs=["x"], words=words, link_density=ld, short_lines=short)
+
+
+def test_choose_candidate_rule():
+    # a fallback must beat the current best by the margin
+    assert choose_candidate([_cand("trafilatura", 100), _cand("readability", 105)]).extractor == "trafilatura"
+    assert choose_candidate([_cand("trafilatura", 100), _cand("readability", 300)]).extractor == "readability"
+    # link-heavy or menu-like candidates never win, however long
+    assert choose_candidate([_cand("trafilatura", 100), _cand("justext", 900, ld=0.8)]).extractor == "trafilatura"
+    assert choose_candidate([_cand("trafilatura", 100), _cand("justext", 900, short=0.9)]).extractor == "trafilatura"
+    assert choose_candidate([_cand("trafilatura", 10), _cand("readability", 20)]) is None
+
+
+def test_link_density_uses_page_anchor_texts():
+    from newsdesk.extract.text import link_density
+
+    profile = PageProfile(visible_words=100, link_texts=frozenset({"central bank holds rates"}))
+    assert link_density(["Central bank holds rates", "A real sentence of prose here."], profile) == pytest.approx(4 / 10)
+
+
+# --- no text / not html --------------------------------------------------------------------
+
+def test_section_index_page_has_no_text():
+    with pytest.raises(ExtractionError) as err:
+        extract("no-article-text.html")
+    assert err.value.kind == "no_text"
+
+
+def test_empty_page_has_no_text():
+    with pytest.raises(ExtractionError) as err:
+        extract_article(b"<html><body><p>Hello.</p></body></html>", URL)
+    assert err.value.kind == "no_text"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"%PDF-1.7\n...", None),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "text/html"),
+        (b"<html><body>x</body></html>", "image/jpeg"),
+        (b"just a plain sentence without any markup at all", "text/plain"),
+    ],
+)
+def test_not_html(body, content_type):
+    with pytest.raises(ExtractionError) as err:
+        extract_article(body, URL, content_type)
+    assert err.value.kind == "not_html"
+
+
+def test_binary_garbage_is_a_decode_error():
+    body = b"<html><body>" + bytes(range(0, 32)) * 200 + b"</body></html>"
+    with pytest.raises(ExtractionError) as err:
+        extract_article(body, URL, "text/html; charset=utf-8")
+    assert err.value.kind == "decode"
+
+
+def test_extraction_error_kind_is_checked():
+    with pytest.raises(ValueError):
+        ExtractionError("bogus")
+
+
+# --- charset ------------------------------------------------------------------------------
+
+def test_iso_8859_1_meta_charset():
+    raw = page("iso-8859-1-meta-charset.html")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # the fixture really is latin-1
+    art = extract_article(raw, URL, "text/html")  # no charset in the header: <meta> decides
+    assert art.title == "Besançon : onze écoles seront rénovées d'ici à 2027"
+    assert "réfection complète" in art.text and "\ufffd" not in art.text
+    assert art.language == "fr"  # no lang declared: detected
+    assert art.published_at == datetime(2024, 4, 9, 4, 0, tzinfo=timezone.utc)
+
+
+def test_header_charset_wins_over_meta():
+    body = '<html><head><meta charset="utf-8"></head><body>café</body></html>'.encode("cp1252")
+    assert decode_html(body, "text/html; charset=windows-1252")[0].endswith("café</body></html>")
+
+
+def test_bom_wins_over_stale_header():
+    body = codecs.BOM_UTF8 + "<p>naïve</p>".encode("utf-8")
+    text, charset = decode_html(body, "text/html; charset=iso-8859-1")
+    assert (text, charset) == ("<p>naïve</p>", "utf-8")
+
+
+def test_utf16_bom():
+    text, _ = decode_html(codecs.BOM_UTF16_LE + "<p>Zürich</p>".encode("utf-16-le"))
+    assert text == "<p>Zürich</p>"
+
+
+def test_latin1_label_decodes_as_cp1252():
+    # 0x93/0x94 are curly quotes in cp1252, C1 controls in strict latin-1
+    text, charset = decode_html(b"<p>\x93quoted\x94</p>", "text/html; charset=ISO-8859-1")
+    assert charset == "cp1252" and text == "<p>\u201cquoted\u201d</p>"
+
+
+def test_undeclared_falls_back_utf8_then_cp1252():
+    assert decode_html("<p>é</p>".encode("utf-8")) == ("<p>é</p>", "utf-8")
+    assert decode_html("<p>é</p>".encode("cp1252")) == ("<p>é</p>", "cp1252")
+
+
+def test_unknown_charset_label_is_skipped():
+    body = '<meta charset="x-made-up"><p>é</p>'.encode("utf-8")
+    assert decode_html(body, "text/html; charset=bogus")[0].endswith("<p>é</p>")
+
+
+def test_str_input_is_used_as_is():
+    html = page("canonical-og-url.html").decode("utf-8")
+    assert "central library" in extract_article(html, URL).text
+
+
+# --- canonical URL --------------------------------------------------------------------------
+
+def test_canonical_from_og_url_when_link_is_not_http():
+    art = extract("canonical-og-url.html")
+    # javascript: canonical ignored; relative og:url resolved; utm_* dropped
+    assert art.canonical_url == "https://www.example.com/local/2024/05/library-hours?id=42"
+
+
+def test_no_canonical():
+    assert extract("big-comment-section.html").canonical_url is None
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+def test_date_in_json_ld_graph_beats_url_pattern():
+    art = extract("date-in-json-ld.html", url="https://arts.example/2020/01/01/orchestra")
+    assert art.published_at == datetime(2023, 10, 17, 16, 45, tzinfo=timezone.utc)
+    assert art.author == "Lucia Ferraro"
+
+
+def test_future_date_is_dropped():
+    art = extract("future-date.html")
+    now = datetime.now(timezone.utc)
+    assert art.published_at is None or art.published_at <= now
+    assert art.published_at is None or art.published_at.year < 2099
+
+
+def test_published_at_is_utc_aware():
+    for name in ("article-with-gallery.html", "paywall-teaser.html", "live-blog.html", "date-in-json-ld.html"):
+        published = extract(name).published_at
+        assert published.tzinfo is not None and published.utcoffset().total_seconds() == 0
+
+
+# --- language -------------------------------------------------------------------------------
+
+def test_language_detected_when_not_declared():
+    assert extract("no-lang-declared.html").language == "de"
+
+
+def test_confident_detection_overrides_template_lang():
+    assert extract("wrong-html-lang-template.html").language == "de"
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [("en-GB", "en"), ("EN_us", "en"), ("fra", "fr"), ("iw", "he"), ("pt-BR", "pt"), ("", None), ("x", None),
+     (None, None), ("zh-Hant-TW", "zh")],
+)
+def test_normalise_language(tag, code):
+    assert normalise_language(tag) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("The minister said that the plan would be published in the spring and that it was not yet clear "
+         "who would pay for it, but there were hopes of an agreement with the unions.", "en"),
+        ("El gobierno ha dicho que el plan se publicará en primavera y que todavía no está claro quién lo "
+         "pagará, pero hay esperanzas de un acuerdo con los sindicatos para la semana que viene.", "es"),
+        ("Il governo ha detto che il piano sarà pubblicato in primavera e che non è ancora chiaro chi lo "
+         "pagherà, ma ci sono speranze di un accordo con i sindacati per la prossima settimana.", "it"),
+        ("O governo disse que o plano será publicado na primavera e que ainda não está claro quem vai pagar, "
+         "mas há esperança de um acordo com os sindicatos para a próxima semana, segundo o ministro.", "pt"),
+        ("De regering heeft gezegd dat het plan in het voorjaar wordt gepubliceerd en dat het nog niet "
+         "duidelijk is wie het gaat betalen, maar er is hoop op een akkoord met de bonden.", "nl"),
+        ("قالت الحكومة إن الخطة ستنشر في الربيع وإنه ليس من الواضح بعد من سيدفع ثمنها", "ar"),
+        ("Правительство заявило, что план будет опубликован весной и что пока не ясно, кто за него "
+         "заплатит, но есть надежда на соглашение с профсоюзами.", "ru"),
+        ("政府は計画を春に発表すると述べた。", "ja"),
+    ],
+)
+def test_detect_language(text, code):
+    assert detect_language(text)[0] == code
+
+
+def test_detect_language_refuses_short_text():
+    assert detect_language("Hello world") == (None, 0.0)
+
+
+# --- boilerplate ------------------------------------------------------------------------------
+
+def test_prune_removes_chrome_but_keeps_story():
+    import lxml.html
+
+    from newsdesk.extract.boilerplate import prune
+
+    story = " ".join(["Words of the story."] * 60)
+    tree = lxml.html.document_fromstring(
+        f'<html><body><nav><a href="/">Home</a></nav><div class="cookie-consent">We use cookies</div>'
+        f'<div class="related-content"><article><p>{story}</p></article></div>'
+        f'<div class="newsletter-signup">Sign up</div><section class="mostPopular"><a href="/x">Hit</a></section>'
+        f'<footer>Site footer</footer></body></html>'
+    )
+    text = prune(tree).text_content()
+    assert "Words of the story." in text  # container named "related" holds the <article>: kept
+    for gone in ("We use cookies", "Sign up", "Hit", "Home", "Site footer"):
+        assert gone not in text
+
+
+def test_filter_paragraphs():
+    from newsdesk.extract.boilerplate import filter_paragraphs
+
+    paras = ["My headline", "|", "Real first paragraph of the story, long enough.", "Advertisement",
+             "Share this article", "Read more: another story", "Central bank holds rates",
+             "Second real paragraph.", "Photo: Reuters", "Example News © 2024"]
+    out = filter_paragraphs(paras, "My headline", frozenset({"central bank holds rates"}))
+    assert out == ["Real first paragraph of the story, long enough.", "Second real paragraph."]
+
+
+# --- evaluation set guard (full figures: bench/extraction_quality.py) -----------------------
+
+def test_eval_set_quality_does_not_regress():
+    import re
+    from collections import Counter
+
+    def bag(text):
+        return Counter(t.lower() for t in re.findall(r"\w+", text))
+
+    f1s = []
+    for html in sorted((DATA / "eval").glob("*.html")):
+        expected = bag(html.with_suffix(".txt").read_text(encoding="utf-8"))
+        got = bag(extract_article(html.read_bytes(), "https://www.regionalpost.example/news/story").text)
+        common = sum((expected & got).values())
+        p, r = common / sum(got.values()), common / sum(expected.values())
+        f1s.append(2 * p * r / (p + r))
+    assert len(f1s) >= 15
+    assert sum(f1s) / len(f1s) >= 0.95
+    assert min(f1s) >= 0.8
