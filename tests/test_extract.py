@@ -363,3 +363,31 @@ def test_eval_set_quality_does_not_regress():
     assert len(f1s) >= 15
     assert sum(f1s) / len(f1s) >= 0.95
     assert min(f1s) >= 0.8
+
+
+def test_content_block_with_share_in_its_class_is_not_pruned():
+    """WordPress themes mark the story body ``entry-content no-share``: a class is a hint, prose is evidence."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the story explains what happened at the harbour and why the ferry "
+        f"operators say the repairs will take another month before traffic returns to normal.</p>" for i in range(6)
+    )
+    nav = "".join(f'<li><a href="/s{i}">Section number {i} of the site menu</a></li>' for i in range(60))
+    html = (f"<html><head><title>Ferries</title></head><body><nav><ul>{nav}</ul></nav>"
+            f'<article><h1>Ferries</h1><div class="entry-content no-share">{paragraphs}</div>'
+            f'<div class="share-buttons"><a href="/fb">Share on Facebook</a></div></article></body></html>')
+    result = extract_article(html, "https://radio.example/ferries/")
+    assert result.text.count("Paragraph") == 6
+    assert "Share on Facebook" not in result.text
+
+
+def test_topic_index_page_with_dated_link_lines_is_no_text():
+    items = "".join(
+        f'<li><a href="/world/story-{i}">Headline number {i} about the talks in Istanbul</a> {i + 1} Jul 2025</li>'
+        for i in range(12)
+    )
+    html = ('<html><head><title>Topic: war</title><meta property="og:type" content="website"></head>'
+            f'<body><div class="topbar">Friday Login | Register</div><main><h1>Topic: war</h1><ul>{items}</ul></main>'
+            '<div class="newsletter-box"><p>Get the top headlines in your inbox every morning.</p></div></body></html>')
+    with pytest.raises(ExtractionError) as err:
+        extract_article(html, "https://news.example/topics/war/")
+    assert err.value.kind == "no_text"

@@ -17,8 +17,9 @@ from sqlalchemy import text
 
 from .config import REPO_ROOT, SEEDS_DIR
 
-SNAPSHOT_REGISTRY = SEEDS_DIR / "snapshot" / "feeds.yaml"
-SEED_URL_HINT = "buffer-zones"
+SNAPSHOT_REGISTRY = f"{SEEDS_DIR / 'feeds.yaml'}#snapshot"
+# The seed document of the project: 234Radio's machine-reworded republication.
+SEED_URL_HINT = "234radio.com/russia-seeking-to-create-buffer-zones"
 
 
 def prepare_airflow_env(airflow_home: Path | None = None) -> dict:

@@ -246,6 +246,20 @@ def _language(tree, doc, text: str) -> str | None:
     return declared or detected
 
 
+def _og_type(tree) -> str | None:
+    found = tree.xpath('//meta[@property="og:type" or @name="og:type"]/@content')
+    return found[0].strip().lower() if found else None
+
+
+def _is_index_page(tree, primary: Candidate) -> bool:
+    """A section or topic page: it says it is not an article, and its main text is a list of links.
+
+    Fallback extractors would otherwise return its chrome (login bar, newsletter box) as text.
+    """
+    declared = _og_type(tree)
+    return declared is not None and declared != "article" and primary.link_density > MAX_LINK_DENSITY
+
+
 def extract_article(html: bytes | str, url: str, content_type: str | None = None) -> Extracted:
     """Main text and metadata of the article page ``html`` fetched from ``url``.
 
@@ -272,6 +286,9 @@ def extract_article(html: bytes | str, url: str, content_type: str | None = None
     else:
         meta = doc
     candidates = [Candidate.measure("trafilatura", _trafilatura_paragraphs(doc), profile, meta.title)]
+    if _is_index_page(tree, candidates[0]):
+        raise ExtractionError("no_text", f"index page: declared og:type={_og_type(tree)!r} and its text is "
+                                         f"{candidates[0].link_density:.0%} link lines")
     if not candidates[0].acceptable or needs_failover(candidates[0], profile):
         declared = normalise_language(declared_language(tree))
         pruned_html = lxml.html.tostring(work_tree, encoding="unicode")

@@ -52,6 +52,23 @@ def _is_boilerplate(el: etree._Element) -> bool:
     return any(tok in _TOKENS for tok in _TOKEN_SPLIT.split(attrs))
 
 
+_PROSE_WORDS = 60  # unlinked words in paragraphs: more than any share bar, banner or link list carries
+
+
+def _holds_prose(el: etree._Element) -> bool:
+    """A block with real paragraphs of unlinked text is content, whatever its class says
+    (``entry-content no-share``, ``story-body related-col``): class names are hints, text is evidence."""
+    words = 0
+    for para in el.iter("p"):
+        text = para.text_content()
+        linked = sum(len(a.text_content()) for a in para.iter("a"))
+        if len(text) > 0 and linked / len(text) < 0.5:
+            words += len(text.split())
+            if words > _PROSE_WORDS:
+                return True
+    return False
+
+
 def prune(tree: etree._Element) -> etree._Element:
     """Remove cookie banners, newsletter prompts, "Most read"/"Related" lists, share bars.
 
@@ -69,7 +86,7 @@ def prune(tree: etree._Element) -> etree._Element:
             continue
         if el.find(".//article") is not None or el.find(".//main") is not None:
             continue
-        if len(el.text_content()) > _MAX_SHARE * total:
+        if len(el.text_content()) > _MAX_SHARE * total or _holds_prose(el):
             continue
         doomed.append(el)
     for el in doomed:

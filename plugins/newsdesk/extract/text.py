@@ -97,12 +97,24 @@ def profile_page(tree: etree._Element) -> PageProfile:
     return PageProfile(root)
 
 
+_TRAILER_WORDS = 5  # "25 Jul 2025", "(video)", "3 comments": what index pages print after a link
+
+
+def _is_link_line(paragraph: str, link_texts: frozenset[str]) -> bool:
+    """The paragraph is a link's text, alone or followed by a short trailer (a date, a count)."""
+    words = norm(paragraph.lstrip("-•* ")).split()
+    for cut in range(len(words), max(len(words) - _TRAILER_WORDS, 0) - 1, -1):
+        if cut and " ".join(words[:cut]) in link_texts:
+            return True
+    return False
+
+
 def link_density(paragraphs: list[str], profile: PageProfile) -> float:
-    """Share of words in paragraphs that are, verbatim, the text of a link on the page."""
+    """Share of words in paragraphs that are the text of a link on the page (index pages, menus)."""
     total = sum(word_count(p) for p in paragraphs)
     if not total:
         return 1.0
-    linked = sum(word_count(p) for p in paragraphs if norm(p.lstrip("-•* ")) in profile.link_texts)
+    linked = sum(word_count(p) for p in paragraphs if _is_link_line(p, profile.link_texts))
     return linked / total
 
 

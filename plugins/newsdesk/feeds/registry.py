@@ -1,0 +1,168 @@
+"""The outlet registry: a YAML file of sources and their feeds, synced into the warehouse.
+
+    sources:
+      - name: Example Daily
+        homepage: https://www.example.com/
+        language: en
+        feeds:
+          - https://www.example.com/rss.xml
+          - url: https://www.example.com/news-sitemap.xml
+            kind: sitemap          # optional, default "feed"
+            interval: 900          # optional fixed poll interval in seconds
+
+``sync_registry`` is idempotent: sources are upserted by name, feeds by URL; a feed
+no longer listed is deactivated (never deleted: its pages and poll history stay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from ..storage.loads import upsert, utcnow
+from ..storage.schema import feeds, sources
+from ..urls import domain_of
+
+
+class RegistryError(ValueError):
+    """The registry file is invalid; the message names the offending entry."""
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    kind: str = "feed"
+    interval_s: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    homepage: str
+    language: str | None = None
+    feeds: tuple[FeedSpec, ...] = field(default_factory=tuple)
+
+    @property
+    def domain(self) -> str:
+        return domain_of(self.homepage)
+
+
+def _is_http_url(value) -> bool:
+    if not isinstance(value, str) or not value.strip():
+        return False
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def split_registry_ref(ref: str | Path) -> tuple[Path, str]:
+    """``seeds/feeds.yaml#snapshot`` names the ``snapshot`` list of that file; the default list is ``sources``."""
+    text = str(ref)
+    path, _, section = text.partition("#")
+    return Path(path), section or "sources"
+
+
+def load_registry(path: str | Path) -> list[SourceSpec]:
+    path, section = split_registry_ref(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"registry {path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get(section), list):
+        raise RegistryError(f"registry {path}: expected a mapping with a {section!r} list at the top")
+    specs: list[SourceSpec] = []
+    names: dict[str, int] = {}
+    feed_owner: dict[str, str] = {}
+    for index, raw in enumerate(data[section]):
+        where = f"registry {path}: {section}[{index}]"
+        if not isinstance(raw, dict):
+            raise RegistryError(f"{where}: expected a mapping, got {type(raw).__name__}")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise RegistryError(f"{where}: 'name' is required")
+        name = name.strip()
+        where = f"{where} ({name!r})"
+        unknown = set(raw) - {"name", "homepage", "language", "feeds"}
+        if unknown:
+            raise RegistryError(f"{where}: unknown keys {sorted(unknown)}")
+        if name in names:
+            raise RegistryError(f"{where}: duplicate name, already used by sources[{names[name]}]")
+        names[name] = index
+        homepage = raw.get("homepage")
+        if not _is_http_url(homepage):
+            raise RegistryError(f"{where}: 'homepage' must be an http(s) URL, got {homepage!r}")
+        language = raw.get("language")
+        if language is not None and (not isinstance(language, str) or not 2 <= len(language) <= 16):
+            raise RegistryError(f"{where}: 'language' must be a language code like 'en', got {language!r}")
+        raw_feeds = raw.get("feeds") or []
+        if not isinstance(raw_feeds, list):
+            raise RegistryError(f"{where}: 'feeds' must be a list of URLs")
+        feed_specs = []
+        for findex, item in enumerate(raw_feeds):
+            fwhere = f"{where}: feeds[{findex}]"
+            kind, interval = "feed", None
+            if isinstance(item, dict):
+                unknown = set(item) - {"url", "kind", "interval"}
+                if unknown:
+                    raise RegistryError(f"{fwhere}: unknown keys {sorted(unknown)}")
+                url, kind, interval = item.get("url"), item.get("kind", "feed"), item.get("interval")
+                if kind not in ("feed", "sitemap"):
+                    raise RegistryError(f"{fwhere}: 'kind' must be 'feed' or 'sitemap', got {kind!r}")
+                if interval is not None and (not isinstance(interval, int) or interval < 60):
+                    raise RegistryError(f"{fwhere}: 'interval' must be whole seconds >= 60, got {interval!r}")
+            else:
+                url = item
+            if not _is_http_url(url):
+                raise RegistryError(f"{fwhere}: must be an http(s) URL, got {url!r}")
+            url = url.strip()
+            if url in feed_owner:
+                raise RegistryError(f"{fwhere}: feed {url} is already listed by source {feed_owner[url]!r}")
+            feed_owner[url] = name
+            feed_specs.append(FeedSpec(url=url, kind=kind, interval_s=interval))
+        specs.append(SourceSpec(name=name, homepage=homepage.strip(), language=language,
+                                feeds=tuple(feed_specs)))
+    return specs
+
+
+def sync_registry(engine: Engine, path: str | Path) -> dict:
+    """Upsert the registry into ``sources``/``feeds``; returns counts of what changed."""
+    specs = load_registry(path)
+    now = utcnow()
+    stats = dict(sources=len(specs), sources_added=0, sources_retired=0, feeds=0, feeds_added=0,
+                 feeds_reactivated=0, feeds_deactivated=0)
+    with engine.begin() as conn:
+        known_sources = {r.name: r for r in conn.execute(select(sources.c.id, sources.c.name, sources.c.in_registry))}
+        upsert(conn, sources,
+               [dict(name=s.name, homepage=s.homepage, domain=s.domain, language=s.language, in_registry=True,
+                     created_at=now) for s in specs],
+               ["name"], ["homepage", "domain", "language", "in_registry"])
+        stats["sources_added"] = sum(1 for s in specs if s.name not in known_sources)
+        listed_names = {s.name for s in specs}
+        retired = [r.id for r in known_sources.values() if r.in_registry and r.name not in listed_names]
+        if retired:
+            conn.execute(update(sources).where(sources.c.id.in_(retired)).values(in_registry=False))
+        stats["sources_retired"] = len(retired)
+        source_ids = {r.name: r.id for r in conn.execute(select(sources.c.id, sources.c.name)
+                                                          .where(sources.c.name.in_(listed_names or {""})))}
+
+        known_feeds = {r.url: r for r in conn.execute(select(feeds.c.id, feeds.c.url, feeds.c.active))}
+        rows = [dict(url=f.url, source_id=source_ids[s.name], kind=f.kind, active=True,
+                     interval_override_s=f.interval_s, failure_score=0.0, consecutive_failures=0, created_at=now)
+                for s in specs for f in s.feeds]
+        upsert(conn, feeds, rows, ["url"], ["source_id", "kind", "active", "interval_override_s"])
+        listed = {r["url"] for r in rows}
+        stats["feeds"] = len(rows)
+        stats["feeds_added"] = sum(1 for u in listed if u not in known_feeds)
+        stats["feeds_reactivated"] = sum(1 for u in listed if u in known_feeds and not known_feeds[u].active)
+        stale = [r.id for u, r in known_feeds.items() if u not in listed and r.active]
+        if stale:
+            conn.execute(update(feeds).where(feeds.c.id.in_(stale)).values(active=False))
+        stats["feeds_deactivated"] = len(stale)
+    return stats
