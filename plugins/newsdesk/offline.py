@@ -31,7 +31,9 @@ def prepare_airflow_env(airflow_home: Path | None = None) -> dict:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        # dag.test() logs every task at length (and "XCom not found" for lazily read mapped
+        # results, which is harmless); the run's own summary is what an operator reads here.
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "CRITICAL",
     }
     for key, value in env.items():
         os.environ.setdefault(key, value)
@@ -71,8 +73,11 @@ def run_offline(database_url: str, use_airflow: bool = True, out=sys.stdout) -> 
             migrate_airflow_db()
             dagrun = run_dag_test("news_ingest")
             state = str(getattr(dagrun, "state", "unknown"))
-            print(f"news_ingest finished: {state}", file=out)
+            print(f"news_ingest ({dagrun.run_id}) finished: {state}", file=out)
             if "success" not in state:
+                for ti in dagrun.get_task_instances():
+                    if "success" not in str(ti.state):
+                        print(f"  task {ti.task_id}[{ti.map_index}]: {ti.state}", file=out)
                 return 1
         else:
             settings = Settings.from_env(database_url=database_url)
@@ -86,6 +91,13 @@ def print_summary(engine, out=sys.stdout) -> None:
     from . import pipeline
 
     summary = pipeline.warehouse_summary(engine)
+    with engine.connect() as conn:
+        last_run = conn.execute(text("SELECT run_key, stats FROM runs ORDER BY id DESC LIMIT 1")).first()
+    if last_run is not None:
+        stats = last_run.stats if isinstance(last_run.stats, dict) else json.loads(last_run.stats or "{}")
+        stats.pop("warehouse", None)
+        print(f"\n== this run ({last_run.run_key}) ==", file=out)
+        print(json.dumps(stats, indent=2, default=str, sort_keys=True), file=out)
     print("\n== warehouse ==", file=out)
     print(json.dumps(summary, indent=2, default=str), file=out)
     with engine.connect() as conn:

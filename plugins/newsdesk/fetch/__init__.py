@@ -1,0 +1,25 @@
+"""HTTP with limits and politeness: the only way newsdesk talks to the network.
+
+``Fetcher`` (thread-safe, share one per pool) does single GETs with address,
+size and time limits; ``map_concurrent`` runs work concurrently with per-host
+limits; ``decode_html`` turns bodies into text; ``RobotsCache`` answers robots.txt.
+"""
+
+from .encoding import charset_from_content_type, decode_html, sniff_charset
+from .http import (
+    FetchError,
+    Fetcher,
+    FetchResult,
+    classify_status,
+    is_blocked_ip,
+    is_private_url,
+    parse_retry_after,
+)
+from .pool import host_of, map_concurrent
+from .robots import RobotsCache
+
+__all__ = [
+    "FetchError", "FetchResult", "Fetcher", "RobotsCache", "charset_from_content_type", "classify_status",
+    "decode_html", "host_of", "is_blocked_ip", "is_private_url", "map_concurrent", "parse_retry_after",
+    "sniff_charset",
+]

@@ -1,0 +1,364 @@
+"""HTTP GET with the limits an ingestion bot needs against untrusted servers.
+
+    with Fetcher(settings) as fetcher:
+        result = fetcher.get("https://example.com/feed.xml", etag='"abc"')
+        if result.status == 304: ...          # not modified, empty body
+
+Every request:
+
+* only ``http``/``https``; the host is resolved and private, loopback, link-local,
+  reserved and multicast addresses are refused (unless
+  ``settings.allow_private_addresses``), again on every redirect hop;
+* redirects are followed by hand (``settings.max_redirects``, loops detected);
+* the *decoded* body is capped at ``settings.max_body_bytes`` while streaming, with
+  our own incremental gzip/deflate decoder so a small gzip bomb never expands in
+  memory past the cap;
+* connect/read timeouts plus an overall deadline ``settings.total_timeout`` checked
+  between chunks, so a trickling server cannot hold a worker;
+* through ``settings.http_proxy`` when set (the proxy resolves names, so only
+  IP-literal targets are checked).
+
+Thread safety: a ``Fetcher`` may be shared by threads. It holds one
+``httpx.Client`` (whose connection pool is thread-safe) and no other mutable state;
+``map_concurrent`` callers typically share one fetcher across the pool.
+
+Known limit: the address check resolves the name before httpx resolves it again,
+so a DNS-rebinding server with a zero TTL could pass the check; put the bot behind
+an egress proxy (``NEWSDESK_HTTP_PROXY``) where that matters.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ..config import Settings
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]  # lower-case keys
+    body: bytes
+    elapsed_ms: int
+    redirects: list[str] = field(default_factory=list)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+class FetchError(Exception):
+    """A fetch that produced no usable response.
+
+    ``kind``: ``"hard"`` (4xx other than 408/429, bad scheme, blocked address, too
+    large, bad content: retrying will not help), ``"temporary"`` (timeouts,
+    connection errors, 5xx, 408, 429: retry later) or ``"soft"`` (anything else,
+    e.g. redirect loops).
+    """
+
+    def __init__(self, kind: str, message: str, *, url: str, status: int | None = None,
+                 retry_after: float | None = None, headers: dict[str, str] | None = None):
+        super().__init__(f"{message} ({url})")
+        self.kind = kind
+        self.message = message
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+        self.headers = headers or {}
+
+
+def classify_status(status: int) -> str:
+    if status in (408, 429) or 500 <= status <= 599:
+        return "temporary"
+    if 400 <= status <= 499:
+        return "hard"
+    return "soft"
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def is_blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Private, loopback, link-local, reserved, multicast, unspecified or otherwise non-global."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+            or ip.is_unspecified or not ip.is_global)
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def is_private_url(url: str) -> bool:
+    """True when the URL names ``localhost`` or a blocked IP literal (no DNS lookup).
+
+    Used to drop feed entries that point into the bot's own network."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    ip = ip_literal(host)
+    return ip is not None and is_blocked_ip(ip)
+
+
+class Fetcher:
+    """Conditional GETs with size, time and address limits (see module docstring)."""
+
+    def __init__(self, settings: Settings | None = None, *, transport: httpx.BaseTransport | None = None):
+        self.settings = settings or Settings.from_env()
+        s = self.settings
+        self._timeout = httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout,
+                                      pool=s.total_timeout)
+        limits = httpx.Limits(max_connections=max(s.http_concurrency * 2, 10),
+                              max_keepalive_connections=max(s.http_concurrency, 5))
+        self._client = httpx.Client(
+            follow_redirects=False, timeout=self._timeout, limits=limits, proxy=s.http_proxy or None,
+            transport=transport, trust_env=False,
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+
+    # -- lifecycle ---------------------------------------------------------
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- checks ------------------------------------------------------------
+    def check_url(self, url: str) -> None:
+        """Raise FetchError(hard) unless ``url`` is http(s) to an allowed address."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise FetchError("hard", f"invalid URL: {exc}", url=url) from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise FetchError("hard", f"unsupported URL scheme {parts.scheme!r}", url=url)
+        host = (parts.hostname or "").rstrip(".")
+        if not host:
+            raise FetchError("hard", "URL has no host", url=url)
+        if self.settings.allow_private_addresses:
+            return
+        literal = ip_literal(host)
+        if literal is not None:
+            if is_blocked_ip(literal):
+                raise FetchError("hard", f"blocked address {literal} (private/loopback/reserved)", url=url)
+            return
+        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            raise FetchError("hard", f"blocked host {host}", url=url)
+        if self.settings.http_proxy:
+            return  # the proxy resolves the name
+        try:
+            infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
+                                       type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError("temporary", f"cannot resolve host {host}: {exc}", url=url) from None
+        for info in infos:
+            ip = ip_literal(info[4][0])
+            if ip is not None and is_blocked_ip(ip):
+                raise FetchError("hard", f"blocked address {ip} for host {host} (private/loopback/reserved)",
+                                 url=url)
+
+    # -- the request -------------------------------------------------------
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            accept: str | None = None) -> FetchResult:
+        """GET ``url``; 2xx and 304 return a FetchResult, anything else raises FetchError."""
+        s = self.settings
+        started = time.monotonic()
+        deadline = started + s.total_timeout
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if accept:
+            headers["Accept"] = accept
+        current = url
+        seen = {url}
+        redirects: list[str] = []
+        while True:
+            self.check_url(current)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchError("temporary", f"total timeout of {s.total_timeout:g}s exceeded", url=url)
+            timeout = httpx.Timeout(connect=min(s.connect_timeout, remaining), read=min(s.read_timeout, remaining),
+                                    write=min(s.read_timeout, remaining), pool=remaining)
+            try:
+                request = self._client.build_request("GET", current, headers=headers, timeout=timeout)
+                response = self._client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise FetchError("temporary", f"timeout: {exc.__class__.__name__}", url=current) from None
+            except httpx.InvalidURL as exc:
+                raise FetchError("hard", f"invalid URL: {exc}", url=current) from None
+            except (httpx.TransportError, OSError) as exc:
+                raise FetchError("temporary", f"connection error: {exc.__class__.__name__}: {exc}",
+                                 url=current) from None
+            try:
+                status = response.status_code
+                resp_headers = {k.lower(): v for k, v in response.headers.items()}
+                if status in REDIRECT_CODES:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchError("soft", f"HTTP {status} redirect without Location", url=current,
+                                         status=status)
+                    nxt = urljoin(current, location.strip())
+                    if nxt in seen:
+                        raise FetchError("soft", f"redirect loop back to {nxt}", url=url, status=status)
+                    if len(redirects) >= s.max_redirects:
+                        raise FetchError("soft", f"too many redirects (> {s.max_redirects})", url=url,
+                                         status=status)
+                    seen.add(nxt)
+                    redirects.append(nxt)
+                    current = nxt
+                    continue
+                if status == 304:
+                    body = b""
+                elif 200 <= status <= 299:
+                    body = self._read_body(response, current, deadline)
+                else:
+                    raise FetchError(
+                        classify_status(status), f"HTTP {status}", url=current, status=status,
+                        retry_after=parse_retry_after(resp_headers.get("retry-after")), headers=resp_headers)
+            finally:
+                response.close()
+            return FetchResult(url=url, final_url=current, status=status, headers=resp_headers, body=body,
+                               elapsed_ms=int((time.monotonic() - started) * 1000), redirects=redirects)
+
+    def _read_body(self, response: httpx.Response, url: str, deadline: float) -> bytes:
+        cap = self.settings.max_body_bytes
+        declared = response.headers.get("content-length")
+        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+        if declared and declared.isdigit() and int(declared) > cap and encoding in ("identity", ""):
+            raise FetchError("hard", f"body too large: Content-Length {declared} > {cap} bytes", url=url,
+                             status=response.status_code)
+        decoder = _Decoder(encoding, url)
+        out = bytearray()
+        try:
+            for raw in response.iter_raw():  # each network read, so the deadline is checked often
+                if time.monotonic() > deadline:
+                    raise FetchError("temporary", f"total timeout of {self.settings.total_timeout:g}s exceeded "
+                                     "while reading the body", url=url, status=response.status_code)
+                decoder.feed(raw, out, cap)
+                if len(out) > cap:
+                    raise FetchError("hard", f"body too large: more than {cap} bytes (decoded)", url=url,
+                                     status=response.status_code)
+            decoder.flush(out, cap)
+        except httpx.TimeoutException as exc:
+            raise FetchError("temporary", f"timeout while reading the body: {exc.__class__.__name__}",
+                             url=url, status=response.status_code) from None
+        except (httpx.TransportError, OSError) as exc:
+            raise FetchError("temporary", f"connection broken while reading the body: {exc.__class__.__name__}: "
+                             f"{exc}", url=url, status=response.status_code) from None
+        if len(out) > cap:
+            raise FetchError("hard", f"body too large: more than {cap} bytes (decoded)", url=url,
+                             status=response.status_code)
+        return bytes(out)
+
+
+class _Decoder:
+    """Incremental Content-Encoding decoder that never produces more than cap+1 bytes."""
+
+    def __init__(self, encoding: str, url: str):
+        self.url = url
+        self.stages: list = []
+        for enc in [e.strip() for e in encoding.split(",") if e.strip()]:
+            if enc in ("identity",):
+                continue
+            if enc in ("gzip", "x-gzip"):
+                self.stages.append(zlib.decompressobj(16 + zlib.MAX_WBITS))
+            elif enc == "deflate":
+                self.stages.append(_Deflate())
+            else:
+                raise FetchError("hard", f"unsupported Content-Encoding {enc!r}", url=url)
+        self.stages.reverse()  # decode in reverse order of application
+
+    def feed(self, data: bytes, out: bytearray, cap: int) -> None:
+        for stage in self.stages:
+            data = self._run(stage, data, cap - len(out) + 1)
+        out += data
+
+    def _run(self, stage, data: bytes, budget: int) -> bytes:
+        try:
+            produced = stage.decompress(data, max(budget, 1))
+            # Whatever is left unconsumed would only push us past the cap.
+            if getattr(stage, "unconsumed_tail", b"") and len(produced) < budget:
+                produced += stage.decompress(stage.unconsumed_tail, max(budget - len(produced), 1))
+            return produced
+        except zlib.error as exc:
+            raise FetchError("hard", f"bad content: cannot decode body ({exc})", url=self.url) from None
+
+    def flush(self, out: bytearray, cap: int) -> None:
+        data = b""
+        for stage in self.stages:
+            if data:
+                data = self._run(stage, data, cap - len(out) + 1)
+            try:
+                data += stage.flush()[: max(cap - len(out) + 1, 0)]
+            except zlib.error as exc:
+                raise FetchError("hard", f"bad content: cannot decode body ({exc})", url=self.url) from None
+        out += data
+
+
+class _Deflate:
+    """'deflate' is zlib-wrapped by the spec but raw deflate in the wild: sniff the first bytes."""
+
+    def __init__(self):
+        self._obj = None
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._obj.unconsumed_tail if self._obj else b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._obj is None:
+            try:
+                probe = zlib.decompressobj()
+                probe.decompress(data[:2])
+                self._obj = zlib.decompressobj()
+            except zlib.error:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._obj.decompress(data, max_length)
+
+    def flush(self) -> bytes:
+        return self._obj.flush() if self._obj else b""
