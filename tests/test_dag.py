@@ -14,7 +14,7 @@ pytestmark = pytest.mark.airflow
 
 
 @pytest.fixture(scope="module")
-def dagbag():
+def dagbag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
@@ -29,7 +29,7 @@ def test_news_ingest_shape(dagbag):
     dag = dagbag.get_dag("news_ingest")
     assert dag.max_active_runs == 1
     assert dag.catchup is False
-    assert "*/15 * * * *" in str(dag.timetable.summary)
+    assert dag.timetable.expression == "*/15 * * * *"
     mapped = {t.task_id for t in dag.tasks if getattr(t, "is_mapped", False) or t.__class__.__name__ == "MappedOperator"}
     assert {"poll_feeds", "fetch_pages", "extract_pages"} <= mapped
     finish = dag.get_task("finish")
