@@ -51,6 +51,7 @@ class Settings:
     http_concurrency: int = 16
     per_host_concurrency: int = 2
     per_host_delay: float = 0.0
+    respect_robots: bool = True
     # Work sizes.
     batch_size: int = 50
     max_pages_per_run: int = 5000
@@ -73,6 +74,7 @@ class Settings:
             http_concurrency=_env_int("NEWSDESK_HTTP_CONCURRENCY", 16),
             per_host_concurrency=_env_int("NEWSDESK_PER_HOST_CONCURRENCY", 2),
             per_host_delay=_env_float("NEWSDESK_PER_HOST_DELAY", 0.0),
+            respect_robots=_env_bool("NEWSDESK_RESPECT_ROBOTS", True),
             batch_size=_env_int("NEWSDESK_BATCH_SIZE", 50),
             max_pages_per_run=_env_int("NEWSDESK_MAX_PAGES_PER_RUN", 5000),
             max_fetch_attempts=_env_int("NEWSDESK_MAX_FETCH_ATTEMPTS", 3),

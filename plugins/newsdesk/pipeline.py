@@ -96,7 +96,7 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
     A temporary failure leaves the page pending for the next run (up to
     ``max_fetch_attempts``); a hard one fails it.
     """
-    from .fetch import FetchError, Fetcher, host_of, map_concurrent
+    from .fetch import FetchError, Fetcher, RobotsCache, host_of, map_concurrent
 
     with engine.connect() as conn:
         rows = conn.execute(
@@ -109,8 +109,12 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
     fetched_ids: list[int] = []
 
     with Fetcher(settings) as fetcher:
+        robots = RobotsCache(fetcher) if settings.respect_robots else None
+
         def work(row) -> _Fetched:
             try:
+                if robots is not None and not robots.allowed(row.url):
+                    return _Fetched(row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url))
                 return _Fetched(row.id, row.url, result=fetcher.get(row.url, accept="text/html,application/xhtml+xml"))
             except FetchError as exc:
                 return _Fetched(row.id, row.url, error=exc)
@@ -137,7 +141,7 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
                     fetched_ids.append(item.page_id)
                 else:
                     kind = getattr(item.error, "kind", "soft")
-                    give_up = kind == "hard" or tries >= settings.max_fetch_attempts
+                    give_up = kind in ("hard", "robots") or tries >= settings.max_fetch_attempts
                     loads.mark_page(conn, item.page_id, "failed" if give_up else "pending", attempts=tries,
                                     error_kind=kind, last_error=str(item.error)[:2000],
                                     http_status=getattr(item.error, "status", None))
