@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -186,7 +187,8 @@ dedup_signatures = Table(
     "dedup_signatures",
     metadata,
     Column("article_id", Id, ForeignKey("articles.id"), primary_key=True),
-    Column("minhash", LargeBinary),
+    Column("minhash", LargeBinary),  # word-shingle MinHash (uint32 little-endian)
+    Column("lexhash", LargeBinary),  # content-word MinHash (uint32 little-endian), route for reworded copies
     Column("pub_day", Integer, index=True),
     Column("token_count", Integer),
 )
@@ -199,6 +201,54 @@ lsh_buckets = Table(
     Column("bucket", BigInteger, nullable=False, primary_key=True),
     Column("article_id", Id, ForeignKey("articles.id"), nullable=False, primary_key=True),
     Column("pub_day", Integer),
+)
+
+# Site boilerplate, learned from repetition: a paragraph observed (first/last paragraphs only)
+# in >= N distinct articles of one domain. Observations stop once a paragraph is learned,
+# so the table stays bounded by (unique edge paragraphs + N per boilerplate paragraph).
+site_paragraphs = Table(
+    "site_paragraphs",
+    metadata,
+    Column("domain", String(255), nullable=False, primary_key=True),
+    Column("paragraph_hash", BigInteger, nullable=False, primary_key=True),
+    # The observing article's cluster: copies of one story count once, so an article's
+    # own text (or its republications on the same site) never becomes boilerplate.
+    Column("cluster_id", BigInteger, nullable=False, primary_key=True),
+)
+
+site_boilerplate = Table(
+    "site_boilerplate",
+    metadata,
+    Column("domain", String(255), nullable=False, primary_key=True),
+    Column("paragraph_hash", BigInteger, nullable=False, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("sample", Text),
+    _ts("learned_at"),
+)
+
+# Progress of archive imports (WARC files), one row per file: a killed import resumes
+# at next_offset (a record boundary; for .warc.gz a gzip member start), a finished file
+# (status "done") is skipped unless reprocessing is asked for.
+archive_files = Table(
+    "archive_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=False, unique=True),  # local path or fsspec URL, as given
+    Column("size", BigInteger),
+    Column("status", String(16), nullable=False),  # running | done | failed
+    Column("next_offset", BigInteger, nullable=False, default=0),
+    Column("records", Integer, nullable=False, default=0),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("articles", Integer, nullable=False, default=0),
+    Column("already_present", Integer, nullable=False, default=0),
+    Column("skipped", JSON),  # reason -> count
+    Column("errors", JSON),  # list of messages (damaged members, ...)
+    Column("seconds", Float),  # processing time summed over attempts
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("run_key", String(250)),
+    _ts("started_at"),
+    _ts("updated_at"),
+    _ts("finished_at"),
 )
 
 runs = Table(
@@ -215,3 +265,21 @@ runs = Table(
 
 Index("ix_pages_state_id", pages.c.state, pages.c.id)
 Index("ix_articles_dedup_state_id", articles.c.dedup_state, articles.c.id)
+# Dedup's canonical-url route looks articles up by url and by canonical_url.
+Index("ix_articles_url", articles.c.url)
+Index("ix_articles_canonical_url", articles.c.canonical_url)
+
+# Analytics rollup (newsdesk.analytics.rollup): v_daily_volume materialised after each
+# load by the news_rollup DAG, so reports over long periods stay fast.
+daily_volume = Table(
+    "daily_volume",
+    metadata,
+    Column("day", Date, nullable=False, primary_key=True),
+    Column("source_id", BigInteger, nullable=False, primary_key=True),  # 0: articles without a source
+    Column("source", String(200)),
+    Column("articles", Integer, nullable=False),
+    Column("originals", Integer, nullable=False),
+    Column("copies", Integer, nullable=False),
+    Column("words", BigInteger),
+    _ts("refreshed_at"),
+)

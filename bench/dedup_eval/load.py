@@ -1,0 +1,52 @@
+"""Loading generated articles into a warehouse the way the pipeline does (pages + articles)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from newsdesk.storage.loads import insert_ignore, utcnow
+from newsdesk.storage.schema import articles, pages, sources
+
+
+def source_id(conn: Connection, name: str, domain: str) -> int:
+    insert_ignore(conn, sources, [dict(name=name, domain=domain, homepage=f"https://{domain}/",
+                                       in_registry=True, created_at=utcnow())], ["name"])
+    return conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar_one()
+
+
+def insert_articles(engine: Engine, arts: list[dict]) -> dict[str, int]:
+    """Insert articles (dicts from generate.build) as pending; returns url -> article id."""
+    ids = {}
+    with engine.begin() as conn:
+        cache: dict[str, int] = {}
+        for a in arts:
+            sid = cache.get(a["source_name"])
+            if sid is None:
+                sid = cache[a["source_name"]] = source_id(conn, a["source_name"], a["domain"])
+            pid = conn.execute(pages.insert().values(url=a["url"], source_id=sid, origin="feed", state="extracted",
+                                                     discovered_at=utcnow()).returning(pages.c.id)).scalar_one()
+            aid = conn.execute(articles.insert().values(
+                page_id=pid, source_id=sid, url=a["url"], canonical_url=a.get("canonical_url"), domain=a["domain"],
+                title=a["title"], text=a["text"], published_at=a.get("published_at"), word_count=len(a["text"].split()),
+                text_sha256=hashlib.sha256(a["text"].encode()).hexdigest(), extracted_at=utcnow(),
+                dedup_state="pending").returning(articles.c.id)).scalar_one()
+            ids[a["url"]] = aid
+    return ids
+
+
+def partition(engine: Engine) -> tuple[set[frozenset[str]], dict[frozenset[str], str]]:
+    """Clusters as sets of urls, and each cluster's original url."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(articles.c.url, articles.c.cluster_id)).all()
+        from newsdesk.storage.schema import clusters
+        orig = dict(conn.execute(select(clusters.c.id, articles.c.url).join(
+            articles, articles.c.id == clusters.c.original_article_id)).all())
+    groups: dict[int, set[str]] = {}
+    for url, cid in rows:
+        groups.setdefault(cid, set()).add(url)
+    parts = {frozenset(g) for g in groups.values()}
+    originals = {frozenset(g): orig.get(cid) for cid, g in groups.items()}
+    return parts, originals

@@ -1,0 +1,100 @@
+"""Choosing the original of a cluster (pure functions).
+
+In order: a member that another member's rel=canonical / og:url points to; a member
+that another member's attribution line names (source name or domain); the earliest
+publication date; the longest text (copies truncate); then the smallest URL and id.
+The URL before the id keeps the choice independent of ingestion order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ..urls import canonicalize_url
+from .text import name_key
+
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class Member:
+    id: int
+    url: str
+    canonical_url: str | None
+    domain: str | None
+    source_name: str | None
+    attribution: str | None
+    published_at: datetime | None
+    length: int  # words of clean text
+
+
+def _canon(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return None
+
+
+def name_keys(m: Member) -> set[str]:
+    """Names an attribution line may use for this member: source name, domain, domain labels."""
+    keys = set()
+    if m.source_name:
+        keys.add(name_key(m.source_name))
+    if m.domain:
+        labels = [label for label in m.domain.lower().split(".") if label]
+        keys.add(name_key(m.domain))
+        if len(labels) >= 2:
+            keys.add(name_key(labels[-2]))  # aljazeera.com -> aljazeera
+            keys.add(name_key("".join(labels[:-1])))  # bbc.co.uk -> bbcco
+        if len(labels) >= 3:
+            keys.add(name_key(labels[-3]))  # bbc.co.uk -> bbc
+    return {k for k in keys if len(k) >= 3}
+
+
+def attribution_resolves(attribution: str | None, target: Member) -> bool:
+    if not attribution:
+        return False
+    keys = name_keys(target)
+    for part in attribution.split(";"):
+        k = name_key(part)
+        if len(k) < 3:
+            continue
+        if k in keys or any(len(t) >= 4 and (k.startswith(t) or t.startswith(k)) for t in keys):
+            return True
+    return False
+
+
+def rank_keys(members: list[Member]) -> dict[int, tuple]:
+    """Sort key per member id; the smallest is the original."""
+    urls = {m.id: _canon(m.url) for m in members}
+    canon = {m.id: _canon(m.canonical_url) for m in members}
+    keys = {}
+    for m in members:
+        pointed = any(o.id != m.id and canon[o.id] and canon[o.id] == urls[m.id] and canon[o.id] != urls[o.id]
+                      for o in members)
+        points_away = bool(canon[m.id]) and canon[m.id] != urls[m.id] and any(
+            o.id != m.id and urls[o.id] == canon[m.id] for o in members)
+        attributed = any(o.id != m.id and attribution_resolves(o.attribution, m)
+                         and not attribution_resolves(o.attribution, o) for o in members)
+        attributes_away = any(o.id != m.id and attribution_resolves(m.attribution, o)
+                              and not attribution_resolves(m.attribution, m) for o in members)
+        published = m.published_at or _FAR_FUTURE
+        if published.tzinfo is None:
+            published = published.replace(tzinfo=timezone.utc)
+        keys[m.id] = (
+            0 if pointed and not points_away else (2 if points_away else 1),
+            0 if attributed and not attributes_away else (2 if attributes_away else 1),
+            published,
+            -m.length,
+            m.url,
+            m.id,
+        )
+    return keys
+
+
+def choose_original(members: list[Member]) -> Member:
+    keys = rank_keys(members)
+    return min(members, key=lambda m: keys[m.id])

@@ -1,0 +1,100 @@
+"""Text normalisation and tokens shared by cleaning, signatures and verification.
+
+Pure functions, deterministic across processes (no Python ``hash()``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zlib
+
+_QUOTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+})
+# "1,000", "1, 000" (spinners break separators) and "1 000" all become "1000".
+_THOUSANDS = re.compile(r"(?<=\d)[,\s]\s?(?=\d{3}\b)")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom why will with would you
+    your yours yourself yourselves said says say told according one two three mr mrs ms per cent percent
+    would could may might must shall us new also however since still yet""".split()
+)
+
+
+def normalise(text: str) -> str:
+    """Unicode NFKC, straight quotes and dashes, joined thousand separators, single spaces."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = _THOUSANDS.sub("", text)
+    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens of normalised text (apostrophes inside words kept)."""
+    return [w.lower().replace("'", "") for w in _WORD.findall(normalise(text))]
+
+
+def words_normalised(text: str) -> list[str]:
+    """``words`` for text that has already been through ``normalise``."""
+    return [w.lower().replace("'", "") for w in _WORD.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A deliberately light suffix stripper: enough to align 'strikes'/'struck' no, 'drones'/'drone' yes."""
+    if len(word) > 5 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def content_words(tokens: list[str]) -> list[str]:
+    """Tokens that carry meaning: not stopwords, numbers always kept."""
+    return [stem(t) for t in tokens if t.isdigit() or (len(t) > 2 and t not in STOPWORDS)]
+
+
+def sentences(text: str) -> list[str]:
+    """Split clean text (paragraphs separated by blank lines) into sentences."""
+    out: list[str] = []
+    for para in text.split("\n\n"):
+        para = para.strip()
+        if not para:
+            continue
+        out.extend(s.strip() for s in _SENTENCE_END.split(normalise(para)) if s.strip())
+    return out
+
+
+def shingles(tokens: list[str], n: int = 3) -> set[str]:
+    if len(tokens) < n:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def h32(s: str) -> int:
+    """Deterministic 32-bit hash of a string (CRC-32)."""
+    return zlib.crc32(s.encode("utf-8"))
+
+
+def h63(data: bytes) -> int:
+    """Deterministic non-negative 63-bit hash, fits a signed BIGINT."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") & ((1 << 63) - 1)
+
+
+def text_key(text: str) -> str:
+    """SHA-256 of the normalised word sequence: the identity used for exact copies."""
+    return hashlib.sha256(" ".join(words(text)).encode("utf-8")).hexdigest()
+
+
+def name_key(name: str) -> str:
+    """'Al Jazeera' / 'aljazeera.com' / 'AlJazeera' -> 'aljazeera' for attribution matching."""
+    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", name).lower())

@@ -1,0 +1,153 @@
+"""Verifying a candidate pair on the texts (pure functions).
+
+* exact: same normalised clean text.
+* near: word 3-gram containment |A∩B| / min(|A|, |B|). It is the max of the copy-side
+  and the original-side containments, so it stays high for a truncated copy (the copy
+  is inside the original) and for a copy with an unlearned footer or header (the
+  original is inside the copy). Guards: enough shared shingles, and the smaller text
+  is not a sliver of the larger one (a brief quoted inside a roundup is not a copy).
+* paraphrase: sentence alignment. Each sentence of one text is matched to its best
+  sentence of the other by Dice overlap of content words; it is aligned when the
+  overlap is >= ALIGN_DICE with >= ALIGN_MIN_SHARED shared words. A reworded copy
+  aligns most of its sentences; an independent article on the same event, sharing
+  names, numbers and even a quote, aligns a few. Shared numbers and names are kept as
+  evidence and required when the alignment is borderline.
+
+``match`` is symmetric (both directions are computed and the max is used), so the
+decision to put two articles together does not depend on which arrived first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .text import content_words, sentences, shingles, words, words_normalised
+
+NEAR_CONTAINMENT = 0.6
+NEAR_MIN_SHARED = 25  # ~ a 30-word passage: short briefs built on one template never qualify
+NEAR_MIN_RATIO = 0.15
+ALIGN_DICE = 0.5
+ALIGN_MIN_SHARED = 3
+ALIGN_MIN_WORDS = 4  # sentences with fewer content words are not counted
+PARAPHRASE_FRACTION = 0.5
+PARAPHRASE_STRONG = 0.65  # below this, shared numbers/names must support the alignment
+PARAPHRASE_MIN_ALIGNED = 3
+EXACT_MIN_WORDS = 8
+
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)*")
+
+
+@dataclass
+class Doc:
+    """A clean text with its comparison features computed lazily."""
+
+    text: str
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        return words(self.text)
+
+    @cached_property
+    def key(self) -> str:
+        return hashlib.sha256(" ".join(self.tokens).encode("utf-8")).hexdigest()
+
+    @cached_property
+    def shingles(self) -> set[str]:
+        return shingles(self.tokens, 3)
+
+    @cached_property
+    def sentence_sets(self) -> list[frozenset[str]]:
+        out = []
+        for s in sentences(self.text):
+            cw = frozenset(content_words(words_normalised(s)))
+            if len(cw) >= ALIGN_MIN_WORDS:
+                out.append(cw)
+        return out
+
+    @cached_property
+    def numbers(self) -> set[str]:
+        return {n for n in (_NUMBER.findall(" ".join(self.tokens))) if n not in {"1", "2", "3"}}
+
+    @cached_property
+    def names(self) -> set[str]:
+        return {m.lower() for m in _NAME.findall(self.text) if len(m) > 2}
+
+
+@dataclass
+class Verdict:
+    relation: str | None  # exact | near | paraphrase | None
+    similarity: float
+    method: str
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def matched(self) -> bool:
+        return self.relation is not None
+
+
+def _align(a: list[frozenset[str]], b: list[frozenset[str]]) -> int:
+    """How many sentences of ``a`` have a counterpart in ``b``."""
+    aligned = 0
+    for sa in a:
+        la = len(sa)
+        for sb in b:
+            shared = len(sa & sb)
+            if shared >= ALIGN_MIN_SHARED and 2 * shared >= ALIGN_DICE * (la + len(sb)):
+                aligned += 1
+                break
+    return aligned
+
+
+def _overlap(a: set, b: set) -> float | None:
+    small = min(len(a), len(b))
+    return None if small == 0 else round(len(a & b) / small, 4)
+
+
+def compare(copy: Doc, original: Doc) -> Verdict:
+    """Decide whether ``copy`` is a copy of ``original``; similarity is from the copy's side."""
+    n_copy = len(copy.tokens)
+    if copy.key == original.key and n_copy >= EXACT_MIN_WORDS:
+        return Verdict("exact", 1.0, "exact-hash", {"words": n_copy})
+    sa, sb = copy.shingles, original.shingles
+    inter = len(sa & sb)
+    small, large = min(len(sa), len(sb)), max(len(sa), len(sb))
+    containment = inter / small if small else 0.0
+    evidence = {
+        "shared_shingles": inter,
+        "copy_shingles": len(sa),
+        "original_shingles": len(sb),
+        "containment": round(containment, 4),
+        "containment_copy": round(inter / len(sa), 4) if sa else 0.0,
+        "containment_original": round(inter / len(sb), 4) if sb else 0.0,
+        "jaccard": round(inter / (len(sa) + len(sb) - inter), 4) if (sa or sb) else 0.0,
+    }
+    if (containment >= NEAR_CONTAINMENT and inter >= NEAR_MIN_SHARED
+            and large and small / large >= NEAR_MIN_RATIO):
+        return Verdict("near", round(containment, 4), "minhash-containment", evidence)
+    ca, cb = copy.sentence_sets, original.sentence_sets
+    fwd = _align(ca, cb) if ca and cb else 0
+    rev = _align(cb, ca) if ca and cb else 0
+    frac_fwd = fwd / len(ca) if ca else 0.0
+    frac_rev = rev / len(cb) if cb else 0.0
+    evidence.update(
+        aligned=fwd, copy_sentences=len(ca), aligned_fraction=round(frac_fwd, 4),
+        aligned_rev=rev, original_sentences=len(cb), aligned_fraction_rev=round(frac_rev, 4),
+        shared_numbers=_overlap(copy.numbers, original.numbers),
+        shared_names=_overlap(copy.names, original.names),
+    )
+    best, best_n = max((frac_fwd, fwd), (frac_rev, rev))
+    if best >= PARAPHRASE_FRACTION and best_n >= PARAPHRASE_MIN_ALIGNED:
+        # Numbers are the story's own facts (templates and boilerplate have few): when both
+        # texts have some, most must be shared. Otherwise names support a borderline alignment.
+        if len(copy.numbers) >= 2 and len(original.numbers) >= 2:
+            supported = evidence["shared_numbers"] >= 0.5
+        else:
+            supported = best >= PARAPHRASE_STRONG or evidence["shared_names"] is None or evidence["shared_names"] >= 0.5
+        if supported:
+            similarity = frac_fwd if fwd >= PARAPHRASE_MIN_ALIGNED else best  # from the copy's side
+            return Verdict("paraphrase", round(similarity, 4), "sentence-alignment", evidence)
+    return Verdict(None, round(max(containment, best), 4), "none", evidence)

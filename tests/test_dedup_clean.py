@@ -1,0 +1,85 @@
+"""Cleaning rules applied before comparison (newsdesk.dedup.clean)."""
+
+from pathlib import Path
+
+import pytest
+
+from newsdesk.dedup.clean import clean, paragraph_hash, parse_attribution
+
+SEED = Path(__file__).parent / "data" / "dedup" / "seed_spun_aljazeera_buffer_zones.txt"
+
+
+@pytest.fixture
+def seed_text():
+    title, body = SEED.read_text().split("\n\n", 1)
+    return title, body
+
+BODY = "First paragraph of the story about the port.\n\nSecond paragraph with more detail."
+
+
+def test_headline_repeated_as_first_paragraph_is_removed():
+    c = clean("Port strike ends\n\n" + BODY, title="Port Strike Ends")
+    assert c.text.startswith("First paragraph")
+    assert c.removed["headline"] == 1
+
+
+def test_headline_kept_when_no_title_or_different():
+    assert clean("Port strike ends\n\n" + BODY, title="Other").text.startswith("Port strike ends")
+
+
+def test_read_more_continue_reading_click_here_lines_removed():
+    text = BODY + "\n\nRead more: Port workers vote\n\nContinue reading at example.com\n\nClick here to subscribe"
+    c = clean(text)
+    assert c.text == BODY
+    assert c.removed["read_more"] == 3
+
+
+def test_long_paragraph_starting_like_read_more_is_kept():
+    long_para = "Click here is what the campaign was called, and " + "it ran for many weeks " * 5
+    assert "campaign" in clean(BODY + "\n\n" + long_para).text
+
+
+def test_attribution_lines_parsed_into_attribution():
+    cases = {
+        "Source: Aljazeera": "Aljazeera",
+        "Source - Reuters": "Reuters",
+        "Originally published by The Conversation.": "The Conversation",
+        "This article first appeared on Premium Times": "Premium Times",
+        "Courtesy: BBC News": "BBC News",
+        "Republished with permission from Kyiv Independent": "Kyiv Independent",
+    }
+    for line, name in cases.items():
+        assert parse_attribution(line) == name, line
+        c = clean(BODY + "\n\n" + line)
+        assert c.text == BODY and c.attribution == name
+
+
+def test_agency_dateline_moves_to_attribution():
+    c = clean("KYIV (Reuters) - Russian drones hit the city overnight.\n\nMore text here.")
+    assert c.attribution == "Reuters"
+    assert c.text.startswith("Russian drones hit")
+
+
+def test_short_promo_tail_after_closing_attribution_is_removed():
+    text = BODY + "\n\nThird paragraph.\n\nSource: Aljazeera\n\n234Radio\n\n234Radio is Africa's Premium Internet Radio."
+    c = clean(text)
+    assert c.attribution == "Aljazeera"
+    assert "234Radio" not in c.text and c.text.endswith("Third paragraph.")
+
+
+def test_learned_boilerplate_paragraphs_stripped():
+    footer = "Follow us on social media for breaking news alerts."
+    c = clean(BODY + "\n\n" + footer, boilerplate={paragraph_hash(footer)})
+    assert c.text == BODY and c.removed["boilerplate"] == 1
+
+
+def test_paragraph_hash_ignores_case_quotes_and_spacing():
+    assert paragraph_hash("He said \u201cno\u201d.") == paragraph_hash("he  said \"NO\"")
+
+
+def test_seed_is_cleaned_of_headline_attribution_and_promo(seed_text):
+    title, body = seed_text
+    c = clean(body, title)
+    assert c.attribution == "Aljazeera"
+    assert not c.text.startswith("Russia seeking")
+    assert "234Radio" not in c.text

@@ -1,0 +1,83 @@
+"""Pairwise verification (exact / near / paraphrase) and signatures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsdesk.dedup.clean import clean
+from newsdesk.dedup.signatures import signature
+from newsdesk.dedup.verify import Doc, compare
+
+DATA = Path(__file__).parent / "data" / "dedup"
+
+
+def load(name):
+    title, body = (DATA / name).read_text().split("\n\n", 1)
+    return clean(body, title).text
+
+
+@pytest.fixture
+def original():
+    return load("aljazeera_buffer_zones_original.txt")
+
+
+def test_spun_seed_is_a_paraphrase_of_the_original(original):
+    spun = load("seed_spun_aljazeera_buffer_zones.txt")
+    v = compare(Doc(spun), Doc(original))
+    assert v.relation == "paraphrase", v.evidence
+    assert v.similarity >= 0.7
+    assert v.method == "sentence-alignment"
+    assert v.evidence["shared_numbers"] >= 0.8
+
+
+def test_independent_same_event_article_is_not_a_copy(original):
+    other = load("independent_same_event_buffer_zones.txt")
+    spun = load("seed_spun_aljazeera_buffer_zones.txt")
+    for doc in (original, spun):
+        v = compare(Doc(other), Doc(doc))
+        assert v.relation is None, v.evidence
+        v = compare(Doc(doc), Doc(other))
+        assert v.relation is None, v.evidence
+
+
+def test_exact_and_truncated_and_footer(original):
+    paras = original.split("\n\n")
+    assert compare(Doc(original), Doc(original)).relation == "exact"
+    half = "\n\n".join(paras[: len(paras) // 2])
+    v = compare(Doc(half), Doc(original))
+    assert v.relation == "near" and v.evidence["containment_copy"] > 0.95
+    footer = original + "\n\n" + "Subscribe to our newsletter for the best stories every morning, delivered free. " * 3
+    v = compare(Doc(footer), Doc(original))
+    assert v.relation == "near" and v.evidence["containment_original"] > 0.95
+
+
+def test_short_briefs_on_one_template_are_not_copies():
+    a = "Lagos police said 12 people were hurt in a fire-related incident on Monday. An investigation is under way."
+    b = "Accra police said 40 people were hurt in a flood-related incident on Friday. An investigation is under way."
+    assert compare(Doc(a), Doc(b)).relation is None
+
+
+def test_match_decision_is_symmetric(original):
+    spun = load("seed_spun_aljazeera_buffer_zones.txt")
+    half = "\n\n".join(original.split("\n\n")[:6])
+    for a, b in [(spun, original), (half, original), (half, spun)]:
+        assert (compare(Doc(a), Doc(b)).relation is None) == (compare(Doc(b), Doc(a)).relation is None)
+
+
+def test_signatures_are_deterministic_across_processes(original):
+    here = signature(original)
+    code = (
+        "import sys; from pathlib import Path; from newsdesk.dedup.signatures import signature;"
+        "print(signature(Path(sys.argv[1]).read_text()).buckets)"
+    )
+    path = DATA / "_tmp_sig.txt"
+    path.write_text(original)
+    try:
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                             env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
+    finally:
+        path.unlink()
+    assert out.strip() == str(here.buckets)
+    assert all(0 <= b < 2**63 for _, b in here.buckets)
