@@ -11,7 +11,7 @@ export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES = False
 export AIRFLOW__CORE__DAGS_FOLDER = $(CURDIR)/dags
 
-.PHONY: install run test migrate airflow bench clean
+.PHONY: install browser run test migrate airflow bench clean
 
 install: $(STAMP)
 
@@ -29,7 +29,11 @@ run: install
 	mkdir -p var
 	$(VENV)/bin/newsdesk run
 
-test: install
+# Debian's Chromium for the report's browser test (skipped with a message if it cannot be installed).
+browser:
+	bash scripts/install-chromium.sh || echo "warning: chromium not installed; the browser test will be skipped"
+
+test: install browser
 	$(VENV)/bin/pytest -q
 
 bench: install

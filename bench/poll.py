@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/poll.py [--feeds 1000] [--entries 20] [--workers 16]
 
-Serves N RSS feeds of M entries each from a threaded HTTP server on 127.0.0.1
-(ETag + If-None-Match -> 304), then in one process:
+Serves N RSS feeds of M entries each from a threaded HTTP server on 127.0.0.1 in its
+own process (so the server does not compete with the poller for the GIL, as a remote
+server would not) with ETag + If-None-Match -> 304, then in the bench process:
 
 1. naive baseline: serial ``httpx.get`` + ``feedparser.parse`` per feed, no storage;
 2. cold round: ``poll_feeds`` into a fresh SQLite warehouse (parse + enqueue pages);
@@ -16,6 +17,7 @@ for the process; with --tracemalloc also the Python heap peak per phase).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import sys
 import tempfile
@@ -52,8 +54,9 @@ def make_feed(i: int, entries: int) -> bytes:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     bodies: dict[str, bytes] = {}
-    counts = {"200": 0, "304": 0, "other": 0}
-    lock = threading.Lock()
+    # Shared with the bench process: 200s, 304s, others.
+    counts = multiprocessing.Array("l", 3)
+    KEYS = {"200": 0, "304": 1, "other": 2}
 
     def log_message(self, *args):
         pass
@@ -82,8 +85,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _count(self, key):
-        with self.lock:
-            self.counts[key] += 1
+        with self.counts.get_lock():
+            self.counts[self.KEYS[key]] += 1
+
+
+def counts() -> dict:
+    return {key: Handler.counts[i] for key, i in Handler.KEYS.items()}
 
 
 class Server(ThreadingHTTPServer):
@@ -97,7 +104,7 @@ TRACE = False
 def measure(label: str, fn):
     if TRACE:
         tracemalloc.start()
-    before = dict(Handler.counts)
+    before = counts()
     started = time.perf_counter()
     result = fn()
     elapsed = time.perf_counter() - started
@@ -105,9 +112,10 @@ def measure(label: str, fn):
     if TRACE:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    requests = sum(Handler.counts.values()) - sum(before.values())
+    after = counts()
+    requests = sum(after.values()) - sum(before.values())
     return dict(label=label, seconds=elapsed, requests=requests, peak_mb=peak / 1e6, result=result,
-                s200=Handler.counts["200"] - before["200"], s304=Handler.counts["304"] - before["304"])
+                s200=after["200"] - before["200"], s304=after["304"] - before["304"])
 
 
 def main() -> None:
@@ -123,7 +131,9 @@ def main() -> None:
 
     Handler.bodies = {f"/feed/{i}.xml": make_feed(i, args.entries) for i in range(args.feeds)}
     server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving = multiprocessing.get_context("fork").Process(target=server.serve_forever, daemon=True)
+    serving.start()
+    server.socket.close()  # the child process owns the listening socket now
     base = f"http://127.0.0.1:{server.server_address[1]}"
     urls = [f"{base}/feed/{i}.xml" for i in range(args.feeds)]
 
@@ -155,7 +165,8 @@ def main() -> None:
         with engine.connect() as conn:
             total_pages = conn.execute(select(func.count()).select_from(pages)).scalar_one()
         engine.dispose()
-    server.shutdown()
+    serving.terminate()
+    serving.join()
 
     print(f"{args.feeds} feeds x {args.entries} entries, {args.workers} workers, SQLite warehouse")
     print(f"{'phase':42} {'feeds/s':>9} {'seconds':>8} {'requests':>9} {'200':>6} {'304':>6} {'py peak MB':>11}")

@@ -107,10 +107,10 @@ def print_summary(engine, out=sys.stdout) -> None:
         if seed is not None:
             print(f"\n== the seed's cluster ({seed.cluster_id}) ==", file=out)
             rows = conn.execute(text(
-                "SELECT relation, ROUND(similarity, 3) AS similarity, domain, url, original_url FROM v_articles "
+                "SELECT relation, similarity, domain, url, original_url FROM v_articles "
                 "WHERE cluster_id = :c ORDER BY relation <> 'original', domain"
             ), {"c": seed.cluster_id}).all()
             for row in rows:
-                print(f"  {row.relation:<10} {row.similarity:<6} {row.domain:<28} {row.url}", file=out)
+                print(f"  {row.relation:<10} {row.similarity:<6.3f} {row.domain:<28} {row.url}", file=out)
     print("\n== try a query ==", file=out)
     print("  sqlite3 var/newsdesk.db \"SELECT domain, relation, title FROM v_articles ORDER BY cluster_id\"", file=out)

@@ -82,6 +82,7 @@ def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
         engine = get_engine(engine)
     command.upgrade(alembic_config(engine), revision)
     create_views(engine)
+    from ..analytics.search import ensure_search_index; ensure_search_index(engine)  # noqa: E702 - FTS objects
 
 
 def view_files() -> list[Path]:

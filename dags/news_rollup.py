@@ -1,0 +1,46 @@
+"""news_rollup: refresh the warehouse's aggregate tables after every load.
+
+Scheduled on the ``newsdesk://warehouse/articles`` asset, which news_ingest's
+``finish`` task updates: each successful load triggers one run. A run recomputes
+only the days that changed (``newsdesk.analytics.rollup``); asset-triggered runs
+have no logical date, so nothing here depends on one. Trigger it by hand with
+``{"full": true}`` to rebuild everything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
+WAREHOUSE_ROLLUPS = Asset("newsdesk://warehouse/rollups")
+
+
+@dag(
+    dag_id="news_rollup",
+    schedule=[WAREHOUSE_ARTICLES],
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    params={"full": Param(False, type="boolean", description="rebuild every day, not only changed ones")},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    tags=["newsdesk", "analytics"],
+    doc_md=__doc__,
+)
+def news_rollup():
+    @task(outlets=[WAREHOUSE_ROLLUPS])
+    def refresh_rollups() -> dict:
+        from newsdesk import orchestration
+        from newsdesk.analytics.rollup import refresh_all
+        from newsdesk.storage import db
+
+        # No migration here: news_ingest's prepare() upgrades the warehouse before any load.
+        engine = db.get_engine(orchestration.settings().database_url)
+        full = bool(get_current_context()["params"].get("full", False))
+        return refresh_all(engine, full=full)
+
+    refresh_rollups()
+
+
+news_rollup()

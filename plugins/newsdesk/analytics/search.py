@@ -1,0 +1,349 @@
+"""Full-text search over articles, one story per syndication cluster.
+
+PostgreSQL: a stored generated ``tsvector`` column ``articles.search_tsv`` (title
+weighted A, text B, stemmed with the article's language where PostgreSQL has a
+configuration for it) and a GIN index on it. SQLite: an FTS5 external-content table
+``articles_fts`` (porter + unicode61) kept in step by triggers on ``articles``.
+
+``ensure_search_index`` creates whichever the dialect needs; it is idempotent and
+runs from ``storage.db.upgrade``. Both objects backfill existing rows when created.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy.engine import Connection, Engine
+
+FTS_TABLE = "articles_fts"
+TSV_COLUMN = "search_tsv"
+TSV_INDEX = "ix_articles_search_tsv"
+
+# ISO 639-1 -> PostgreSQL text search configuration (built-in ones only); others use 'simple'.
+PG_CONFIGS = {
+    "ar": "arabic", "da": "danish", "de": "german", "el": "greek", "en": "english", "es": "spanish",
+    "fi": "finnish", "fr": "french", "hu": "hungarian", "id": "indonesian", "it": "italian",
+    "lt": "lithuanian", "nl": "dutch", "no": "norwegian", "pt": "portuguese", "ro": "romanian",
+    "ru": "russian", "sv": "swedish", "tr": "turkish",
+}
+COPY_RELATIONS = ("exact", "near", "paraphrase")
+
+
+def _pg_config_expr() -> str:
+    cases = " ".join(f"WHEN '{iso}' THEN '{cfg}'::regconfig" for iso, cfg in sorted(PG_CONFIGS.items()))
+    return f"CASE lower(left(coalesce(language, ''), 2)) {cases} ELSE 'simple'::regconfig END"
+
+
+def _pg_tsv_expr() -> str:
+    cfg = _pg_config_expr()
+    return (f"setweight(to_tsvector({cfg}, coalesce(title, '')), 'A') || "
+            f"setweight(to_tsvector({cfg}, coalesce(text, '')), 'B')")
+
+
+# ---------------------------------------------------------------------------------------------
+# DDL
+
+
+def ensure_search_index(engine: Engine) -> str:
+    """Create the dialect's full-text objects if missing and backfill; returns what it did."""
+    if engine.dialect.name == "postgresql":
+        return _ensure_pg(engine)
+    if engine.dialect.name == "sqlite":
+        return _ensure_sqlite(engine)
+    return "unsupported dialect"
+
+
+def _ensure_pg(engine: Engine) -> str:
+    with engine.begin() as conn:
+        has_col = conn.execute(text(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'articles' AND column_name = :c"), {"c": TSV_COLUMN}).first()
+        did = []
+        if not has_col:
+            # A stored generated column fills itself for existing rows (the backfill) and
+            # for every insert/update afterwards.
+            conn.execute(text(f"ALTER TABLE articles ADD COLUMN IF NOT EXISTS {TSV_COLUMN} tsvector "
+                              f"GENERATED ALWAYS AS ({_pg_tsv_expr()}) STORED"))
+            did.append("column")
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TSV_INDEX} ON articles USING GIN ({TSV_COLUMN})"))
+    return "created " + ",".join(did) if did else "present"
+
+
+_SQLITE_TRIGGERS = {
+    "articles_fts_ai": f"""CREATE TRIGGER IF NOT EXISTS articles_fts_ai AFTER INSERT ON articles BEGIN
+        INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END""",
+    "articles_fts_ad": f"""CREATE TRIGGER IF NOT EXISTS articles_fts_ad AFTER DELETE ON articles BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    END""",
+    "articles_fts_au": f"""CREATE TRIGGER IF NOT EXISTS articles_fts_au AFTER UPDATE OF title, text ON articles BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END""",
+}
+
+
+def _ensure_sqlite(engine: Engine) -> str:
+    with engine.begin() as conn:
+        existing = set(conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE name = :t OR (type = 'trigger' AND tbl_name = 'articles')"
+        ), {"t": FTS_TABLE}).scalars())
+        missing = [name for name in [FTS_TABLE, *_SQLITE_TRIGGERS] if name not in existing]
+        if not missing:
+            return "present"
+        conn.execute(text(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+            "title, text, content='articles', content_rowid='id', "
+            "tokenize='porter unicode61 remove_diacritics 2')"))
+        for ddl in _SQLITE_TRIGGERS.values():
+            conn.execute(text(ddl))
+        # Anything was missing: the index may be out of step with articles, rebuild it
+        # from the content table (also the first backfill).
+        conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
+    return "created " + ",".join(missing)
+
+
+def rebuild_search_index(engine: Engine) -> None:
+    """Re-index every article (SQLite); PostgreSQL's generated column never drifts."""
+    if engine.dialect.name == "sqlite":
+        ensure_search_index(engine)
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries
+
+_TOKEN = re.compile(r'"([^"]+)"|(\S+)')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts5_query(query: str) -> str:
+    """A web-search style query as a safe FTS5 expression.
+
+    Words are ANDed; "quoted text" is a phrase; ``OR`` between terms is an OR; a leading
+    ``-`` excludes a word. Every term is quoted, so FTS5 syntax in user input is inert.
+    """
+    parts: list[str] = []
+    negatives: list[str] = []
+    pending_or = False
+    for m in _TOKEN.finditer(query):
+        phrase, word = m.group(1), m.group(2)
+        if word == "OR" and parts:
+            pending_or = True
+            continue
+        negate = bool(word and word.startswith("-") and len(word) > 1)
+        words = _WORD.findall(phrase if phrase is not None else word)
+        if not words:
+            continue
+        term = '"' + " ".join(words) + '"'
+        if negate:
+            negatives.append(term)
+        elif pending_or:
+            parts[-1] = f"({parts[-1]} OR {term})"
+        else:
+            parts.append(term)
+        pending_or = False
+    if not parts:
+        return ""
+    expr = " AND ".join(parts)
+    for neg in negatives:
+        expr = f"({expr}) NOT {neg}"
+    return expr
+
+
+def query_terms(query: str) -> list[str]:
+    """Lower-cased words of a query, without exclusions and OR (for snippets)."""
+    out = []
+    for m in _TOKEN.finditer(query):
+        chunk = m.group(1) or m.group(2)
+        if chunk == "OR" or (m.group(2) and chunk.startswith("-")):
+            continue
+        out.extend(w.lower() for w in _WORD.findall(chunk))
+    return out
+
+
+@dataclass
+class Story:
+    rank: int
+    score: float
+    cluster_id: int | None
+    article_id: int  # the cluster's original (or the article itself)
+    title: str | None
+    url: str
+    source: str | None
+    domain: str | None
+    published_at: datetime | None
+    language: str | None
+    copies: int
+    matched: int
+    snippet: str = ""
+    copy_list: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return d
+
+
+def _as_datetime(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    return _as_datetime(datetime.fromisoformat(str(value)))
+
+
+def _hits_sql(dialect: str, filters: list[str]) -> str:
+    where = "".join(f" AND {f}" for f in filters)
+    if dialect == "postgresql":
+        # One tsquery per configuration (stemmed the way each language's documents were),
+        # ORed: an English query term still finds German-stemmed words spelt the same.
+        # Every document was stemmed with its own language's configuration, so it is matched
+        # against the query parsed with that same configuration (exact, negations included).
+        # The OR of the query under every configuration is a superset of those matches that
+        # the GIN index can answer: it narrows the rows first.
+        configs = sorted(set(PG_CONFIGS.values())) + ["simple"]
+        tsq_any = " || ".join(f"websearch_to_tsquery('{c}', :q)" for c in configs)
+        own = f"websearch_to_tsquery({_pg_config_expr().replace('language', 'a.language')}, :q)"
+        return f"""hits AS (
+            SELECT a.id, a.cluster_id, ts_rank_cd(a.{TSV_COLUMN}, {own}, 1) AS score
+            FROM articles a CROSS JOIN (SELECT ({tsq_any}) AS tsq) q
+            LEFT JOIN sources s ON s.id = a.source_id
+            WHERE a.{TSV_COLUMN} @@ q.tsq AND a.{TSV_COLUMN} @@ {own}{where})"""
+    # bm25 is lower-is-better: negate, and weight the title 5x. bm25() only works in the
+    # full-text query itself, so that query is materialised before joins and grouping.
+    return f"""fts AS MATERIALIZED (
+            SELECT rowid AS id, -bm25({FTS_TABLE}, 5.0, 1.0) AS score
+            FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q),
+        hits AS (
+            SELECT a.id, a.cluster_id, f.score AS score
+            FROM fts f JOIN articles a ON a.id = f.id
+            LEFT JOIN sources s ON s.id = a.source_id
+            WHERE 1 = 1{where})"""
+
+
+def search(engine: Engine | Connection, query: str, since: datetime | date | str | None = None,
+           source: str | None = None, language: str | None = None, limit: int = 20,
+           with_copies: bool = True) -> list[Story]:
+    """Ranked stories matching ``query``: each cluster collapsed to its original.
+
+    Filters apply to the matching articles: ``source`` (source name or domain, case
+    insensitive), ``language`` (prefix match, ``en`` finds ``en-GB``) and ``since``
+    (published, else extracted, at or after). A story's score is its best match's.
+    """
+    if isinstance(engine, Connection):
+        return _search(engine, query, since, source, language, limit, with_copies)
+    with engine.connect() as conn:
+        return _search(conn, query, since, source, language, limit, with_copies)
+
+
+def _search(conn: Connection, query: str, since, source, language, limit, with_copies) -> list[Story]:
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {"limit": int(limit)}
+    if dialect == "sqlite":
+        params["q"] = fts5_query(query)
+    else:
+        params["q"] = query
+    if not params["q"].strip():
+        return []
+    filters: list[str] = []
+    binds = []
+    if since is not None:
+        filters.append("COALESCE(a.published_at, a.extracted_at) >= :since")
+        params["since"] = _as_datetime(since)
+        binds.append(bindparam("since", type_=DateTime(timezone=True)))
+    if source:
+        filters.append("(lower(s.name) = :source OR lower(a.domain) = :source)")
+        params["source"] = source.lower()
+    if language:
+        filters.append("lower(a.language) LIKE :language")
+        params["language"] = language.lower() + "%"
+    sql = f"""
+        WITH {_hits_sql(dialect, filters)},
+        stories AS (
+            SELECT COALESCE(c.original_article_id, h.id) AS story_id,
+                   MAX(h.score) AS score, COUNT(*) AS matched
+            FROM hits h LEFT JOIN clusters c ON c.id = h.cluster_id
+            GROUP BY COALESCE(c.original_article_id, h.id)
+        )
+        SELECT st.story_id, st.score, st.matched, o.cluster_id, o.title, o.url, o.domain,
+               o.published_at, o.language, src.name AS source,
+               (SELECT COUNT(*) FROM articles x WHERE o.cluster_id IS NOT NULL
+                    AND x.cluster_id = o.cluster_id AND x.id <> o.id) AS copies,
+               o.text AS body
+        FROM stories st
+        JOIN articles o ON o.id = st.story_id
+        LEFT JOIN sources src ON src.id = o.source_id
+        ORDER BY st.score DESC, o.published_at DESC, st.story_id
+        LIMIT :limit"""
+    stmt = text(sql)
+    if binds:
+        stmt = stmt.bindparams(*binds)
+    rows = conn.execute(stmt, params).all()
+    terms = query_terms(query)
+    stories = []
+    for i, r in enumerate(rows, 1):
+        story = Story(
+            rank=i, score=round(float(r.score), 6), cluster_id=r.cluster_id, article_id=r.story_id,
+            title=r.title, url=r.url, source=r.source, domain=r.domain,
+            published_at=_as_datetime(r.published_at), language=r.language, copies=int(r.copies or 0),
+            matched=int(r.matched), snippet=snippet(r.body or "", terms),
+        )
+        if with_copies and story.copies:
+            story.copy_list = copies_of(conn, story.cluster_id, story.article_id)
+        stories.append(story)
+    return stories
+
+
+def copies_of(conn: Connection, cluster_id: int, original_id: int) -> list[dict]:
+    rows = conn.execute(text("""
+        SELECT a.id, a.url, a.domain, a.relation, a.similarity, a.published_at, s.name AS source
+        FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+        WHERE a.cluster_id = :c AND a.id <> :o
+        ORDER BY a.similarity DESC, a.id"""), {"c": cluster_id, "o": original_id}).all()
+    return [dict(article_id=r.id, url=r.url, domain=r.domain, source=r.source, relation=r.relation,
+                 similarity=None if r.similarity is None else round(float(r.similarity), 3),
+                 published_at=(_as_datetime(r.published_at).isoformat() if r.published_at else None))
+            for r in rows]
+
+
+def snippet(body: str, terms: list[str], width: int = 220) -> str:
+    """The first passage of ``body`` around a query term (plain text, for display)."""
+    body = " ".join(body.split())
+    if not body:
+        return ""
+    low = body.lower()
+    positions = [p for p in (low.find(t[: max(4, len(t) - 2)]) for t in terms if t) if p >= 0]
+    start = max(0, min(positions) - width // 3) if positions else 0
+    if start:
+        space = body.find(" ", start)
+        start = space + 1 if 0 <= space < start + 30 else start
+    end = min(len(body), start + width)
+    out = body[start:end]
+    return ("…" if start else "") + out + ("…" if end < len(body) else "")
+
+
+def format_stories(stories: list[Story]) -> str:
+    if not stories:
+        return "no matching stories"
+    lines = []
+    for s in stories:
+        when = s.published_at.strftime("%Y-%m-%d %H:%M") if s.published_at else "undated"
+        copies = f"  +{s.copies} cop{'y' if s.copies == 1 else 'ies'}" if s.copies else ""
+        lines.append(f"{s.rank:>2}. {s.title or '(untitled)'}")
+        lines.append(f"    {s.source or s.domain} · {when} · score {s.score:.3f}{copies}")
+        lines.append(f"    {s.url}")
+        if s.copy_list:
+            shown = ", ".join(f"{c['source'] or c['domain']} ({c['relation']})" for c in s.copy_list[:8])
+            more = f", … {len(s.copy_list) - 8} more" if len(s.copy_list) > 8 else ""
+            lines.append(f"    copies: {shown}{more}")
+        if s.snippet:
+            lines.append(f"    {s.snippet}")
+    return "\n".join(lines)
