@@ -55,10 +55,14 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def poll_feed(engine: Engine, feed_id: int, fetcher: Fetcher, run_key: str | None = None) -> PollResult:
-    """Poll one feed and record the outcome; never raises."""
+def poll_feed(engine: Engine, feed_id: int, fetcher: Fetcher, run_key: str | None = None,
+              feed_row=None) -> PollResult:
+    """Poll one feed and record the outcome; never raises.
+
+    ``feed_row`` (the feed's row, already read) saves a query per feed in a round.
+    """
     try:
-        return _poll(engine, feed_id, fetcher, run_key)
+        return _poll(engine, feed_id, fetcher, run_key, feed_row)
     except Exception as exc:  # noqa: BLE001 - a broken feed (or bug) must not stop the run
         log.exception("poll of feed %s failed", feed_id)
         message = f"{exc.__class__.__name__}: {exc}"
@@ -75,8 +79,8 @@ def _load_feed(engine: Engine, feed_id: int):
         return conn.execute(select(feeds).where(feeds.c.id == feed_id)).first()
 
 
-def _poll(engine: Engine, feed_id: int, fetcher, run_key: str | None) -> PollResult:
-    feed = _load_feed(engine, feed_id)
+def _poll(engine: Engine, feed_id: int, fetcher, run_key: str | None, feed=None) -> PollResult:
+    feed = feed if feed is not None else _load_feed(engine, feed_id)
     if feed is None:
         return PollResult(feed_id=feed_id, outcome="error", error=f"no feed with id {feed_id}", error_kind="internal")
     started = time.monotonic()
@@ -187,16 +191,16 @@ def poll_feeds(engine: Engine, feed_ids, settings: Settings | None = None, run_k
     feed_ids = list(feed_ids)
     if not feed_ids:
         return []
-    urls: dict[int, str] = {}
+    rows: dict[int, object] = {}
     with engine.connect() as conn:
         for chunk_start in range(0, len(feed_ids), 500):
             chunk = feed_ids[chunk_start:chunk_start + 500]
-            urls.update((r.id, r.url) for r in conn.execute(select(feeds.c.id, feeds.c.url).where(feeds.c.id.in_(chunk))).all())
-    items = [(fid, urls.get(fid, "")) for fid in feed_ids]
+            rows.update((r.id, r) for r in conn.execute(select(feeds).where(feeds.c.id.in_(chunk))).all())
+    items = [(fid, rows[fid].url if fid in rows else "") for fid in feed_ids]
     own = fetcher is None
     fetcher = fetcher or Fetcher(settings)
     try:
-        return map_concurrent(items, lambda item: poll_feed(engine, item[0], fetcher, run_key),
+        return map_concurrent(items, lambda item: poll_feed(engine, item[0], fetcher, run_key, rows.get(item[0])),
                               settings.http_concurrency, settings=settings)
     finally:
         if own:
