@@ -49,6 +49,45 @@ def cmd_feeds_sync(args) -> int:
     return 0
 
 
+def cmd_feeds_status(args) -> int:
+    from .feeds import feed_status
+
+    rows = feed_status(_ready_engine(args))
+    if args.json:
+        _print(rows)
+        return 0
+    print(f"{'id':>4}  {'health':<9} {'last':>4} {'fails':>5} {'polls7d':>7} {'new7d':>6}  next poll                  url")
+    for r in rows:
+        nxt = r["next_poll_at"].strftime("%Y-%m-%d %H:%M") if r["next_poll_at"] else "due"
+        print(f"{r['id']:>4}  {r['health']:<9} {r['last_status'] or '-':>4} {r['consecutive_failures']:>5} "
+              f"{r['polls_7d']:>7} {r['new_entries_7d']:>6}  {nxt:<26} {r['url']}")
+        if r["health"] in ("failing", "disabled") and (r["last_error"] or r["disabled_reason"]):
+            print(f"{'':>6}{r['disabled_reason'] or r['last_error']}")
+    return 0
+
+
+def cmd_feeds_enable(args) -> int:
+    from .feeds import enable_feed
+
+    engine = _ready_engine(args)
+    missing = [f for f in args.feeds if not enable_feed(engine, int(f) if f.isdigit() else f)]
+    for feed in missing:
+        print(f"no such feed: {feed}", file=sys.stderr)
+    print(f"enabled {len(args.feeds) - len(missing)} feed(s); they are due now")
+    return 1 if missing else 0
+
+
+def cmd_feeds_discover(args) -> int:
+    from .feeds import discover_feeds
+    from .fetch import Fetcher
+
+    with Fetcher(_settings(args)) as fetcher:
+        found = discover_feeds(args.url, fetcher)
+    for url in found:
+        print(url)
+    return 0 if found else 1
+
+
 def cmd_poll(args) -> int:
     from . import pipeline
 
@@ -59,20 +98,64 @@ def cmd_poll(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .archive.warc import import_warcs
+    from .archive.warc import ImportOptions, import_warcs, registry_domains
 
     engine = _ready_engine(args)
-    domains = args.domains.split(",") if args.domains else None
+    domains = ImportOptions.normalise_domains(args.domains.split(",")) if args.domains else None
     if args.registry_only:
-        from sqlalchemy import select
-        from .storage import schema
-
-        with engine.connect() as conn:
-            domains = list(conn.execute(select(schema.sources.c.domain).where(schema.sources.c.in_registry.is_(True))).scalars())
-    report = import_warcs(engine, _settings(args), args.files, domains=domains)
+        domains = (domains or set()) | registry_domains(engine)
+    languages = {x.strip().lower() for x in args.languages.split(",") if x.strip()} if args.languages else None
+    options = ImportOptions(domains=domains, languages=languages, reprocess=args.reprocess, workers=args.workers,
+                            batch_size=args.batch_size, progress=not args.quiet)
+    report = import_warcs(engine, _settings(args), args.files, options=options, run_dedup=not args.no_dedup)
     _print(report)
     missing = [f for f, s in report["files"].items() if any("no such file" in e for e in s["errors"])]
     return 1 if missing and len(missing) == len(args.files) else 0
+
+
+def cmd_backfill_sitemap(args) -> int:
+    from .archive.sitemap import backfill_sitemap, parse_since
+
+    report = backfill_sitemap(_ready_engine(args), _settings(args), args.source, parse_since(args.since),
+                              include_undated=args.include_undated, limit=args.limit,
+                              sitemaps=args.sitemap or None, run_dedup=not args.no_dedup)
+    _print(report)
+    return 0 if report["sitemaps"] else 1
+
+
+def cmd_backfill_archive(args) -> int:
+    from datetime import timedelta
+
+    from .archive import locate
+    from .archive.sitemap import parse_since
+    from .archive.tasks import parse_domains
+    from .archive.warc import ImportOptions, import_warcs
+
+    engine = _ready_engine(args)
+    start = parse_since(args.from_date)
+    end = parse_since(args.to_date) + timedelta(days=1) if args.to_date else start + timedelta(days=1)
+    files = locate.files_for_interval(args.root, start, end)
+    languages = {x.strip().lower() for x in args.languages.split(",") if x.strip()} if args.languages else None
+    options = ImportOptions(domains=parse_domains(args.domains, engine), languages=languages,
+                            reprocess=args.reprocess, workers=args.workers, progress=not args.quiet)
+    report = import_warcs(engine, _settings(args), files, options=options)
+    report["interval"] = [start.isoformat(), end.isoformat()]
+    _print(report)
+    return 1 if report["failed_files"] else 0
+
+
+def cmd_reextract(args) -> int:
+    from .extract.reextract import reextract
+
+    try:
+        stats = reextract(_ready_engine(args), _settings(args), source=args.source, since=args.since,
+                          only_outdated=not args.all, limit=args.limit)
+    except ValueError as exc:  # unknown source, unparseable date
+        print(f"newsdesk reextract: {exc}", file=sys.stderr)
+        return 1
+    stats.pop("changed_article_ids", None)
+    _print(stats)
+    return 0
 
 
 def cmd_stats(args) -> int:
@@ -109,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_feeds_sync)
 
+    p = feeds_sub.add_parser("status", parents=[common], help="health, schedule and failures of every feed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_feeds_status)
+    p = feeds_sub.add_parser("enable", parents=[common], help="re-enable feeds disabled after repeated failures")
+    p.add_argument("feeds", nargs="+", metavar="ID_OR_URL")
+    p.set_defaults(func=cmd_feeds_enable)
+    p = feeds_sub.add_parser("discover", parents=[common], help="find the feeds a homepage advertises")
+    p.add_argument("url")
+    p.set_defaults(func=cmd_feeds_discover)
+
     p = sub.add_parser("poll", parents=[common], help="one round: poll due feeds, fetch, extract, dedup")
     p.add_argument("--registry", type=Path, help="sync this registry file first")
     p.set_defaults(func=cmd_poll)
@@ -117,7 +210,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--domains", help="only these domains (comma-separated)")
     p.add_argument("--registry-only", action="store_true", help="only domains of registry sources")
+    p.add_argument("--languages", help="only articles in these languages (comma-separated ISO 639-1 codes)")
+    p.add_argument("--reprocess", action="store_true", help="re-import files already imported completely")
+    p.add_argument("--workers", type=int, default=None,
+                   help="extraction processes (default: one per CPU, $NEWSDESK_ARCHIVE_WORKERS; 0: in-process)")
+    p.add_argument("--batch-size", type=int, default=100, help="records per warehouse transaction")
+    p.add_argument("--no-dedup", action="store_true",
+                   help="leave the articles pending for a later dedup run (newsdesk poll, the DAGs)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_import)
+
+    p_backfill = sub.add_parser("backfill", parents=[common], help="historical backfills (sitemaps, archive folders)")
+    backfill_sub = p_backfill.add_subparsers(dest="backfill_command", required=True)
+    p = backfill_sub.add_parser("sitemap", parents=[common],
+                                help="enqueue a source's (news) sitemap URLs since a date, then fetch, extract, dedup")
+    p.add_argument("source", help="registry source name, domain or homepage URL")
+    p.add_argument("--since", help="only URLs dated on/after this date (YYYY-MM-DD or ISO timestamp)")
+    p.add_argument("--sitemap", action="append", help="sitemap URL to start from (default: robots.txt, then "
+                                                      "/news-sitemap.xml and /sitemap.xml); repeatable")
+    p.add_argument("--include-undated", action="store_true", help="also take undated entries of plain sitemaps")
+    p.add_argument("--limit", type=int, help="at most this many URLs")
+    p.add_argument("--no-dedup", action="store_true", help="leave the articles pending for a later dedup run")
+    p.set_defaults(func=cmd_backfill_sitemap)
+    p = backfill_sub.add_parser("archive", parents=[common],
+                                help="import the WARC files of a date range from a folder or fsspec URL (CC-NEWS layout or flat)")
+    p.add_argument("--root", required=True, help="folder or URL (s3://, gs://, https://); default layout CC-NEWS")
+    p.add_argument("--from", dest="from_date", required=True, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="to_date", help="last day, inclusive (default: the first day)")
+    p.add_argument("--domains", default="all", help="registry | all (default) | comma-separated domains")
+    p.add_argument("--languages", help="comma-separated ISO 639-1 codes")
+    p.add_argument("--reprocess", action="store_true", help="re-import files already done")
+    p.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=cmd_backfill_archive)
+
+    p = sub.add_parser("reextract", parents=[common],
+                       help="extract stored pages again with the current extractor (in place), then dedup")
+    p.add_argument("--source", help="only this source (registry name or domain)")
+    p.add_argument("--since", help="only pages fetched on/after this date (YYYY-MM-DD or ISO timestamp)")
+    p.add_argument("--all", action="store_true",
+                   help="every stored page (also failed extractions), not only those from older extractor versions")
+    p.add_argument("--limit", type=int, help="at most this many pages")
+    p.set_defaults(func=cmd_reextract)
 
     p = sub.add_parser("stats", parents=[common], help="warehouse counts")
     p.set_defaults(func=cmd_stats)
@@ -125,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="run news_ingest over the offline snapshot and summarise")
     p.add_argument("--no-airflow", action="store_true", help="run the stages directly instead of dag.test()")
     p.set_defaults(func=cmd_run)
+
+    from .analytics.cli import add_commands as add_analytics_commands  # search, export, report, rollup
+    add_analytics_commands(sub, common)
     return parser
 
 

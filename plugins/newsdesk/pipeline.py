@@ -159,6 +159,23 @@ def fetched_page_ids(engine: Engine, limit: int | None = None) -> list[int]:
         return list(conn.execute(q.limit(limit) if limit else q).scalars())
 
 
+def article_fields(fields: dict, page_url: str, entry_published_at=None) -> dict:
+    """``Extracted.as_fields()`` completed for the ``articles`` row of a page: the page's
+    (canonical) URL, the feed entry's date when the page gave none (``date_source`` 'page' |
+    'feed' | None) and the ``EXTRACTOR_VERSION`` that produced it (unless already set)."""
+    from .extract import article as _extractor
+
+    fields = dict(fields, url=page_url)
+    if fields.get("published_at") is not None:
+        fields["date_source"] = "page"
+    elif entry_published_at is not None:
+        fields["published_at"], fields["date_source"] = entry_published_at, "feed"
+    else:
+        fields["date_source"] = None
+    fields.setdefault("extractor_version", _extractor.EXTRACTOR_VERSION)
+    return fields
+
+
 def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> dict:
     """Extract articles from fetched pages; a page without article text is recorded as failed."""
     from .extract import ExtractionError, extract_article
@@ -188,10 +205,7 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
                 loads.mark_page(conn, page_id, "failed", error_kind="extract_crash", last_error=repr(exc)[:2000])
                 stats["extract_errors"] += 1
                 continue
-            fields = extracted.as_fields()
-            fields["url"] = page.url
-            if fields.get("published_at") is None and page.entry_published_at is not None:
-                fields["published_at"] = page.entry_published_at
+            fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at)
             article_ids.append(loads.upsert_article(conn, page_id, page.source_id, fields))
             loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
             stats["extracted"] += 1
@@ -223,6 +237,9 @@ def run_round(engine: Engine, settings: Settings, registry: str | Path | None = 
     extract_stats.pop("article_ids", None)
     stats.update(extract_stats)
     stats["dedup"] = dedup(engine, settings)
+    from .health import check_source_health  # logs a warning per flagged source
+
+    stats["flagged_sources"] = len(check_source_health(engine))
     return stats
 
 

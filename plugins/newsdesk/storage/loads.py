@@ -137,7 +137,10 @@ def source_for_domain(conn: Connection, domain: str) -> int:
 ARTICLE_FIELDS = (
     "url", "canonical_url", "domain", "title", "text", "author", "published_at", "sitename",
     "language", "description", "image", "tags", "attribution", "clean_text", "extractor",
+    "extractor_version", "date_source",
 )
+# Written by dedup from the text: a refresh that leaves the text as it was keeps them.
+_DEDUP_DERIVED = ("attribution", "clean_text")
 
 
 def upsert_article(conn: Connection, page_id: int, source_id: int | None, fields: dict) -> int:
@@ -159,6 +162,10 @@ def upsert_article(conn: Connection, page_id: int, source_id: int | None, fields
     changed = current.text_sha256 != values["text_sha256"]
     if changed:
         values["dedup_state"] = "pending"
+    else:  # e.g. re-extraction with a new extractor version that gives the same text
+        for k in _DEDUP_DERIVED:
+            if k not in fields:
+                values.pop(k)
     conn.execute(update(articles).where(articles.c.id == current.id).values(**values))
     return current.id
 

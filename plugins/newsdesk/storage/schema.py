@@ -154,6 +154,10 @@ articles = Table(
     Column("text_sha256", String(64), index=True),
     Column("clean_sha256", String(64), index=True),
     Column("extractor", String(64)),
+    # EXTRACTOR_VERSION that produced text and metadata: re-extraction picks up older ones.
+    Column("extractor_version", String(32)),
+    # Where published_at came from: 'page' (page metadata), 'feed' (the feed entry's date), NULL (none/unknown).
+    Column("date_source", String(8)),
     _ts("extracted_at"),
     # Dedup outcome, denormalised for v_articles; dedup_links keeps the provenance.
     Column("dedup_state", String(16), nullable=False, default="pending", index=True),
