@@ -1,0 +1,112 @@
+"""Extraction in worker processes: workers get (url, html bytes, content type) and
+return the extracted fields plus the compressed raw body; the parent only reads
+the archive and writes to the warehouse.
+
+Workers are started with ``forkserver`` (never ``fork``: the parent may hold
+database connections and threads, e.g. inside an Airflow task) and replaced after
+``max_tasks_per_child`` tasks so that parser memory stays bounded on long imports.
+``workers=0`` extracts in the calling process (debugging, tiny inputs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import zlib
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Sequence
+
+# (url, body, content_type)
+Task = tuple[str, bytes, str]
+# ("ok", fields, zlib body, sha256 hex, raw size) | ("error", kind, message)
+Result = tuple
+
+
+def default_workers() -> int:
+    env = os.environ.get("NEWSDESK_ARCHIVE_WORKERS")
+    if env not in (None, ""):
+        return max(0, int(env))
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def extract_one(url: str, body: bytes, content_type: str) -> Result:
+    from newsdesk.extract import ExtractionError, extract_article
+
+    try:
+        extracted = extract_article(body, url, content_type)
+    except ExtractionError as exc:
+        return ("error", getattr(exc, "kind", "no_text"), str(exc)[:500])
+    except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the import
+        return ("error", "extract_crash", repr(exc)[:500])
+    fields = extracted.as_fields()
+    text = fields.get("text") or ""
+    # what loads.upsert_article derives, computed here to keep the parent free for I/O
+    fields["_word_count"] = len(text.split())
+    fields["_text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return ("ok", fields, zlib.compress(body, 6), hashlib.sha256(body).hexdigest(), len(body))
+
+
+def extract_many(tasks: Sequence[Task]) -> list[Result]:
+    return [extract_one(url, body, ctype) for url, body, ctype in tasks]
+
+
+def _warm() -> int:
+    import newsdesk.extract  # noqa: F401 - import trafilatura & co. once per worker
+
+    return os.getpid()
+
+
+class _Done(Future):
+    def __init__(self, value):
+        super().__init__()
+        self.set_result(value)
+
+
+class ExtractorPool:
+    """``submit(tasks) -> Future[list[Result]]``; a context manager."""
+
+    def __init__(self, workers: int | None = None, max_tasks_per_child: int = 400):
+        self.workers = default_workers() if workers is None else workers
+        self.max_tasks_per_child = max_tasks_per_child
+        self._executor: ProcessPoolExecutor | None = None
+        if self.workers > 0:
+            self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract"])
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, max_tasks_per_child=self.max_tasks_per_child)
+
+    def ensure_alive(self) -> None:
+        """Replace the executor if a worker died (the pool is then broken for every task)."""
+        if self._executor is not None and getattr(self._executor, "_broken", False):
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+
+    def warm_up(self) -> list[int]:
+        """Start every worker now (so start-up time is not charged to the first batch)."""
+        if self._executor is None:
+            return []
+        return [f.result() for f in [self._executor.submit(_warm) for _ in range(self.workers)]]
+
+    def submit(self, tasks: Sequence[Task]) -> Future:
+        if self._executor is None:
+            return _Done(extract_many(tasks))
+        return self._executor.submit(extract_many, list(tasks))
+
+    def child_pids(self) -> list[int]:
+        if self._executor is None:
+            return []
+        return [p.pid for p in (self._executor._processes or {}).values()]  # noqa: SLF001
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> "ExtractorPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,190 @@
+"""Streaming WARC reading with offsets, bad-record classification and damage recovery.
+
+``scan_archive`` yields one ``Item`` per record: an HTML page to extract (``page``
+set) or a skip reason (``skip`` set), always with the record's start offset, so
+callers can save a resume point at any record boundary. Bodies are read one
+record at a time (capped at ``max_body_bytes`` + 1), never the whole archive.
+
+A damaged record (a truncated or corrupt gzip member, unparsable headers) is
+counted as ``damaged`` and reading goes on at the next gzip member (or, for an
+uncompressed WARC, the next ``WARC/1.x`` header) after it; damage at the end of
+the file (a cut download) ends the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SCAN_CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_WARC_MAGIC = b"WARC/1."
+
+
+@dataclass(slots=True)
+class Page:
+    url: str
+    body: bytes
+    content_type: str
+    warc_date: str | None
+    canonical: str = ""  # filled in by the importer
+
+
+@dataclass(slots=True)
+class Item:
+    offset: int  # start of the record in the file (gzip member start for .warc.gz)
+    page: Page | None = None
+    skip: str | None = None
+    error: str | None = None
+
+
+def is_remote(path: str) -> bool:
+    return "://" in str(path) and not str(path).startswith("file://")
+
+
+def open_archive(path: str) -> BinaryIO:
+    """A seekable binary stream for a local path or any fsspec URL (s3://, gs://, https://, memory://)."""
+    path = str(path)
+    if "://" not in path:
+        return open(path, "rb", buffering=1 << 20)
+    import fsspec
+
+    return fsspec.open(path, "rb").open()
+
+
+def archive_size(path: str) -> int | None:
+    path = str(path)
+    try:
+        if "://" not in path:
+            import os
+
+            return os.path.getsize(path)
+        import fsspec
+
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        return fs.size(fs_path)
+    except (OSError, ValueError, NotImplementedError):
+        return None
+    except Exception:  # noqa: BLE001 - some remote filesystems raise their own errors for missing files
+        return None
+
+
+def archive_exists(path: str) -> bool:
+    path = str(path)
+    if "://" not in path:
+        import os
+
+        return os.path.isfile(path)
+    import fsspec
+
+    try:
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        return fs.exists(fs_path)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _classify(record, max_body_bytes: int) -> tuple[Page | None, str | None]:
+    rec_type = record.rec_type or "unknown"
+    if rec_type != "response":
+        return None, rec_type  # request, revisit, metadata, warcinfo, resource, ...
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    if not url.lower().startswith(("http://", "https://")):
+        return None, "not_http"
+    http = record.http_headers
+    if http is None:
+        return None, "no_http_headers"
+    status = http.get_statuscode()
+    if status != "200":
+        return None, f"http_{status}"
+    ctype = http.get_header("Content-Type") or ""
+    if ctype and not any(t in ctype.lower() for t in HTML_TYPES):
+        return None, "not_html"
+    body = record.content_stream().read(max_body_bytes + 1)
+    if len(body) > max_body_bytes:
+        return None, "too_large"
+    if not ctype and not body.lstrip()[:512].lower().startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")):
+        return None, "not_html"
+    return Page(url, body, ctype or "text/html", record.rec_headers.get_header("WARC-Date")), None
+
+
+def _next_member(stream: BinaryIO, start: int, gz: bool) -> int | None:
+    """Offset of the next intact record start at or after ``start`` (None at end of file)."""
+    pos = start
+    magic = _GZIP_MAGIC if gz else _WARC_MAGIC
+    carry = b""
+    while True:
+        stream.seek(pos)
+        chunk = stream.read(_SCAN_CHUNK)
+        if not chunk:
+            return None
+        data = carry + chunk
+        base = pos - len(carry)
+        i = data.find(magic)
+        while i != -1:
+            cand = base + i
+            if cand >= start and _looks_like_record(stream, cand, gz):
+                return cand
+            i = data.find(magic, i + 1)
+        carry = data[-(len(magic) - 1):]
+        pos += len(chunk)
+
+
+def _looks_like_record(stream: BinaryIO, offset: int, gz: bool) -> bool:
+    stream.seek(offset)
+    head = stream.read(4096)
+    if not gz:
+        return head.startswith(_WARC_MAGIC)
+    try:
+        out = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 16)
+    except zlib.error:
+        return False
+    return out.startswith(_WARC_MAGIC)
+
+
+def _is_gzip(stream: BinaryIO, offset: int) -> bool:
+    stream.seek(offset)
+    return stream.read(2) == b"\x1f\x8b"
+
+
+def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 15 * 1024 * 1024,
+                 size: int | None = None) -> Iterator[Item]:
+    """Yield every record from ``start_offset`` on (see module docstring)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    gz = _is_gzip(stream, start_offset) if (size is None or start_offset < size) else False
+    pos: int | None = start_offset
+    while pos is not None:
+        stream.seek(pos)
+        iterator = ArchiveIterator(stream)
+        current = pos
+        failure: str | None = None
+        try:
+            for record in iterator:
+                current = iterator.offset  # start of this record (set before it is parsed)
+                try:
+                    page, skip = _classify(record, max_body_bytes)
+                    iterator.read_to_end()
+                except Exception as exc:  # noqa: BLE001 - a damaged body: skip it, look for the next record
+                    failure = f"{exc.__class__.__name__}: {exc}"
+                    break
+                missing = getattr(record.raw_stream, "limit", 0)
+                if missing:  # the file ended inside this record (a cut download): nothing after it
+                    yield Item(offset=current, skip="damaged", error=f"offset {current}: record truncated, {missing} bytes missing")
+                    log.warning("archive truncated inside the record at offset %s", current)
+                    continue
+                yield Item(offset=current, page=page, skip=skip)
+            else:
+                return
+        except Exception as exc:  # noqa: BLE001 - truncated gzip member, bad headers
+            failure = f"{exc.__class__.__name__}: {exc}"
+            current = getattr(iterator, "offset", current)
+        failure = failure.encode("ascii", "backslashreplace").decode("ascii")[:300]
+        yield Item(offset=current, skip="damaged", error=f"offset {current}: {failure}")
+        log.warning("damaged archive record at offset %s: %s", current, failure)
+        pos = _next_member(stream, current + 1, gz)

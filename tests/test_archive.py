@@ -1,0 +1,307 @@
+"""WARC backfill: bad records, resume after a crash or SIGKILL, filters, fsspec roots, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from newsdesk import pipeline
+from newsdesk.archive import locate
+from newsdesk.archive.parallel import ExtractorPool
+from newsdesk.archive.warc import ImportOptions, InjectedFailure, import_warcs
+from newsdesk.storage import loads, schema
+
+sys.path.insert(0, str(Path(__file__).parent / "data"))
+from warc_gen import RecordSpec, bad_records, news_page, news_records, write_warc  # noqa: E402
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+MAX_BODY = 100_000  # "oversized" records of warc_gen are above this
+
+
+def counts(engine) -> dict:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("pages", "raw_pages", "articles")}
+
+
+def progress_row(engine, path):
+    with engine.connect() as conn:
+        return conn.execute(select(schema.archive_files).where(schema.archive_files.c.path == str(path))).first()
+
+
+@pytest.fixture
+def small_settings(settings):
+    return settings.with_(max_body_bytes=MAX_BODY)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ExtractorPool(2) as p:
+        p.warm_up()
+        yield p
+
+
+def mixed_specs(n: int = 40, seed: int = 3):
+    yield from news_records(n // 2, seed)
+    yield from bad_records(seed)
+    yield from news_records(n - n // 2, seed, start=n)
+
+
+EXPECTED_SKIPS = {"request": 1, "revisit": 1, "metadata": 1, "warcinfo": 1, "not_html": 1, "too_large": 1,
+                  "undecodable": 1, "http_404": 1}
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_import_skips_every_bad_record_kind_and_goes_on(engine, small_settings, tmp_path, gz, pool):
+    path = tmp_path / ("mixed.warc.gz" if gz else "mixed.warc")
+    # a damaged gzip member in the middle (gzip) and a cut download at the end (both)
+    written = write_warc(path, mixed_specs(40), gzip=gz, damage_member=5 if gz else None, truncate_after=46)
+    report = import_warcs(engine, small_settings, [path], options=ImportOptions(batch_size=7), pool=pool)
+    stats = report["files"][str(path)]
+    assert stats["status"] == "done"
+    skipped = stats["skipped"]
+    for reason, n in EXPECTED_SKIPS.items():
+        assert skipped.get(reason) == n, (reason, skipped)
+    assert skipped["damaged"] == (2 if gz else 1), skipped
+    assert stats["errors"], "damage is reported"
+    good = written["response"]  # intact HTML responses, bad_charset counted separately
+    assert stats["articles"] == good == counts(engine)["articles"]
+    assert stats["records"] == sum(written.values()) + 1  # + warcinfo
+    assert report["extracted"] == good
+    with engine.connect() as conn:
+        origins = set(conn.execute(select(schema.pages.c.origin)).scalars())
+        states = set(conn.execute(select(schema.pages.c.state)).scalars())
+        assert conn.execute(text("SELECT COUNT(*) FROM articles WHERE text = ''")).scalar_one() == 0
+    assert origins == {"warc"} and states == {"extracted"}
+
+
+def test_rerun_is_noop_and_reprocess_refreshes_without_doubling(sqlite_engine, small_settings, tmp_path):
+    path = tmp_path / "a.warc.gz"
+    write_warc(path, news_records(25, 5))
+    opts = dict(workers=0, batch_size=10)
+    first = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))
+    assert first["files"][str(path)]["articles"] == 25
+    before = counts(sqlite_engine)
+    again = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))
+    assert again["files"][str(path)]["status"] == "already_done"
+    assert again["extracted"] == 0
+    again = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(reprocess=True, **opts))
+    stats = again["files"][str(path)]
+    assert stats["status"] == "done" and stats["articles"] == 25 and stats["records"] == 26
+    assert counts(sqlite_engine) == before
+    assert progress_row(sqlite_engine, path).attempts == 2
+
+
+def test_injected_failure_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool):
+    path = tmp_path / "crash.warc.gz"
+    write_warc(path, mixed_specs(60, seed=9))
+    with pytest.raises(InjectedFailure):
+        import_warcs(engine, small_settings, [path], pool=pool,
+                     options=ImportOptions(batch_size=10, fail_after_records=30))
+    row = progress_row(engine, path)
+    assert row.status == "running" and 0 < row.next_offset < row.size
+    assert row.records >= 30
+    partial = counts(engine)["articles"]
+    assert 0 < partial < 60
+    report = import_warcs(engine, small_settings, [path], pool=pool, options=ImportOptions(batch_size=10))
+    stats = report["files"][str(path)]
+    assert stats["status"] == "done" and stats["attempts"] == 2
+    assert stats["records"] == 60 + 7 + 1, "records before the resume point are not counted twice"
+    assert stats["articles"] == 60 == counts(engine)["articles"]
+    assert stats["already_present"] == 0, "resume starts after the last written record"
+    assert counts(engine) == {"pages": 60, "raw_pages": 60, "articles": 60}
+
+
+def test_sigkill_midway_then_resume(sqlite_url, sqlite_engine, small_settings, tmp_path):
+    """A real `newsdesk import` process killed with SIGKILL; a second run finishes the file."""
+    path = tmp_path / "kill.warc.gz"
+    total = 400
+    write_warc(path, news_records(total, 11))
+    env = dict(os.environ, NEWSDESK_MAX_BODY_BYTES=str(MAX_BODY))
+    proc = subprocess.Popen([str(NEWSDESK), "import", str(path), "--database", sqlite_url, "--batch-size", "10",
+                             "--workers", "2", "-q"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            row = progress_row(sqlite_engine, path)
+            if row is not None and row.records >= 60:
+                break
+            assert proc.poll() is None, "the import ended before it could be killed"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)  # the parent and its extraction workers
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    row = progress_row(sqlite_engine, path)
+    assert row.status == "running" and row.records < total
+    killed_at = counts(sqlite_engine)["articles"]
+    assert 0 < killed_at < total
+    report = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(workers=2, batch_size=50))
+    stats = report["files"][str(path)]
+    assert stats["status"] == "done"
+    assert stats["records"] == total + 1
+    assert counts(sqlite_engine) == {"pages": total, "raw_pages": total, "articles": total}
+    with sqlite_engine.connect() as conn:
+        dupes = conn.execute(text("SELECT COUNT(*) FROM (SELECT url FROM pages GROUP BY url HAVING COUNT(*) > 1) d"))
+        assert dupes.scalar_one() == 0
+
+
+def test_cli_import_contract(sqlite_url, tmp_path):
+    """`newsdesk import FILE... --database URL`: every HTML response, exit 0, a JSON report."""
+    a, b = tmp_path / "a.warc", tmp_path / "b.warc.gz"
+    write_warc(a, news_records(6, 21), gzip=False)
+    write_warc(b, list(news_records(5, 22)) + bad_records(22))
+    out = subprocess.run([str(NEWSDESK), "import", str(a), str(b), "--database", sqlite_url],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert set(report["files"]) == {str(a), str(b)}
+    assert report["files"][str(a)]["pages"] == 6
+    # 5 pages + the "oversized" one, which is below the default 15 MB limit
+    assert report["files"][str(b)]["pages"] == 6
+    assert report["extracted"] == 12
+    assert report["files"][str(b)]["skipped"]["undecodable"] == 1
+    assert {"records", "pages", "already_present", "skipped", "errors"} <= set(report["files"][str(a)])
+    assert "dedup" in report
+    assert "records/s" in out.stderr, "progress goes to stderr"
+    missing = subprocess.run([str(NEWSDESK), "import", str(tmp_path / "nope.warc"), "--database", sqlite_url],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1
+
+
+def test_domain_and_language_filters(sqlite_engine, small_settings, tmp_path):
+    path = tmp_path / "mixed-lang.warc.gz"
+    specs = list(news_records(12, 31, domain="dailyherald.example"))
+    specs += list(news_records(6, 31, start=100, domain="www.worldwire.example"))
+    specs += list(news_records(6, 31, start=200, domain="news.lemonde-test.example", language="fr"))
+    write_warc(path, specs)
+    opts = ImportOptions(workers=0, domains=ImportOptions.normalise_domains(["worldwire.example", "lemonde-test.example"]))
+    stats = import_warcs(sqlite_engine, small_settings, [path], options=opts)["files"][str(path)]
+    assert stats["skipped"]["domain_filtered"] == 12
+    assert stats["articles"] == 12
+    with sqlite_engine.connect() as conn:
+        domains = set(conn.execute(select(schema.articles.c.domain)).scalars())
+    assert domains == {"worldwire.example", "news.lemonde-test.example"}
+
+    path2 = tmp_path / "lang2.warc.gz"
+    write_warc(path2, list(news_records(10, 32, domain="dailyherald.example"))
+               + list(news_records(5, 32, start=300, domain="news.lemonde-test.example", language="fr")))
+    opts = ImportOptions(workers=0, languages={"fr"})
+    stats = import_warcs(sqlite_engine, small_settings, [path2], options=opts)["files"][str(path2)]
+    assert stats["skipped"]["language_filtered"] == 10
+    assert stats["articles"] == 5
+    with sqlite_engine.connect() as conn:
+        fr = conn.execute(text("SELECT COUNT(*) FROM articles WHERE language = 'fr'")).scalar_one()
+    assert fr == 6 + 5
+
+
+def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settings, tmp_path):
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    root = f"memory://archive-{os.getpid()}-{time.monotonic_ns()}"
+    day = tmp_path / "day.warc.gz"
+    write_warc(day, news_records(8, 41))
+    base = root.removeprefix("memory://")
+    fs.pipe(f"/{base}/crawl-data/CC-NEWS/2026/03/CC-NEWS-20260302000000-00001.warc.gz", day.read_bytes())
+    fs.pipe(f"/{base}/crawl-data/CC-NEWS/2026/03/CC-NEWS-20260303000000-00002.warc.gz", day.read_bytes())
+    fs.pipe(f"/{base}/flat-20260302120000.warc.gz", day.read_bytes())
+    files = locate.files_for_interval(root, datetime(2026, 3, 2, tzinfo=timezone.utc),
+                                      datetime(2026, 3, 3, tzinfo=timezone.utc))
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["CC-NEWS-20260302000000-00001.warc.gz", "flat-20260302120000.warc.gz"]
+    # a resumed remote file seeks to its saved offset
+    with pytest.raises(InjectedFailure):
+        import_warcs(sqlite_engine, small_settings, files[:1],
+                     options=ImportOptions(workers=0, batch_size=3, fail_after_records=4))
+    report = import_warcs(sqlite_engine, small_settings, files, options=ImportOptions(workers=0, batch_size=3))
+    assert report["files"][files[0]]["status"] == "done"
+    assert report["files"][files[0]]["records"] == 9
+    assert report["files"][files[1]]["already_present"] == 8, "same pages in another file are not doubled"
+    assert counts(sqlite_engine)["articles"] == 8
+
+
+def test_archive_original_becomes_original_of_live_copy(engine, small_settings, tmp_path):
+    """A syndicated copy ingested live first; its original arrives from an archive later."""
+    original_url = "https://dailyherald.example/world/2026/000777-storm-hits-coast"
+    published = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)
+    _, base = news_page(777, 51, domain="dailyherald.example")
+    import re
+
+    paragraphs = re.findall(r"<p>([^<]{200,})</p>", base.decode())
+    assert len(paragraphs) >= 4
+    title = "Storm hits the coast as thousands are evacuated"
+    _, original_html = news_page(777, 51, domain="dailyherald.example", paragraphs=paragraphs, title=title,
+                                 published=published, canonical=original_url)
+    copy_url = "https://worldwire.example/world/2026/syndicated-storm-hits-coast"
+    _, copy_html = news_page(778, 51, domain="worldwire.example", paragraphs=paragraphs, title=title,
+                             published=published + timedelta(hours=5), canonical=original_url)
+
+    # live: the copy arrives through a feed, is fetched, extracted and deduped
+    with engine.begin() as conn:
+        sid = loads.source_for_domain(conn, "worldwire.example")
+        [page_id] = loads.enqueue_pages(conn, [loads.NewPage(url=copy_url, origin="feed", source_id=sid)])
+        loads.store_raw(conn, page_id, copy_html, {"content-type": "text/html; charset=utf-8"})
+        loads.mark_page(conn, page_id, "fetched", http_status=200, final_url=copy_url)
+    assert pipeline.extract_pages(engine, small_settings, [page_id])["extracted"] == 1
+    pipeline.dedup(engine, small_settings)
+    with engine.connect() as conn:
+        copy = conn.execute(select(schema.articles).where(schema.articles.c.page_id == page_id)).one()
+    assert copy.relation in (None, "original") or copy.cluster_id is not None
+
+    # backfill: the original, from an archive
+    path = tmp_path / "orig.warc.gz"
+    write_warc(path, [RecordSpec(url=original_url, body=original_html)] + list(news_records(3, 52)))
+    report = import_warcs(engine, small_settings, [path], options=ImportOptions(workers=0))
+    assert report["files"][str(path)]["articles"] == 4
+    with engine.connect() as conn:
+        a = schema.articles
+        orig = conn.execute(select(a).where(a.c.url == original_url)).one()
+        copy = conn.execute(select(a).where(a.c.page_id == page_id)).one()
+        cluster_original = conn.execute(select(schema.clusters.c.original_article_id)
+                                        .where(schema.clusters.c.id == copy.cluster_id)).scalar_one()
+    assert orig.cluster_id == copy.cluster_id, "the live copy and the archived original share one cluster"
+    assert cluster_original == orig.id, "the archived original becomes the cluster's original"
+    assert copy.relation in ("exact", "near", "paraphrase")
+
+
+def test_a_dead_extraction_worker_is_replaced(sqlite_engine, small_settings, tmp_path):
+    """A worker killed mid-import (segfault, OOM killer): its pages are re-extracted, nothing is lost."""
+    import threading
+
+    path = tmp_path / "workers.warc.gz"
+    write_warc(path, news_records(200, 81))
+    killed: list[int] = []
+    with ExtractorPool(2) as own_pool:
+        own_pool.warm_up()
+
+        def killer():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                row = progress_row(sqlite_engine, path)
+                if row is not None and row.records >= 20:
+                    pid = own_pool.child_pids()[0]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+                time.sleep(0.02)
+
+        thread = threading.Thread(target=killer)
+        thread.start()
+        report = import_warcs(sqlite_engine, small_settings, [path], pool=own_pool, run_dedup=False,
+                              options=ImportOptions(batch_size=10))
+        thread.join()
+    stats = report["files"][str(path)]
+    assert killed, "the import finished before a worker could be killed"
+    assert stats["status"] == "done"
+    assert stats["articles"] == 200 == counts(sqlite_engine)["articles"]
