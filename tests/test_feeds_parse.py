@@ -123,3 +123,13 @@ def test_feed_with_metadata_address_links_parses_them():
 def test_autodiscovery_links_in_homepage():
     links = feed_links((DATA / "not-a-feed.html").read_bytes(), "https://www.example.com/news/", "text/html")
     assert links == ["https://www.example.com/rss.xml", "https://feeds.example.com/atom"]
+
+
+def test_invalid_xml_truncated_feed_keeps_the_complete_entries():
+    """Unescaped ``&``, an unclosed tag and a body cut mid-entry (a dropped connection behind a cache):
+    the entries that arrived whole are kept, the cut one is not invented."""
+    feed = load("invalid-xml-truncated.xml", content_type="application/rss+xml")
+    assert [e.url for e in feed.entries] == [
+        "https://harbour.example/news/dredging-budget",
+        "https://harbour.example/news/ferry-fares",
+    ]
