@@ -21,7 +21,6 @@ import multiprocessing
 import resource
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone

@@ -9,7 +9,6 @@ import logging
 import random
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select, text
 
 from newsdesk import pipeline

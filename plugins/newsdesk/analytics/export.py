@@ -12,12 +12,14 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 from sqlalchemy import BigInteger, DateTime, Float, Integer, Text, bindparam, column, text
 from sqlalchemy.engine import Engine
+
+from ..times import as_utc
 
 FORMATS = ("parquet", "csv", "jsonl")
 
@@ -46,14 +48,6 @@ COLUMNS: list[tuple[str, Any, str]] = [
 NAMES = [c[0] for c in COLUMNS]
 
 
-def _utc(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    return _utc(datetime.fromisoformat(str(value)))
 
 
 def iter_chunks(engine: Engine, since=None, until=None, chunk_size: int = 2000,
@@ -65,11 +59,11 @@ def iter_chunks(engine: Engine, since=None, until=None, chunk_size: int = 2000,
     clauses, params, binds = [], {}, []
     if since is not None:
         clauses.append("COALESCE(published_at, extracted_at) >= :since")
-        params["since"] = _utc(since)
+        params["since"] = as_utc(since)
         binds.append(bindparam("since", type_=DateTime(timezone=True)))
     if until is not None:
         clauses.append("COALESCE(published_at, extracted_at) < :until")
-        params["until"] = _utc(until)
+        params["until"] = as_utc(until)
         binds.append(bindparam("until", type_=DateTime(timezone=True)))
     if where_sql:
         clauses.append(f"({where_sql})")
@@ -82,7 +76,7 @@ def iter_chunks(engine: Engine, since=None, until=None, chunk_size: int = 2000,
         conn = conn.execution_options(stream_results=True, yield_per=chunk_size)
         result = conn.execute(stmt, params)
         for part in result.partitions(chunk_size):
-            yield [tuple(_utc(v) if isinstance(v, datetime) else v for v in row) for row in part]
+            yield [tuple(as_utc(v) if isinstance(v, datetime) else v for v in row) for row in part]
 
 
 def arrow_schema():

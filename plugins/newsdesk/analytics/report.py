@@ -17,25 +17,18 @@ from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Engine
 
 from .search import COPY_RELATIONS
+from ..times import as_utc
 
 _COPY_IN = "(" + ", ".join(f"'{r}'" for r in COPY_RELATIONS) + ")"
 
 
-def _utc(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    return _utc(datetime.fromisoformat(str(value)))
 
 
 def _iso(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _utc(value).isoformat()
+        return as_utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -43,7 +36,7 @@ def _iso(value) -> str | None:
 
 def collect(engine: Engine, since=None, top_clusters: int = 15, top_edges: int = 40) -> dict:
     """Everything the report shows, as plain JSON-able data."""
-    since_dt = _utc(since) if since is not None else datetime.now(timezone.utc) - timedelta(days=30)
+    since_dt = as_utc(since) if since is not None else datetime.now(timezone.utc) - timedelta(days=30)
     ts = bindparam("since", type_=DateTime(timezone=True))
     p = {"since": since_dt}
     since_day = since_dt.date().isoformat()

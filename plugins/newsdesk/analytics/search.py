@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Connection, Engine
+
+from ..times import as_utc
 
 FTS_TABLE = "articles_fts"
 TSV_COLUMN = "search_tsv"
@@ -190,14 +192,6 @@ class Story:
         return d
 
 
-def _as_datetime(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    return _as_datetime(datetime.fromisoformat(str(value)))
 
 
 def _hits_sql(dialect: str, filters: list[str]) -> str:
@@ -257,7 +251,7 @@ def _search(conn: Connection, query: str, since, source, language, limit, with_c
     binds = []
     if since is not None:
         filters.append("COALESCE(a.published_at, a.extracted_at) >= :since")
-        params["since"] = _as_datetime(since)
+        params["since"] = as_utc(since)
         binds.append(bindparam("since", type_=DateTime(timezone=True)))
     if source:
         filters.append("(lower(s.name) = :source OR lower(a.domain) = :source)")
@@ -293,7 +287,7 @@ def _search(conn: Connection, query: str, since, source, language, limit, with_c
         story = Story(
             rank=i, score=round(float(r.score), 6), cluster_id=r.cluster_id, article_id=r.story_id,
             title=r.title, url=r.url, source=r.source, domain=r.domain,
-            published_at=_as_datetime(r.published_at), language=r.language, copies=int(r.copies or 0),
+            published_at=as_utc(r.published_at), language=r.language, copies=int(r.copies or 0),
             matched=int(r.matched), snippet=snippet(r.body or "", terms),
         )
         if with_copies and story.copies:
@@ -310,7 +304,7 @@ def copies_of(conn: Connection, cluster_id: int, original_id: int) -> list[dict]
         ORDER BY a.similarity DESC, a.id"""), {"c": cluster_id, "o": original_id}).all()
     return [dict(article_id=r.id, url=r.url, domain=r.domain, source=r.source, relation=r.relation,
                  similarity=None if r.similarity is None else round(float(r.similarity), 3),
-                 published_at=(_as_datetime(r.published_at).isoformat() if r.published_at else None))
+                 published_at=(as_utc(r.published_at).isoformat() if r.published_at else None))
             for r in rows]
 
 

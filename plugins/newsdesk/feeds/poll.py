@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from ..config import Settings
 from ..fetch import FetchError, Fetcher, is_private_url, map_concurrent
 from ..storage.loads import NewPage, enqueue_pages, utcnow
+from ..times import as_utc
 from ..storage.schema import feeds, poll_log, sources
 from . import schedule
 from .parse import FeedParseError, ParsedFeed, parse_feed
@@ -48,11 +49,6 @@ class PollResult:
     disabled: bool = False
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def poll_feed(engine: Engine, feed_id: int, fetcher: Fetcher, run_key: str | None = None,
@@ -108,7 +104,7 @@ def _poll(engine: Engine, feed_id: int, fetcher, run_key: str | None, feed=None)
 
 
 def _previous_interval(feed) -> float | None:
-    last, nxt = _aware(feed.last_polled_at), _aware(feed.next_poll_at)
+    last, nxt = as_utc(feed.last_polled_at), as_utc(feed.next_poll_at)
     if last and nxt and nxt > last:
         return (nxt - last).total_seconds()
     return None
@@ -247,7 +243,7 @@ def feed_status(engine: Engine, now: datetime | None = None) -> list[dict]:
     out = []
     for r in rows:
         stats = week.get(r.id)
-        last_new = _aware(r.last_new_entry_at)
+        last_new = as_utc(r.last_new_entry_at)
         if not r.active:
             health = "inactive"
         elif r.disabled_reason:
@@ -256,15 +252,15 @@ def feed_status(engine: Engine, now: datetime | None = None) -> list[dict]:
             health = "new"
         elif r.consecutive_failures:
             health = "failing"
-        elif (last_new is None or last_new < week_ago) and _aware(r.created_at or r.last_polled_at) < week_ago:
+        elif (last_new is None or last_new < week_ago) and as_utc(r.created_at or r.last_polled_at) < week_ago:
             health = "silent"
         else:
             health = "ok"
         out.append(dict(
             id=r.id, url=r.url, source=r.source_name, kind=r.kind, active=bool(r.active), health=health,
             disabled_reason=r.disabled_reason, last_status=r.last_status, last_error=r.last_error,
-            last_polled_at=_aware(r.last_polled_at), last_success_at=_aware(r.last_success_at),
-            last_new_entry_at=last_new, next_poll_at=_aware(r.next_poll_at),
+            last_polled_at=as_utc(r.last_polled_at), last_success_at=as_utc(r.last_success_at),
+            last_new_entry_at=last_new, next_poll_at=as_utc(r.next_poll_at),
             interval_override_s=r.interval_override_s, failure_score=float(r.failure_score or 0.0),
             consecutive_failures=r.consecutive_failures or 0,
             polls_7d=int(stats.polls) if stats else 0, errors_7d=int(stats.errors or 0) if stats else 0,

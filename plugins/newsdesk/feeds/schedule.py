@@ -21,9 +21,10 @@ from __future__ import annotations
 import os
 import random
 import re
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Iterable
+
+from ..times import parse_http_date
 
 MIN_INTERVAL_S = 5 * 60
 MAX_INTERVAL_S = 24 * 3600
@@ -74,23 +75,10 @@ def cache_lifetime(headers: dict[str, str] | None, now: datetime) -> float | Non
     if match:
         age = headers.get("age", "0").strip()
         return max(0.0, float(match.group(1)) - (float(age) if age.isdigit() else 0.0))
-    expires = headers.get("expires")
-    if expires:
-        try:
-            when = parsedate_to_datetime(expires)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        base = now
-        if headers.get("date"):
-            try:
-                served = parsedate_to_datetime(headers["date"])
-                base = served if served.tzinfo else served.replace(tzinfo=timezone.utc)
-            except (TypeError, ValueError, IndexError):
-                pass
+    when = parse_http_date(headers.get("expires"))
+    if when is not None:
+        # Relative to the server's clock when it says what time it is: clocks disagree.
+        base = parse_http_date(headers.get("date")) or now
         return max(0.0, (when - base).total_seconds())
     return None
 
