@@ -6,7 +6,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import html as lxml_html
 
-from ..fetch.encoding import decode_html
+from ..charset import decode_html
 
 FEED_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",

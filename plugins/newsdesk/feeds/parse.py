@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from lxml import etree
 
-from ..fetch.encoding import decode_html
+from ..charset import decode_html
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"

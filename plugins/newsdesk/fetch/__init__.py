@@ -5,7 +5,7 @@ size and time limits; ``map_concurrent`` runs work concurrently with per-host
 limits; ``decode_html`` turns bodies into text; ``RobotsCache`` answers robots.txt.
 """
 
-from .encoding import charset_from_content_type, decode_html, sniff_charset
+from ..charset import charset_from_content_type, decode_html, sniff_charset
 from .http import (
     FetchError,
     Fetcher,

@@ -15,7 +15,7 @@ import time
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from .encoding import decode_html
+from ..charset import decode_html
 from .http import FetchError
 
 MAX_ROBOTS_BYTES = 500 * 1024

@@ -1,4 +1,10 @@
-"""Bytes to text for HTML and XML bodies whose declared charset may be missing or wrong."""
+"""Bytes to text for HTML and XML bodies whose declared charset may be missing or wrong.
+
+One policy for every stage (feeds, robots.txt, article extraction), WHATWG-flavoured:
+a BOM is unambiguous; then the Content-Type header; then an XML prolog or ``<meta>``
+in the first 2 KB; latin-1/ascii labels mean windows-1252; a declared charset that
+does not decode is skipped; the last resort is windows-1252 with replacement.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +33,11 @@ def _codec(name: str | None) -> str | None:
         info = codecs.lookup(name.strip().strip("\"'"))
     except LookupError:
         return None
-    # WHATWG: latin-1 and ascii labels mean windows-1252.
+    # WHATWG: latin-1 and ascii labels mean windows-1252, the GB family means GB18030.
     if info.name in ("iso8859-1", "latin-1", "ascii"):
         return "cp1252"
+    if info.name in ("gb2312", "gbk"):
+        return "gb18030"
     if info.name in ("utf-16", "utf-32"):
         return None  # a BOM would have told us; a declared utf-16 in an ASCII prolog is a lie
     return info.name
@@ -65,10 +73,10 @@ def _looks_utf8(body: bytes) -> bool:
     return not body.isascii()
 
 
-def decode_html(body: bytes, content_type_header: str | None = None) -> str:
-    """Decode an HTML/XML body.
+def decode(body: bytes, content_type_header: str | None = None) -> tuple[str, str]:
+    """Decode an HTML/XML body; returns ``(text, charset used)``.
 
-    Order: charset in the Content-Type header, then BOM, XML prolog, ``<meta charset>``
+    Order: a BOM; the charset in the Content-Type header, then XML prolog, ``<meta charset>``
     or http-equiv in the first 2 KB; a declared charset that does not decode is
     skipped, and a declared legacy single-byte charset loses to text that is valid
     UTF-8. Fallback: UTF-8, then windows-1252 with replacement characters.
@@ -76,7 +84,7 @@ def decode_html(body: bytes, content_type_header: str | None = None) -> str:
     candidates: list[str] = []
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return body[len(bom):].decode(name, "replace")
+            return body[len(bom):].decode(name, "replace"), name
     for name in (charset_from_content_type(content_type_header), sniff_charset(body)):
         if name and name not in candidates:
             candidates.append(name)
@@ -84,7 +92,12 @@ def decode_html(body: bytes, content_type_header: str | None = None) -> str:
         candidates.insert(0, "utf-8")
     for name in candidates + ["utf-8"]:
         try:
-            return body.decode(name)
+            return body.decode(name), name
         except (UnicodeDecodeError, LookupError):
             continue
-    return body.decode("cp1252", "replace")
+    return body.decode("cp1252", "replace"), "cp1252"
+
+
+def decode_html(body: bytes, content_type_header: str | None = None) -> str:
+    """The text of an HTML/XML body (see ``decode``)."""
+    return decode(body, content_type_header)[0]
