@@ -36,6 +36,12 @@ browser:
 test: install browser
 	$(VENV)/bin/pytest -q
 
+# Airflow standalone on this machine (SQLite warehouse var/newsdesk.db): DAGs, pool and
+# connection in place; prints where the admin password is. http://localhost:8080
+airflow: install
+	mkdir -p var
+	$(PY) scripts/airflow_stack.py standalone
+
 bench: install
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 

@@ -14,6 +14,10 @@ from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, get_curre
 
 WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
 HTTP_POOL = os.environ.get("NEWSDESK_HTTP_POOL", "news_http")
+# Retries survive a lost worker or a cut warehouse connection (every task is idempotent).
+# Tests lower the delay; the defaults are what production runs with.
+TASK_RETRIES = int(os.environ.get("NEWSDESK_TASK_RETRIES") or 2)
+TASK_RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWSDESK_TASK_RETRY_DELAY") or 30))
 
 
 def _run_key() -> str:
@@ -28,8 +32,8 @@ def _run_key() -> str:
     catchup=False,
     max_active_runs=1,
     default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
+        "retries": TASK_RETRIES,
+        "retry_delay": TASK_RETRY_DELAY,
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
     },

@@ -1,8 +1,10 @@
 """One settings object for every stage, read from the environment.
 
-Inside Airflow the DAG may override the database URL from an Airflow connection
-(see ``dags/``); everything else comes from ``NEWSDESK_*`` variables so that the
-CLI, the DAGs and the tests configure the library the same way.
+Inside Airflow, ``orchestration.settings()`` layers two more sources on top: the JSON
+Variable ``newsdesk_settings`` (any option below, by field or variable name) and the
+warehouse connection ``newsdesk_warehouse`` (the database URL). Everything else comes
+from ``NEWSDESK_*`` variables so that the CLI, the DAGs and the tests configure the
+library the same way. ``OPTIONS`` lists every option (docs/deployment.md's table).
 """
 
 from __future__ import annotations
@@ -85,3 +87,47 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+# field -> environment variable. Types come from the dataclass defaults.
+OPTIONS: dict[str, str] = {
+    "database_url": "NEWSDESK_DATABASE_URL",
+    "user_agent": "NEWSDESK_USER_AGENT",
+    "connect_timeout": "NEWSDESK_CONNECT_TIMEOUT",
+    "read_timeout": "NEWSDESK_READ_TIMEOUT",
+    "total_timeout": "NEWSDESK_TOTAL_TIMEOUT",
+    "max_body_bytes": "NEWSDESK_MAX_BODY_BYTES",
+    "max_redirects": "NEWSDESK_MAX_REDIRECTS",
+    "allow_private_addresses": "NEWSDESK_ALLOW_PRIVATE_ADDRESSES",
+    "http_proxy": "NEWSDESK_HTTP_PROXY",
+    "http_concurrency": "NEWSDESK_HTTP_CONCURRENCY",
+    "per_host_concurrency": "NEWSDESK_PER_HOST_CONCURRENCY",
+    "per_host_delay": "NEWSDESK_PER_HOST_DELAY",
+    "respect_robots": "NEWSDESK_RESPECT_ROBOTS",
+    "batch_size": "NEWSDESK_BATCH_SIZE",
+    "max_pages_per_run": "NEWSDESK_MAX_PAGES_PER_RUN",
+    "max_fetch_attempts": "NEWSDESK_MAX_FETCH_ATTEMPTS",
+    "dedup_window_days": "NEWSDESK_DEDUP_WINDOW_DAYS",
+}
+
+
+def coerce_options(data: dict) -> dict:
+    """Typed Settings fields from a mapping keyed by field or variable name (unknown keys are ignored)."""
+    by_env = {env: name for name, env in OPTIONS.items()}
+    defaults = Settings()
+    out: dict = {}
+    for key, value in (data or {}).items():
+        name = key if key in OPTIONS else by_env.get(str(key).upper())
+        if name is None or value is None:
+            continue
+        default = getattr(defaults, name)
+        if isinstance(default, bool):
+            value = value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(default, int):
+            value = int(value)
+        elif isinstance(default, float):
+            value = float(value)
+        else:
+            value = str(value)
+        out[name] = value
+    return out

@@ -7,11 +7,12 @@ page content: XCom sees ids and counts only.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
 
-from .config import SEEDS_DIR, Settings
+from .config import SEEDS_DIR, Settings, coerce_options
 from . import pipeline
 from .storage import db
 
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 
 AIRFLOW_CONN_ID = os.environ.get("NEWSDESK_AIRFLOW_CONN_ID", "newsdesk_warehouse")
 ASSET_URI = "newsdesk://warehouse/articles"
+
+
+# One JSON Variable may override any NEWSDESK_* option for every task (changeable in the UI
+# without a redeploy): {"batch_size": 10} or {"NEWSDESK_BATCH_SIZE": "10"}.
+AIRFLOW_SETTINGS_VARIABLE = os.environ.get("NEWSDESK_AIRFLOW_VARIABLE", "newsdesk_settings")
 
 
 def warehouse_url_from_airflow() -> str | None:
@@ -29,17 +35,51 @@ def warehouse_url_from_airflow() -> str | None:
         conn = Connection.get(AIRFLOW_CONN_ID)
     except Exception:  # noqa: BLE001 - no Airflow, or no such connection: fall back to the environment
         return None
+    return connection_to_url(conn)
+
+
+def connection_to_url(conn) -> str:
+    """SQLAlchemy URL of an Airflow connection (postgres / sqlite), whatever way it was written."""
+    from urllib.parse import unquote
+
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type == "sqlite":
+        # sqlite:////abs/path.db keeps the path in schema, the JSON form in host; get_uri() quotes it.
+        path = unquote(conn.host or conn.schema or "")
+        return f"sqlite:///{path}" if path else "sqlite://"
     uri = conn.get_uri()
-    if uri.startswith(("postgres://", "postgresql://")) or uri.startswith("sqlite"):
+    if uri.startswith(("postgres://", "postgresql://")):
         return uri
-    if conn.conn_type in ("postgres", "postgresql"):
+    if conn_type in ("postgres", "postgresql"):
         return f"postgresql+psycopg://{conn.login or ''}{':' + conn.password if conn.password else ''}@{conn.host}:{conn.port or 5432}/{conn.schema}"
     return uri
 
 
+def overrides_from_airflow() -> dict:
+    """Typed settings from the Variable ``newsdesk_settings`` (JSON); {} outside Airflow or when unset."""
+    try:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(AIRFLOW_SETTINGS_VARIABLE, default=None)
+    except Exception:  # noqa: BLE001 - no Airflow, or no API server reachable: environment only
+        return {}
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    except (TypeError, ValueError):
+        log.warning("Variable %s is not a JSON object; ignored", AIRFLOW_SETTINGS_VARIABLE)
+        return {}
+    return coerce_options(data)
+
+
 def settings() -> Settings:
+    """Environment, then the Variable ``newsdesk_settings``, then the warehouse connection."""
+    overrides = overrides_from_airflow()
     url = warehouse_url_from_airflow()
-    return Settings.from_env(database_url=url) if url else Settings.from_env()
+    if url:
+        overrides["database_url"] = url
+    return Settings.from_env(**overrides)
 
 
 def registry_path() -> Path:
@@ -107,6 +147,9 @@ def finish(run_key: str, parts: list) -> dict:
     s = settings()
     engine = db.get_engine(s.database_url)
     totals["warehouse"] = pipeline.warehouse_summary(engine)
+    from .health import check_source_health  # logs a warning per flagged source (v_source_health)
+
+    totals["flagged_sources"] = len(check_source_health(engine))
     pipeline.record_run(engine, run_key, "news_ingest", totals)
     log.info("run %s: %s", run_key, totals)
     return {k: v for k, v in totals.items() if k != "warehouse"}

@@ -1,0 +1,212 @@
+"""The production topology as processes: CeleryExecutor, PostgreSQL, Redis, two workers.
+
+One stack (scripts/airflow_stack.py) serves the module: api-server, scheduler,
+dag-processor, triggerer and two Celery workers against this machine's PostgreSQL
+(a metadata and a warehouse database created for the run and dropped at the end)
+and Redis (an empty database number, a queue of its own). The offline snapshot is
+served by a proxy in this process. Each test resets the warehouse, triggers
+``news_ingest`` with the CLI, waits through the REST API and checks that every
+article is in the warehouse exactly once, with the seed's syndication cluster intact:
+- mapped tasks running in parallel on two workers;
+- the warehouse's connections cut (pg_terminate_backend) in the middle of the load;
+- a worker SIGKILLed in the middle of a task (the heartbeat timeout fails it, the
+  other worker runs the retry);
+then that teardown leaves no process, database or Redis key behind.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.airflow]
+
+REPO = Path(__file__).resolve().parents[1]
+EXPECTED = {"articles": 14, "clusters": 11, "seed_cluster_members": 4, "duplicate_page_urls": 0,
+            "duplicate_article_pages": 0, "unclustered": 0}
+
+
+def _load_stack_module():
+    spec = importlib.util.spec_from_file_location("airflow_stack", REPO / "scripts" / "airflow_stack.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+stack_mod = _load_stack_module()
+
+
+def _skip_reason() -> str | None:
+    from conftest import _pg_reachable
+
+    reason = _pg_reachable()
+    if reason:
+        return reason
+    try:
+        import redis
+
+        redis.Redis(host=stack_mod.REDIS_HOST, port=stack_mod.REDIS_PORT, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        return f"Redis not reachable: {exc}"
+    try:
+        from airflow.providers.celery.executors import celery_executor_utils  # noqa: F401
+    except ImportError as exc:  # celery 5.7 dropped what provider 3.26 imports: pin celery 5.6.x
+        pytest.fail(f"the Celery provider cannot import with this celery version: {exc}")
+    return None
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    with stack_mod.DelayableSnapshotProxy() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def stack(proxy):
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    s = stack_mod.AirflowStack(workers=2, worker_concurrency=2,
+                               extra_env={**stack_mod.FAST_ENV, "NEWSDESK_HTTP_PROXY": proxy.url})
+    with s:
+        s.wait_dag("news_ingest")
+        s.unpause("news_ingest")
+        yield s
+    print(f"stack timings: {s.timings}")
+
+
+def _ingest(stack, *, batch_size: int, during=None, timeout: float = 200) -> tuple[str, list[dict]]:
+    """Reset the warehouse, trigger one run, optionally act while it runs, wait for success."""
+    stack.reset_warehouse()
+    stack.set_variable("newsdesk_settings", {"batch_size": batch_size})
+    run_id = stack.trigger("news_ingest")
+    if during is not None:
+        during(run_id)
+    state = stack.wait_run(run_id, timeout=timeout)
+    tis = stack.task_instances(run_id)
+    if state != "success":
+        summary = "\n".join(f"  {t['task_id']}[{t['map_index']}] {t['state']} try {t['try_number']}" for t in tis)
+        pytest.fail(f"news_ingest {run_id} ended {state}:\n{summary}\n{stack.log_report()}")
+    return run_id, tis
+
+
+def _assert_exactly_once(stack) -> dict:
+    counts = stack_mod.warehouse_counts(stack.warehouse_engine())
+    assert {k: counts[k] for k in EXPECTED} == EXPECTED, counts
+    return counts
+
+
+def _wait_for(predicate, timeout: float, what: str, interval: float = 0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _running(stack, run_id: str, task_id: str) -> list[dict]:
+    return [t for t in stack.task_instances(run_id) if t["task_id"] == task_id and t["state"] == "running"]
+
+
+def test_celery_workers_ingest_snapshot_in_parallel_exactly_once(stack):
+    """Mapped tasks of one batch each run concurrently on two workers: no doubled rows, cluster intact."""
+    run_id, tis = _ingest(stack, batch_size=2)
+    counts = _assert_exactly_once(stack)
+
+    mapped = [t for t in tis if t["task_id"] in ("fetch_pages", "extract_pages")]
+    assert len(mapped) >= 10, "batch size 2 maps fetch and extract over several task instances"
+    spans = sorted((t["start_date"], t["end_date"]) for t in mapped)
+    overlapping = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert overlapping >= 2, "mapped tasks ran in parallel"
+    for name in ("worker-1", "worker-2"):
+        text = (stack.logs / f"{name}.log").read_text(errors="replace")
+        assert "execute_workload" in text or "ExecuteTask" in text, f"{name} executed tasks"
+
+    # Run statistics in the warehouse, and the asset event analysts' DAGs are scheduled on.
+    from sqlalchemy import text as sql
+
+    with stack.warehouse_engine().connect() as conn:
+        keys = conn.execute(sql("SELECT run_key FROM runs")).scalars().all()
+    assert f"news_ingest/{run_id}" in keys
+    events = stack.api("/assets/events?limit=100")["asset_events"]
+    assert any(e.get("uri") == "newsdesk://warehouse/articles" for e in events), events
+    assert counts["pages"] >= counts["articles"]
+
+
+def test_warehouse_connection_cut_mid_load_is_survived(stack):
+    """pg_terminate_backend on every warehouse session while extract tasks write: retries finish the load."""
+    cut = {"sessions": 0}
+
+    def cut_during_extract(run_id):
+        _wait_for(lambda: _running(stack, run_id, "extract_pages"), 150, "extract_pages to run")
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            cut["sessions"] += stack.cut_warehouse_connections()
+            time.sleep(0.15)
+
+    _, tis = _ingest(stack, batch_size=4, during=cut_during_extract)
+    assert cut["sessions"] > 0, "warehouse sessions were terminated mid-run"
+    _assert_exactly_once(stack)
+    retried = [(t["task_id"], t["map_index"], t["try_number"]) for t in tis if t["try_number"] > 1]
+    print(f"terminated {cut['sessions']} warehouse sessions; retried: {retried}")
+    assert retried, "a load interrupted by the cut failed and its retry completed"
+
+
+def test_worker_killed_mid_task_is_survived(stack, proxy):
+    """SIGKILL a worker (and its task processes) while it runs a task: the retry runs on the other worker."""
+    killed = {}
+
+    def kill_a_busy_worker(run_id):
+        proxy.delay = 3.0   # hold every HTTP response so fetch tasks are surely in flight
+        try:
+            _wait_for(lambda: _running(stack, run_id, "fetch_pages"), 150, "fetch_pages to run")
+            busy = _wait_for(lambda: [n for n in stack.workers() if stack.running_task_processes(n)], 30,
+                             "a worker with a task in flight", interval=0.2)
+            killed["worker"] = busy[0]
+            killed["tasks"] = [t["map_index"] for t in _running(stack, run_id, "fetch_pages")]
+            stack.kill_worker(busy[0])
+        finally:
+            proxy.delay = 0.0
+        assert stack.workers(), "a second worker is alive to take the retry"
+
+    _, tis = _ingest(stack, batch_size=4, during=kill_a_busy_worker, timeout=240)
+    _assert_exactly_once(stack)
+    retried = [t for t in tis if t["try_number"] > 1]
+    assert retried, f"the task lost with {killed} was retried"
+    assert all(t["state"] == "success" for t in tis if t["task_id"] == "fetch_pages")
+    assert not stack_mod._alive(stack.procs[killed["worker"]].pid)
+
+
+def test_stack_ran_what_the_compose_file_declares(stack):
+    """The commands and variables this stack used are the compose file's (see test_deploy_compose.py)."""
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    ran = [tuple(c) for c in stack.commands_run]
+    for name, cmd in stack_mod.SERVICES.items():
+        assert tuple(cmd) in ran, f"{name}: {cmd} was started"
+        assert compose["services"][name]["command"] == " ".join(cmd[1:])
+    init = [tuple(stack.env().get(a[1:], a) if a.startswith("$") else a for a in step) for step in stack_mod.INIT_STEPS]
+    ran_init = [c for c in ran if c in init]
+    assert sorted(ran_init) == sorted(init), "every init step ran once"
+    assert ran_init[-1] == init[-1], "the pool is created after both migrations (which run side by side)"
+    compose_env = set(compose["x-airflow-common"]["environment"]) - stack_mod.CONTAINER_ONLY_ENV
+    assert set(stack._compose_env) == compose_env
+    scheduler_env = Path(f"/proc/{stack.procs['scheduler'].pid}/environ").read_bytes().split(b"\0")
+    names = {item.split(b"=", 1)[0].decode() for item in scheduler_env if b"=" in item}
+    assert compose_env <= names, "the running scheduler had every compose variable"
+
+
+def test_teardown_leaves_nothing_behind(stack):
+    stack.stop()
+    assert stack.leftovers() == [], "no process of the stack is left running"
+    assert all(p.poll() is not None for p in stack.procs.values())
+    assert stack.databases_exist() == [], "metadata and warehouse databases dropped"
+    import redis
+
+    assert redis.Redis(host=stack_mod.REDIS_HOST, port=stack_mod.REDIS_PORT, db=stack.redis_db).dbsize() == 0
