@@ -183,32 +183,34 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
     stats = {"extracted": 0, "extract_errors": 0}
     article_ids: list[int] = []
     for page_id in page_ids:
-        with engine.begin() as conn:
+        # Read, extract, write: no transaction is held open while a page is parsed.
+        with engine.connect() as conn:
             page = conn.execute(select(schema.pages).where(schema.pages.c.id == page_id)).first()
-            if page is None or page.state not in ("fetched", "extracted"):
-                continue
-            raw = loads.load_raw(conn, page_id)
-            if raw is None:
+            raw = loads.load_raw(conn, page_id) if page is not None else None
+        if page is None or page.state not in ("fetched", "extracted"):
+            continue
+        if raw is None:
+            with engine.begin() as conn:
                 loads.mark_page(conn, page_id, "pending", last_error="raw HTML missing; refetching")
-                continue
-            body, headers = raw
-            url = page.final_url or page.url
-            try:
-                extracted = extract_article(body, url, headers.get("content-type"))
-            except ExtractionError as exc:
-                loads.mark_page(conn, page_id, "failed", error_kind=getattr(exc, "kind", "no_text"),
-                                last_error=str(exc)[:2000])
-                stats["extract_errors"] += 1
-                continue
-            except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
+            continue
+        body, headers = raw
+        try:
+            extracted = extract_article(body, page.final_url or page.url, headers.get("content-type"))
+        except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
+            if isinstance(exc, ExtractionError):
+                kind, message = getattr(exc, "kind", "no_text"), str(exc)
+            else:
                 log.exception("extraction crashed on page %s", page_id)
-                loads.mark_page(conn, page_id, "failed", error_kind="extract_crash", last_error=repr(exc)[:2000])
-                stats["extract_errors"] += 1
-                continue
-            fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at)
+                kind, message = "extract_crash", repr(exc)
+            with engine.begin() as conn:
+                loads.mark_page(conn, page_id, "failed", error_kind=kind, last_error=message[:2000])
+            stats["extract_errors"] += 1
+            continue
+        fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at)
+        with engine.begin() as conn:
             article_ids.append(loads.upsert_article(conn, page_id, page.source_id, fields))
             loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
-            stats["extracted"] += 1
+        stats["extracted"] += 1
     stats["article_ids"] = article_ids
     return stats
 
