@@ -19,7 +19,10 @@ SELECT
     a.attribution     AS attribution,
     a.word_count      AS word_count,
     a.extracted_at    AS extracted_at,
-    p.origin          AS origin
+    p.origin          AS origin,
+    -- text as dedup compared it: repeated headline, "Read more" lines, attribution
+    -- lines and the site's learned boilerplate removed (NULL until dedup has run)
+    a.clean_text      AS clean_text
 FROM articles a
 LEFT JOIN clusters c ON c.id = a.cluster_id
 LEFT JOIN articles o ON o.id = c.original_article_id
