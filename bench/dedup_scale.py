@@ -1,6 +1,10 @@
 """Throughput and memory of dedup_pending as the warehouse index grows.
 
     python bench/dedup_scale.py [--sizes 10000,100000] [--million] [--sqlite] [--pg] [--batch 2000]
+                                [--time-budget SECONDS]
+
+``--time-budget`` bounds the run of each backend (loading + dedup): when it is spent, the
+current step stops early and is reported at the size it reached (marked ``partial``).
 
 Articles come from the evaluation generator (bases, copies and hard negatives, ~14
 per event, events spread over 60 days). Each size step inserts the articles that
@@ -58,25 +62,36 @@ def articles(start: int, count: int):
     return out
 
 
-def run(url: str, sizes: list[int], batch: int, label: str) -> None:
+def run(url: str, sizes: list[int], batch: int, label: str, budget: float | None = None) -> None:
     engine = db.get_engine(url)
     db.upgrade(engine)
     have = 0
+    started = time.perf_counter()
     for size in sizes:
         t_dedup = 0.0
+        c_dedup = 0.0
         done = 0
+        partial = False
         while have < size:
+            if budget is not None and time.perf_counter() - started > budget:
+                partial = True
+                break
             n = min(batch, size - have)
             insert_articles(engine, articles(have, n))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             stats = dedup_pending(engine)
             t_dedup += time.perf_counter() - t0
+            c_dedup += time.process_time() - c0
             done += stats["processed"]
             have += n
         with engine.connect() as conn:
             buckets = conn.execute(text("SELECT count(*) FROM lsh_buckets")).scalar_one()
-        print(f"{label:<10} indexed={have:>8} step_articles={done:>7} dedup={done / t_dedup:7.1f} articles/s "
-              f"peak_rss={rss_mb():7.1f} MB lsh_rows={buckets}", flush=True)
+        if done:
+            print(f"{label:<10} indexed={have:>8} step_articles={done:>7} dedup={done / t_dedup:7.1f} articles/s "
+                  f"(process cpu {1000 * c_dedup / done:5.2f} ms/article) peak_rss={rss_mb():7.1f} MB "
+                  f"lsh_rows={buckets}{' partial (time budget)' if partial else ''}", flush=True)
+        if partial:
+            break
     db.dispose_all()
 
 
@@ -87,19 +102,20 @@ def main(argv=None) -> int:
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument("--pg", action="store_true")
     ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--time-budget", type=float, default=None, help="seconds per backend (loading + dedup)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
     if not (args.sqlite or args.pg):
         args.sqlite = args.pg = True
     if args.sqlite:
-        run(f"sqlite:///{tempfile.mkdtemp()}/scale.db", sizes, args.batch, "sqlite")
+        run(f"sqlite:///{tempfile.mkdtemp()}/scale.db", sizes, args.batch, "sqlite", args.time_budget)
     if args.pg:
         name = f"newsdesk_scale_{uuid.uuid4().hex[:8]}"
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, sizes, args.batch, "postgresql")
+            run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, sizes, args.batch, "postgresql", args.time_budget)
         finally:
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,53 +1,74 @@
-"""Clustering pending articles against the warehouse index.
+"""Clustering pending articles against the warehouse index, in batches.
 
-``dedup_pending`` takes pending articles in id order, one transaction each:
+``dedup_pending`` claims up to ``BATCH`` pending articles per transaction (id order):
 
-1. claim the row (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write lock);
-2. clean the text with the domain's learned boilerplate, compute signatures;
+1. claim (PostgreSQL: ``FOR UPDATE SKIP LOCKED LIMIT n``; SQLite: the write lock);
+2. clean every text with its domain's learned boilerplate (one query per batch) and
+   compute signatures (no lock held);
 3. PostgreSQL: take a transaction advisory lock, so that candidate search and cluster
-   assignment are serialised across workers (the CPU work above is not);
-4. candidates: same clean-text hash, canonical-URL links, LSH bands (word shingles and
-   content words) within ±``dedup_window_days``;
-5. verify against each candidate cluster's ORIGINAL (never against members);
-6. join the matching cluster — merging several if the article matches their originals —
-   choose the cluster's original again, and re-point the cluster when it changed:
-   every member is re-verified against the new original; members that no longer match
-   are put back to pending (they are processed again in the same run);
-7. store signature, bands, link (method + evidence) and learn site boilerplate.
+   assignment are serialised across workers;
+4. candidates for the whole batch in a few queries: same clean-text hash, canonical-URL
+   links, LSH bands (word shingles and content words) within ±``dedup_window_days``
+   (PostgreSQL: unnest arrays joined LATERAL to ``lsh_buckets``; SQLite: a temp table);
+   a bucket holding more than ``MAX_BUCKET`` articles of the window (a band of common
+   words) is ignored, which bounds the rows read per band; articles earlier in the same
+   batch are candidates too (an in-memory band index of the batch);
+5. one query for the candidate clusters' originals (texts and signatures); candidates
+   found only by LSH whose MinHash estimates are far below any verdict are dropped
+   before the verification on the texts, and so is a pair whose estimated containment is
+   far below ``near`` and that lacks the numbers/names a paraphrase needs;
+6. in id order, in Python: verify against each candidate cluster's ORIGINAL (never
+   against members), join the matching cluster — merging several if the article
+   matches their originals — choose the cluster's original again, and re-point the
+   cluster when it changed: every member is re-verified against the new original;
+   members that no longer match are put back to pending (processed again in the same run);
+7. bulk writes: articles, links, clusters, signatures, bands, site boilerplate.
 
-Nothing is kept in process memory between articles.
+The decisions are those of processing the articles one by one in id order: the batch
+keeps an overlay (cluster of each touched article, original and members of each
+touched cluster) that later articles of the batch see. Nothing is kept between batches.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import and_, delete, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql as pg_dialect, sqlite as sqlite_dialect
+import numpy as np
+from sqlalchemy import bindparam, delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..config import Settings
 from ..storage.loads import insert_ignore, upsert, utcnow
-from ..storage.schema import articles, clusters, dedup_links, dedup_signatures, lsh_buckets, sources
+from ..storage.schema import (articles, clusters, dedup_links, dedup_signatures, lsh_buckets, site_boilerplate,
+                              site_paragraphs, sources)
 from ..urls import canonicalize_url
-from . import boilerplate
-from .clean import clean
+from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
+from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
-from .signatures import estimate, from_bytes, signature, signature_buckets, to_bytes
-from .verify import Doc, Verdict, compare
+from .signatures import from_bytes, signature, signature_buckets, to_bytes
+from .verify import Doc, Verdict, cannot_be_paraphrase, compare
 
 log = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x6E657773_64656475 & ((1 << 63) - 1)  # "newsdedu"
+BATCH = 400
+FIRST_BATCH = 25
 MAX_LSH_CANDIDATES = 60
+MAX_BUCKET = 40  # articles per LSH bucket within the window beyond which the bucket is ignored
 MAX_CLUSTERS = 25
 CANONICAL_MIN_SIMILARITY = 0.3
 # Verification is skipped for an LSH-only candidate whose estimated Jaccard is below both:
 # a truncated copy keeps shingle Jaccard >= ~0.3, a reworded one content-word Jaccard >= ~0.35.
 PREFILTER_SHINGLE = 0.12
 PREFILTER_LEXICAL = 0.22
+# A pair whose shingle containment, estimated from the MinHash signatures and set sizes, is below
+# this (near needs 0.6) and that lacks the numbers/names a paraphrase needs is not compared.
+PREFILTER_CONTAINMENT = 0.35
+_IN_CHUNK = 5000  # ids per IN list
 
 
 def _pub_day(published_at: datetime | None, extracted_at: datetime | None) -> int:
@@ -57,6 +78,7 @@ def _pub_day(published_at: datetime | None, extracted_at: datetime | None) -> in
     return int(when.timestamp() // 86400)
 
 
+@lru_cache(maxsize=65536)
 def _canon(url: str | None) -> str | None:
     if not url:
         return None
@@ -66,105 +88,81 @@ def _canon(url: str | None) -> str | None:
         return None
 
 
+def _chunks(seq, size=_IN_CHUNK):
+    seq = list(seq)
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def _pg_array(values) -> str:
+    """An integer array literal: much faster to send than a list adapted element by element."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
 # ---------------------------------------------------------------------------------- claim
 
+_CLAIM_COLS = (articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.domain, articles.c.title,
+               articles.c.text, articles.c.published_at, articles.c.extracted_at, articles.c.source_id)
 
-def _claim(conn: Connection):
-    cols = (articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.domain, articles.c.title,
-            articles.c.text, articles.c.published_at, articles.c.extracted_at)
-    q = select(*cols).where(articles.c.dedup_state == "pending").order_by(articles.c.id).limit(1)
-    if conn.dialect.name == "postgresql":
-        return conn.execute(q.with_for_update(skip_locked=True, of=articles)).first()
+
+def _claim(conn: Connection, n: int) -> list:
+    q = select(*_CLAIM_COLS).where(articles.c.dedup_state == "pending").order_by(articles.c.id).limit(n)
+    if _pg(conn):
+        return conn.execute(q.with_for_update(skip_locked=True, of=articles)).all()
     # SQLite: a (no-op) write first takes the database write lock for this transaction,
-    # so two processes cannot claim the same row.
+    # so two processes cannot claim the same rows.
     conn.execute(update(articles).where(articles.c.id == -1).values(dedup_state="pending"))
-    return conn.execute(q).first()
+    return conn.execute(q).all()
 
 
 def _serialise(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
+    if _pg(conn):
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
 
 
 # ---------------------------------------------------------------------------------- index
 
 
-def _drop_index_entries(conn: Connection, article_id: int) -> None:
-    sig = conn.execute(select(dedup_signatures).where(dedup_signatures.c.article_id == article_id)).first()
-    if sig is not None:
-        mh, lx = from_bytes(sig.minhash), from_bytes(sig.lexhash)
-        pairs = signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
-        if pairs:
-            conn.execute(delete(lsh_buckets).where(lsh_buckets.c.article_id == article_id,
-                                                   tuple_(lsh_buckets.c.scheme, lsh_buckets.c.bucket).in_(pairs)))
-        conn.execute(delete(dedup_signatures).where(dedup_signatures.c.article_id == article_id))
+def _drop_index_entries(conn: Connection, article_ids) -> None:
+    ids = list(article_ids)
+    if not ids:
+        return
+    for chunk in _chunks(ids):
+        sigs = conn.execute(select(dedup_signatures).where(dedup_signatures.c.article_id.in_(chunk))).all()
+        for sig in sigs:
+            mh, lx = from_bytes(sig.minhash), from_bytes(sig.lexhash)
+            pairs = signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
+            if pairs:
+                conn.execute(delete(lsh_buckets).where(
+                    lsh_buckets.c.article_id == sig.article_id,
+                    tuple_(lsh_buckets.c.scheme, lsh_buckets.c.bucket).in_(pairs)))
+        if sigs:
+            conn.execute(delete(dedup_signatures).where(
+                dedup_signatures.c.article_id.in_([s.article_id for s in sigs])))
 
 
-def _store_index(conn: Connection, article_id: int, sig, pub_day: int) -> None:
-    _drop_index_entries(conn, article_id)
-    pairs = sig.buckets
-    has_mh = any(s < 100 for s, _ in pairs)
-    has_lx = any(s >= 100 for s, _ in pairs)
-    conn.execute(dedup_signatures.insert().values(
-        article_id=article_id, minhash=to_bytes(sig.minhash) if has_mh else None,
-        lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=pub_day, token_count=len(sig.tokens)))
-    if pairs:  # one multi-row statement, not one round trip per band
-        rows = [dict(scheme=s, bucket=b, article_id=article_id, pub_day=pub_day) for s, b in pairs]
-        dialect = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
-        conn.execute(dialect.insert(lsh_buckets).values(rows).on_conflict_do_nothing())
+def _insert_index(conn: Connection, sig_rows: list[dict], bucket_rows: list[tuple]) -> None:
+    if sig_rows:
+        conn.execute(insert(dedup_signatures), sig_rows)
+    if not bucket_rows:
+        return
+    if _pg(conn):
+        cols = list(zip(*bucket_rows))
+        conn.execute(text(
+            "INSERT INTO lsh_buckets (scheme, bucket, article_id, pub_day) "
+            "SELECT * FROM unnest(CAST(:s AS integer[]), CAST(:b AS bigint[]), CAST(:a AS bigint[]), "
+            "CAST(:d AS integer[]))"), {"s": _pg_array(cols[0]), "b": _pg_array(cols[1]), "a": _pg_array(cols[2]),
+                                        "d": _pg_array(cols[3])})
+    else:
+        conn.execute(insert(lsh_buckets), [dict(scheme=s, bucket=b, article_id=a, pub_day=d)
+                                           for s, b, a, d in bucket_rows])
 
 
-def _candidates(conn: Connection, row, doc_key: str, sig, pub_day: int, window: int) -> dict[int, dict]:
-    """Candidate clusters -> {'hits': n, 'routes': set, 'canonical': bool}."""
-    lo, hi = pub_day - window, pub_day + window
-    found: dict[int, dict] = {}  # article id -> info
-
-    def add(aid: int, route: str, hits: int = 1):
-        info = found.setdefault(aid, {"hits": 0, "routes": set()})
-        info["hits"] += hits
-        info["routes"].add(route)
-
-    done = and_(articles.c.dedup_state == "done", articles.c.id != row.id, articles.c.cluster_id.is_not(None))
-    in_window = and_(dedup_signatures.c.article_id == articles.c.id, dedup_signatures.c.pub_day.between(lo, hi))
-    for (aid,) in conn.execute(select(articles.c.id).where(done, articles.c.clean_sha256 == doc_key, in_window)
-                               .limit(MAX_LSH_CANDIDATES)):
-        add(aid, "exact-hash", 1000)
-    own = _canon(row.url)
-    canonical = _canon(row.canonical_url)
-    conds = [articles.c.canonical_url == row.url]
-    if own and own != row.url:
-        conds += [articles.c.canonical_url == own, articles.c.url == own]
-    if canonical and canonical != own:
-        conds += [articles.c.url == canonical, articles.c.url == row.canonical_url,
-                  articles.c.canonical_url == canonical]
-    for (aid,) in conn.execute(select(articles.c.id).where(done, or_(*conds)).limit(MAX_LSH_CANDIDATES)):
-        add(aid, "canonical-url", 500)
-    pairs = sig.buckets
-    if pairs:
-        hits = func.count().label("hits")
-        q = (select(lsh_buckets.c.article_id, hits)
-             # scheme IN and bucket IN (not row values) lets both backends walk the primary key;
-             # a bucket is a hash that includes its band index, so the cross product adds nothing.
-             .where(lsh_buckets.c.scheme.in_(sorted({p[0] for p in pairs})),
-                    lsh_buckets.c.bucket.in_(sorted({p[1] for p in pairs})),
-                    lsh_buckets.c.pub_day.between(lo, hi), lsh_buckets.c.article_id != row.id)
-             .group_by(lsh_buckets.c.article_id).order_by(hits.desc(), lsh_buckets.c.article_id)
-             .limit(MAX_LSH_CANDIDATES))
-        for aid, n in conn.execute(q):
-            add(aid, "lsh", n)
-    if not found:
-        return {}
-    by_cluster: dict[int, dict] = {}
-    for aid, cid in conn.execute(select(articles.c.id, articles.c.cluster_id).where(
-            articles.c.id.in_(list(found)), articles.c.cluster_id.is_not(None))):
-        info = by_cluster.setdefault(cid, {"hits": 0, "routes": set()})
-        info["hits"] += found[aid]["hits"]
-        info["routes"] |= found[aid]["routes"]
-    ranked = sorted(by_cluster.items(), key=lambda kv: (-kv[1]["hits"], kv[0]))[:MAX_CLUSTERS]
-    return dict(ranked)
-
-
-# ---------------------------------------------------------------------------------- members
+# ---------------------------------------------------------------------------------- helpers
 
 
 _MEMBER_COLS = (articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.domain, articles.c.attribution,
@@ -177,31 +175,33 @@ def _member(r) -> Member:
                   length=len((r.clean_text or "").split()))
 
 
-def _member_rows(conn: Connection, where) -> list:
-    return conn.execute(select(*_MEMBER_COLS).select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id))
-                        .where(where).order_by(articles.c.id)).all()
-
-
 def _canonical_link(a, b) -> bool:
     """One article's canonical URL names the other's URL (or both name the same document)."""
     ua, ub, ca, cb = _canon(a.url), _canon(b.url), _canon(a.canonical_url), _canon(b.canonical_url)
     return bool((ca and ca == ub) or (cb and cb == ua) or (ca and cb and ca == cb and (ca != ua or cb != ub)))
 
 
-def _worth_verifying(sig, stored) -> bool:
-    """Cheap filter on MinHash estimates before reading and comparing texts."""
-    if stored is None:
+def _estimate(a, b) -> float | None:
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return np.count_nonzero(a == b) / len(a)
+
+
+def _worth_verifying(mine: tuple, theirs: tuple | None) -> bool:
+    """Cheap filter on MinHash estimates before comparing texts."""
+    if theirs is None:
         return True
-    js = estimate(sig.minhash, from_bytes(stored.minhash))
-    jl = estimate(sig.lexhash, from_bytes(stored.lexhash))
+    js = _estimate(mine[0], theirs[0])
+    jl = _estimate(mine[1], theirs[1])
     if js is None or jl is None:
         return True
     return js >= PREFILTER_SHINGLE or jl >= PREFILTER_LEXICAL
 
 
 def _verify(copy_row, copy_doc: Doc, orig_row, orig_doc: Doc) -> Verdict:
-    verdict = compare(copy_doc, orig_doc)
-    if _canonical_link(copy_row, orig_row):
+    linked = _canonical_link(copy_row, orig_row)
+    verdict = compare(copy_doc, orig_doc, quick=not linked)
+    if linked:
         if verdict.matched:
             verdict.evidence["verified_by"] = verdict.method
             verdict.method = "canonical-url"
@@ -211,134 +211,620 @@ def _verify(copy_row, copy_doc: Doc, orig_row, orig_doc: Doc) -> Verdict:
     return verdict
 
 
-# ---------------------------------------------------------------------------------- writes
-
-
-def _set_relation(conn: Connection, article_id: int, cluster_id: int, original_id: int, verdict: Verdict | None,
-                  now: datetime) -> None:
-    if verdict is None or article_id == original_id:
-        relation, similarity, method, evidence = "original", 1.0, "original", {}
-    else:
-        relation, similarity, method, evidence = verdict.relation, verdict.similarity, verdict.method, verdict.evidence
-    conn.execute(update(articles).where(articles.c.id == article_id).values(
-        cluster_id=cluster_id, relation=relation, similarity=similarity, dedup_state="done"))
-    upsert(conn, dedup_links, [dict(article_id=article_id, original_article_id=original_id, relation=relation,
-                                    similarity=similarity, method=method, evidence=evidence, decided_at=now)],
-           ["article_id"], ["original_article_id", "relation", "similarity", "method", "evidence", "decided_at"])
-
-
 def _requeue(conn: Connection, article_id: int) -> None:
-    _drop_index_entries(conn, article_id)
+    _drop_index_entries(conn, [article_id])
     conn.execute(delete(dedup_links).where(dedup_links.c.article_id == article_id))
     conn.execute(update(articles).where(articles.c.id == article_id).values(
         dedup_state="pending", cluster_id=None, relation=None, similarity=None))
 
 
-def _process(conn: Connection, row, settings: Settings) -> tuple[str, int]:
-    """Cluster one claimed article; returns (relation, requeued count)."""
-    now = utcnow()
-    known = boilerplate.known(conn, row.domain, row.text)
-    cleaned = clean(row.text, row.title, known)
-    doc = Doc(cleaned.text)
-    sig = signature(cleaned.text)
-    pub_day = _pub_day(row.published_at, row.extracted_at)
-    conn.execute(update(articles).where(articles.c.id == row.id).values(
-        clean_text=cleaned.text, attribution=cleaned.attribution, clean_sha256=doc.key))
+# ---------------------------------------------------------------------------------- batch
 
-    _serialise(conn)
-    cands = _candidates(conn, row, doc.key, sig, pub_day, settings.dedup_window_days)
-    matched: dict[int, Verdict] = {}  # cluster id -> verdict against its original
-    originals: dict[int, object] = {}
-    if cands:
-        orig_ids = dict(conn.execute(select(clusters.c.id, clusters.c.original_article_id)
-                                     .where(clusters.c.id.in_(list(cands)))).all())
-        rows = {r.id: r for r in _member_rows(conn, articles.c.id.in_(list(orig_ids.values())))}
-        sigs = {r.article_id: r for r in conn.execute(select(dedup_signatures).where(
-            dedup_signatures.c.article_id.in_(list(orig_ids.values()))))}
-        for cid in cands:
-            orow = rows.get(orig_ids.get(cid))
-            if orow is None:
-                continue
-            if cands[cid]["routes"] == {"lsh"} and not _worth_verifying(sig, sigs.get(orow.id)):
-                continue
-            verdict = _verify(row, doc, orow, Doc(orow.clean_text or ""))
-            if verdict.matched:
-                verdict.evidence["routes"] = sorted(cands[cid]["routes"])
-                verdict.evidence["candidate_hits"] = cands[cid]["hits"]
-                matched[cid] = verdict
-                originals[cid] = orow
 
-    requeued = 0
-    if not matched:
-        cid = conn.execute(clusters.insert().values(original_article_id=row.id, created_at=now, updated_at=now)
-                           .returning(clusters.c.id)).scalar_one()
-        _set_relation(conn, row.id, cid, row.id, None, now)
-        relation = "original"
-    else:
-        target = min(matched)
-        self_row = _member_rows(conn, articles.c.id == row.id)[0]
-        members = _member_rows(conn, articles.c.cluster_id.in_(list(matched)))
-        everyone = members + [self_row]
-        best = choose_original([_member(r) for r in everyone])
-        current = originals[target]
-        if len(matched) == 1 and best.id == current.id:
-            _set_relation(conn, row.id, target, current.id, matched[target], now)
-            relation = matched[target].relation
-        else:
-            # Merge and/or re-point: every member is verified again against the new original.
-            best_row = next(r for r in everyone if r.id == best.id)
-            best_doc = Doc(best_row.clean_text or "")
-            conn.execute(update(clusters).where(clusters.c.id == target).values(
-                original_article_id=best.id, updated_at=now))
-            relation = "original"
-            for r in everyone:
-                if r.id == best.id:
-                    _set_relation(conn, r.id, target, best.id, None, now)
+class _Batch:
+    """One claimed batch: its articles, the overlay of the warehouse it touches, pending writes."""
+
+    def __init__(self, conn: Connection, claimed: list, settings: Settings):
+        self.conn = conn
+        self.window = settings.dedup_window_days
+        self.now = utcnow()
+        self.ids = [r.id for r in claimed]
+        self.mine = set(self.ids)
+        self.rows: dict[int, SimpleNamespace] = {}  # article id -> member fields (overlay, authoritative)
+        self.docs: dict[int, Doc] = {}
+        self.sigs: dict[int, tuple] = {}  # article id -> (minhash, lexhash) for the prefilter
+        self.corig: dict[int, int] = {}  # cluster id -> original article id (overlay)
+        self.cmembers: dict[int, set[int]] = {}  # cluster id -> member ids, for clusters fully loaded
+        self.deleted_clusters: set[int] = set()
+        self.new_clusters: list[int] = []  # provisional ids (negative), creation order
+        self.touched: dict[int, dict] = {}  # article id -> column values to write
+        self.links: dict[int, dict | None] = {}  # article id -> link row, None: delete
+        self.requeued_mine: set[int] = set()
+        self.verdicts: dict[tuple[int, int], Verdict] = {}
+        self.batch_sig = {}
+        self.batch_buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+        self.batch_keys: dict[str, list[int]] = defaultdict(list)
+        self.batch_urls: dict[str, list[int]] = defaultdict(list)
+        self.names = {}
+        self.known: dict[int, frozenset[int]] = {}
+        self.pub_day: dict[int, int] = {}
+        self.bk: dict[int, list[tuple[int, int]]] = {}
+        self.sig_loaded: set[int] = set()
+        self.touched_clusters: set[int] = set()
+        self._cluster_of: dict[int, int | None] = {}
+        self.claimed = {r.id: r for r in claimed}
+        self.stats = Counter()
+
+    # ----------------------------------------------------------------- preparation
+
+    def prepare(self) -> None:
+        conn = self.conn
+        src_ids = {r.source_id for r in self.claimed.values() if r.source_id is not None}
+        if src_ids:
+            self.names = dict(conn.execute(select(sources.c.id, sources.c.name).where(sources.c.id.in_(src_ids))).all())
+        # Site boilerplate known for the batch's domains and paragraphs, and the observations so far.
+        self.paras = {}
+        self.edge = {}
+        want = set()
+        for r in self.claimed.values():
+            ps = paragraphs(r.text)
+            hs = [paragraph_hash(p) for p in ps]
+            self.paras[r.id] = (ps, hs)
+            if r.domain:
+                want |= {(r.domain, h) for h in hs}
+        self.learned: dict[str, set[int]] = defaultdict(set)
+        self.observed: dict[tuple[str, int], set[int]] = defaultdict(set)
+        self.new_boilerplate: list[dict] = []
+        self.new_observations: list[tuple[str, int, int]] = []  # (domain, hash, article id)
+        if want:
+            domains = sorted({d for d, _ in want})
+            hashes = sorted({h for _, h in want})
+            for hs in _chunks(hashes):
+                for d, h in conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash).where(
+                        site_boilerplate.c.domain.in_(domains), site_boilerplate.c.paragraph_hash.in_(hs))):
+                    if (d, h) in want:
+                        self.learned[d].add(h)
+                for d, h, c in conn.execute(select(site_paragraphs).where(
+                        site_paragraphs.c.domain.in_(domains), site_paragraphs.c.paragraph_hash.in_(hs))):
+                    if (d, h) in want:
+                        self.observed[(d, h)].add(c)
+        for aid in self.ids:
+            self._clean(aid)
+        _drop_index_entries(conn, self.ids)  # articles processed before (reset) leave no stale bands
+
+    def _clean(self, aid: int) -> None:
+        r = self.claimed[aid]
+        hs = self.paras[aid][1]
+        known = frozenset(h for h in hs if h in self.learned.get(r.domain, ())) if r.domain else frozenset()
+        cleaned = clean(r.text, r.title, known)
+        sig = signature(cleaned.text)
+        doc = Doc(cleaned.text)
+        doc.tokens = sig.tokens  # the same tokenisation, computed once
+        self.known[aid] = known
+        self.bk[aid] = sig.buckets
+        self.docs[aid] = doc
+        self.batch_sig[aid] = sig
+        self.sigs[aid] = (sig.minhash, sig.lexhash, len(sig.shingles))
+        self.rows[aid] = SimpleNamespace(
+            id=aid, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=cleaned.attribution,
+            published_at=r.published_at, clean_text=cleaned.text, cluster_id=None, name=self.names.get(r.source_id))
+        self.touched[aid] = dict(clean_text=cleaned.text, attribution=cleaned.attribution, clean_sha256=doc.key)
+        self.pub_day[aid] = _pub_day(r.published_at, r.extracted_at)
+
+    # ----------------------------------------------------------------- candidates
+
+    def db_candidates(self, ids: list[int]) -> dict[int, dict[int, list]]:
+        """Warehouse candidates of the given batch articles: aid -> {candidate id: [hits, routes]}."""
+        conn = self.conn
+        out: dict[int, dict[int, list]] = {aid: {} for aid in ids}
+        lo = {aid: self.pub_day[aid] - self.window for aid in ids}
+        hi = {aid: self.pub_day[aid] + self.window for aid in ids}
+        # exact clean-text hash
+        keys = defaultdict(list)
+        for aid in ids:
+            keys[self.docs[aid].key].append(aid)
+        for chunk in _chunks(keys):
+            q = (select(articles.c.id, articles.c.clean_sha256, dedup_signatures.c.pub_day)
+                 .join(dedup_signatures, dedup_signatures.c.article_id == articles.c.id)
+                 .where(articles.c.clean_sha256.in_(chunk), articles.c.dedup_state == "done",
+                        articles.c.cluster_id.is_not(None)))
+            for cid_, key, day in conn.execute(q):
+                for aid in keys[key]:
+                    if cid_ != aid and cid_ not in self.mine and lo[aid] <= day <= hi[aid]:
+                        info = out[aid].setdefault(cid_, [0, set()])
+                        info[0] += 1000
+                        info[1].add("exact-hash")
+        # canonical-url links
+        look_url: dict[str, set[int]] = defaultdict(set)  # value of articles.url -> batch ids
+        look_canon: dict[str, set[int]] = defaultdict(set)  # value of articles.canonical_url -> batch ids
+        for aid in ids:
+            r = self.rows[aid]
+            own, canonical = _canon(r.url), _canon(r.canonical_url)
+            look_canon[r.url].add(aid)
+            if own and own != r.url:
+                look_canon[own].add(aid)
+                look_url[own].add(aid)
+            if canonical and canonical != own:
+                look_url[canonical].add(aid)
+                look_url[r.canonical_url].add(aid)
+                look_canon[canonical].add(aid)
+        if look_url or look_canon:
+            conds = []
+            if look_url:
+                conds.append(articles.c.url.in_(list(look_url)))
+            if look_canon:
+                conds.append(articles.c.canonical_url.in_(list(look_canon)))
+            q = select(articles.c.id, articles.c.url, articles.c.canonical_url).where(
+                articles.c.dedup_state == "done", articles.c.cluster_id.is_not(None), or_(*conds))
+            for cid_, url, canonical in conn.execute(q):
+                if cid_ in self.mine:
                     continue
-                verdict = doc_verdict = _verify(r, doc if r.id == row.id else Doc(r.clean_text or ""), best_row,
-                                                best_doc)
-                if verdict.matched:
-                    _set_relation(conn, r.id, target, best.id, doc_verdict, now)
-                    if r.id == row.id:
-                        relation = verdict.relation
-                elif r.id == row.id:
-                    # Cannot happen for the article itself unless the new original differs from
-                    # every matched one; it then starts its own cluster below.
-                    relation = None
-                else:
-                    _requeue(conn, r.id)
-                    requeued += 1
-            others = [c for c in matched if c != target]
-            if others:
-                conn.execute(delete(clusters).where(clusters.c.id.in_(others)))
-            if relation is None:
-                cid = conn.execute(clusters.insert().values(original_article_id=row.id, created_at=now,
-                                                            updated_at=now).returning(clusters.c.id)).scalar_one()
-                _set_relation(conn, row.id, cid, row.id, None, now)
-                relation = "original"
-    _store_index(conn, row.id, sig, pub_day)
-    cluster_id = conn.execute(select(articles.c.cluster_id).where(articles.c.id == row.id)).scalar_one()
-    boilerplate.observe(conn, row.domain, row.text, cluster_id, known)
-    return relation, requeued
+                for aid in look_url.get(url, set()) | look_canon.get(canonical, set()):
+                    info = out[aid].setdefault(cid_, [0, set()])
+                    info[0] += 500
+                    info[1].add("canonical-url")
+        # LSH bands
+        qs, qb, qi, ql, qh = [], [], [], [], []
+        for aid in ids:
+            for s, b in self.bk[aid]:
+                qs.append(s)
+                qb.append(b)
+                qi.append(aid)
+                ql.append(lo[aid])
+                qh.append(hi[aid])
+        if qs:
+            lsh: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            if _pg(conn):
+                # A bucket shared by more than MAX_BUCKET articles in the window is uninformative
+                # (a band of common words): it is skipped, and reading it stops at MAX_BUCKET + 1 rows.
+                res = conn.execute(text(
+                    "SELECT q.i, x.article_id, count(*) FROM unnest(CAST(:s AS integer[]), CAST(:b AS bigint[]), "
+                    "CAST(:i AS bigint[]), CAST(:lo AS integer[]), CAST(:hi AS integer[])) AS q(scheme, bucket, i, lo, hi) "
+                    "CROSS JOIN LATERAL (SELECT y.article_id, count(*) OVER () AS n FROM ("
+                    "SELECT b.article_id FROM lsh_buckets b WHERE b.scheme = q.scheme AND b.bucket = q.bucket "
+                    "AND b.pub_day BETWEEN q.lo AND q.hi LIMIT :cap) y) x "
+                    "WHERE x.n < :cap GROUP BY q.i, x.article_id"),
+                    {"s": _pg_array(qs), "b": _pg_array(qb), "i": _pg_array(qi), "lo": _pg_array(ql),
+                     "hi": _pg_array(qh), "cap": MAX_BUCKET + 1})
+            else:
+                conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_q "
+                                  "(scheme INTEGER, bucket BIGINT, i BIGINT, lo INTEGER, hi INTEGER)"))
+                conn.execute(text("DELETE FROM dedup_q"))
+                conn.execute(text("INSERT INTO dedup_q VALUES (:s, :b, :i, :lo, :hi)"),
+                             [dict(s=s, b=b, i=i, lo=l_, hi=h_) for s, b, i, l_, h_ in zip(qs, qb, qi, ql, qh)])
+                res = conn.execute(text(
+                    "SELECT i, article_id, count(*) FROM (SELECT q.i, q.scheme, b.article_id, "
+                    "count(*) OVER (PARTITION BY q.i, q.scheme) AS n FROM dedup_q q JOIN lsh_buckets b "
+                    "ON b.scheme = q.scheme AND b.bucket = q.bucket AND b.pub_day BETWEEN q.lo AND q.hi) "
+                    "WHERE n <= :cap GROUP BY i, article_id"), {"cap": MAX_BUCKET})
+            for aid, cand, n in res:
+                if cand != aid and cand not in self.mine:
+                    lsh[aid].append((cand, n))
+            for aid, found in lsh.items():
+                for cand, n in sorted(found, key=lambda t: (-t[1], t[0]))[:MAX_LSH_CANDIDATES]:
+                    info = out[aid].setdefault(cand, [0, set()])
+                    info[0] += n
+                    info[1].add("lsh")
+        return out
+
+    def batch_candidates(self, aid: int) -> dict[int, list]:
+        """Candidates among the batch's articles already processed (an in-memory index)."""
+        out: dict[int, list] = {}
+        lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
+
+        def ok(other):
+            return other != aid and lo <= self.pub_day[other] <= hi and self.rows[other].cluster_id is not None
+
+        for other in self.batch_keys.get(self.docs[aid].key, ()):
+            if ok(other):
+                info = out.setdefault(other, [0, set()])
+                info[0] += 1000
+                info[1].add("exact-hash")
+        r = self.rows[aid]
+        own, canonical = _canon(r.url), _canon(r.canonical_url)
+        mine_keys = {("c", r.url)}
+        if own and own != r.url:
+            mine_keys |= {("c", own), ("u", own)}
+        if canonical and canonical != own:
+            mine_keys |= {("u", canonical), ("u", r.canonical_url), ("c", canonical)}
+        for key in mine_keys:
+            for other in self.batch_urls.get(key, ()):
+                if ok(other):
+                    info = out.setdefault(other, [0, set()])
+                    info[0] += 500
+                    info[1].add("canonical-url")
+        hits = Counter()
+        for pair in self.bk[aid]:
+            for other in self.batch_buckets.get(pair, ()):
+                if ok(other):
+                    hits[other] += 1
+        for other, n in sorted(hits.items(), key=lambda t: (-t[1], t[0]))[:MAX_LSH_CANDIDATES]:
+            info = out.setdefault(other, [0, set()])
+            info[0] += n
+            info[1].add("lsh")
+        return out
+
+    def index_in_batch(self, aid: int) -> None:
+        for pair in self.bk[aid]:
+            self.batch_buckets[pair].append(aid)
+        self.batch_keys[self.docs[aid].key].append(aid)
+        r = self.rows[aid]
+        # what another article's lookups match: ("u", url) for articles.url, ("c", canonical_url)
+        self.batch_urls[("u", r.url)].append(aid)
+        if r.canonical_url:
+            self.batch_urls[("c", r.canonical_url)].append(aid)
+
+    # ----------------------------------------------------------------- overlay loads
+
+    def load_articles(self, ids) -> None:
+        missing = [i for i in set(ids) if i not in self.rows]
+        for chunk in _chunks(missing):
+            q = (select(*_MEMBER_COLS, dedup_signatures.c.minhash, dedup_signatures.c.lexhash,
+                        dedup_signatures.c.token_count)
+                 .select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id)
+                              .outerjoin(dedup_signatures, dedup_signatures.c.article_id == articles.c.id))
+                 .where(articles.c.id.in_(chunk)))
+            for r in self.conn.execute(q):
+                self.rows[r.id] = SimpleNamespace(
+                    id=r.id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=r.attribution,
+                    published_at=r.published_at, clean_text=r.clean_text, cluster_id=r.cluster_id, name=r.name)
+                if r.minhash is not None or r.lexhash is not None:
+                    self.sigs[r.id] = (from_bytes(r.minhash), from_bytes(r.lexhash), max(1, (r.token_count or 3) - 2))
+
+    def load_cluster_ids(self, ids) -> None:
+        """Cluster of warehouse articles (cheap: no texts)."""
+        missing = [i for i in set(ids) if i not in self.rows and i not in self._cluster_of]
+        for chunk in _chunks(missing):
+            for aid, cid in self.conn.execute(select(articles.c.id, articles.c.cluster_id).where(
+                    articles.c.id.in_(chunk))):
+                self._cluster_of[aid] = cid
+
+    def load_sigs(self, ids) -> None:
+        missing = [i for i in set(ids) if i not in self.sig_loaded and i not in self.mine]
+        for chunk in _chunks(missing):
+            for aid, mh, lx, n in self.conn.execute(select(
+                    dedup_signatures.c.article_id, dedup_signatures.c.minhash, dedup_signatures.c.lexhash,
+                    dedup_signatures.c.token_count).where(dedup_signatures.c.article_id.in_(chunk))):
+                self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (n or 3) - 2))
+        self.sig_loaded.update(missing)
+
+    def cluster_of(self, aid: int) -> int | None:
+        r = self.rows.get(aid)
+        return r.cluster_id if r is not None else self._cluster_of.get(aid)
+
+    def load_clusters(self, cids) -> None:
+        missing = [c for c in set(cids) if c not in self.corig and c not in self.deleted_clusters and c > 0]
+        for chunk in _chunks(missing):
+            for cid, oid in self.conn.execute(select(clusters.c.id, clusters.c.original_article_id).where(
+                    clusters.c.id.in_(chunk))):
+                self.corig[cid] = oid
+
+    def load_members(self, cids) -> None:
+        missing = [c for c in set(cids) if c not in self.cmembers and c > 0 and c not in self.deleted_clusters]
+        if not missing:
+            return
+        found: dict[int, set[int]] = {c: set() for c in missing}
+        for chunk in _chunks(missing):
+            ids = self.conn.execute(select(articles.c.id, articles.c.cluster_id).where(
+                articles.c.cluster_id.in_(chunk))).all()
+            self.load_articles([i for i, _ in ids])
+            for aid, cid in ids:
+                if self.rows[aid].cluster_id == cid:
+                    found[cid].add(aid)
+        for aid, r in self.rows.items():  # articles moved into these clusters in this batch
+            if r.cluster_id in found:
+                found[r.cluster_id].add(aid)
+        self.cmembers.update(found)
+
+    def doc(self, aid: int) -> Doc:
+        d = self.docs.get(aid)
+        if d is None:
+            d = self.docs[aid] = Doc(self.rows[aid].clean_text or "")
+        return d
+
+    # ----------------------------------------------------------------- writes (overlay)
+
+    def _new_cluster(self, original_id: int) -> int:
+        cid = -(len(self.new_clusters) + 1)
+        self.new_clusters.append(cid)
+        self.corig[cid] = original_id
+        self.cmembers[cid] = set()
+        return cid
+
+    def _move(self, aid: int, cid: int | None) -> None:
+        r = self.rows[aid]
+        if r.cluster_id in self.cmembers:
+            self.cmembers[r.cluster_id].discard(aid)
+        r.cluster_id = cid
+        if cid is not None and cid in self.cmembers:
+            self.cmembers[cid].add(aid)
+
+    def set_relation(self, aid: int, cid: int, original_id: int, verdict: Verdict | None) -> None:
+        if verdict is None or aid == original_id:
+            relation, similarity, method, evidence = "original", 1.0, "original", {}
+        else:
+            relation, similarity, method, evidence = (verdict.relation, verdict.similarity, verdict.method,
+                                                      verdict.evidence)
+        self._move(aid, cid)
+        self.touched.setdefault(aid, {}).update(cluster_id=cid, relation=relation, similarity=similarity,
+                                                dedup_state="done")
+        self.links[aid] = dict(article_id=aid, original_article_id=original_id, relation=relation,
+                               similarity=similarity, method=method, evidence=evidence, decided_at=self.now)
+
+    def requeue(self, aid: int) -> None:
+        self._move(aid, None)
+        self.touched.setdefault(aid, {}).update(dedup_state="pending", cluster_id=None, relation=None,
+                                                similarity=None)
+        self.links[aid] = None
+        if aid in self.mine:
+            self.requeued_mine.add(aid)
+        else:
+            _drop_index_entries(self.conn, [aid])
+
+    def _hopeless(self, aid: int, oid: int) -> bool:
+        """Neither near (MinHash-estimated containment far below the threshold) nor paraphrase
+        (the numbers/names a paraphrase verdict needs are missing): no need for the texts' shingles."""
+        a, b = self.sigs.get(aid), self.sigs.get(oid)
+        if a is None or b is None or a[0] is None or b[0] is None:
+            return False
+        if _canonical_link(self.rows[aid], self.rows[oid]):
+            return False
+        j = _estimate(a[0], b[0])
+        containment = j * (a[2] + b[2]) / ((1 + j) * min(a[2], b[2]))
+        return containment < PREFILTER_CONTAINMENT and cannot_be_paraphrase(self.doc(aid), self.doc(oid))
+
+    def verdict(self, aid: int, oid: int) -> Verdict:
+        key = (aid, oid)
+        v = self.verdicts.get(key)
+        if v is None and self._hopeless(aid, oid):
+            v = self.verdicts[key] = Verdict(None, 0.0, "prefilter", {})
+        if v is None:
+            v = self.verdicts[key] = _verify(self.rows[aid], self.doc(aid), self.rows[oid], self.doc(oid))
+        return v
+
+    # ----------------------------------------------------------------- one article
+
+    def process(self, aid: int, cands: dict[int, list]) -> tuple[str, int]:
+        # candidate articles -> candidate clusters (through the overlay)
+        by_cluster: dict[int, list] = {}
+        for cand, (hits, routes) in cands.items():
+            cid = self.cluster_of(cand)
+            if cid is None or cid in self.deleted_clusters:
+                continue
+            info = by_cluster.setdefault(cid, [0, set()])
+            info[0] += hits
+            info[1] |= routes
+        ranked = sorted(by_cluster.items(), key=lambda kv: (-kv[1][0], abs(kv[0]) + (1 << 62) * (kv[0] < 0)))
+        ranked = ranked[:MAX_CLUSTERS]
+        self.load_clusters([c for c, _ in ranked])
+        self.load_sigs([self.corig[c] for c, _ in ranked if c in self.corig])
+        todo = []
+        for cid, (hits, routes) in ranked:
+            oid = self.corig.get(cid)
+            if oid is None:
+                continue
+            if routes == {"lsh"} and not _worth_verifying(self.sigs[aid], self.sigs.get(oid)):
+                continue
+            todo.append((cid, hits, routes, oid))
+        self.load_articles([t[3] for t in todo])
+        row = self.rows[aid]
+        matched: dict[int, Verdict] = {}
+        for cid, hits, routes, oid in todo:
+            if oid not in self.rows:
+                continue
+            verdict = self.verdict(aid, oid)
+            if verdict.matched:
+                verdict = Verdict(verdict.relation, verdict.similarity, verdict.method, dict(verdict.evidence))
+                verdict.evidence["routes"] = sorted(routes)
+                verdict.evidence["candidate_hits"] = hits
+                matched[cid] = verdict
+
+        requeued = 0
+        if not matched:
+            cid = self._new_cluster(aid)
+            self.set_relation(aid, cid, aid, None)
+            return "original", 0
+        target = min(matched, key=lambda c: (c < 0, abs(c)))  # the oldest cluster
+        self.load_members(list(matched))
+        members = sorted({m for c in matched for m in self.cmembers.get(c, ())} - {aid})
+        everyone = [self.rows[m] for m in members] + [row]
+        best = choose_original([_member(r) for r in everyone])
+        current = self.corig[target]
+        if len(matched) == 1 and best.id == current:
+            self.set_relation(aid, target, current, matched[target])
+            return matched[target].relation, 0
+        # Merge and/or re-point: every member is verified again against the new original.
+        self.corig[target] = best.id
+        self.touched_clusters.add(target)
+        relation = "original"
+        for r in everyone:
+            if r.id == best.id:
+                self.set_relation(r.id, target, best.id, None)
+                continue
+            verdict = self.verdict(r.id, best.id)
+            if verdict.matched:
+                self.set_relation(r.id, target, best.id, verdict)
+                if r.id == aid:
+                    relation = verdict.relation
+            elif r.id == aid:
+                relation = None
+            else:
+                self.requeue(r.id)
+                requeued += 1
+        for c in matched:
+            if c != target:
+                self.deleted_clusters.add(c)
+                self.cmembers.pop(c, None)
+        if relation is None:
+            cid = self._new_cluster(aid)
+            self.set_relation(aid, cid, aid, None)
+            relation = "original"
+        return relation, requeued
+
+    # ----------------------------------------------------------------- boilerplate
+
+    def observe(self, aid: int) -> None:
+        r = self.claimed[aid]
+        if not r.domain:
+            return
+        paras, hs = self.paras[aid]
+        already = self.known[aid]
+        n = len(paras)
+        edge_idx = list(range(min(HEAD, n))) + list(range(max(HEAD, n - TAIL), n))
+        cid = self.rows[aid].cluster_id
+        seen = set()
+        for i in edge_idx:
+            h = hs[i]
+            if h in already or h in seen or len(paras[i].split()) < MIN_WORDS:
+                continue
+            seen.add(h)
+            key = (r.domain, h)
+            self.new_observations.append((r.domain, h, aid))
+            self.observed[key].add(cid)
+            if len(self.observed[key]) >= MIN_ARTICLES and h not in self.learned[r.domain]:
+                self.learned[r.domain].add(h)
+                self.new_boilerplate.append(dict(domain=r.domain, paragraph_hash=h, count=len(self.observed[key]),
+                                                 sample=paras[i][:500], learned_at=self.now))
+
+    def relearned(self, aid: int) -> bool:
+        """Boilerplate learned earlier in this batch appears in this article: clean it again."""
+        r = self.claimed[aid]
+        if not r.domain:
+            return False
+        now_known = {h for h in self.paras[aid][1] if h in self.learned.get(r.domain, ())}
+        if now_known <= self.known[aid]:
+            return False
+        self._clean(aid)
+        return True
+
+    # ----------------------------------------------------------------- run + flush
+
+    def run(self) -> Counter:
+        db_cands = self.db_candidates(self.ids)
+        # Prefetch what the verifications will need: clusters of all candidates, the signatures
+        # of their originals, and the texts of the originals that pass the MinHash prefilter.
+        all_cands = {c for d in db_cands.values() for c in d}
+        self.load_cluster_ids(all_cands)
+        self.load_clusters({self.cluster_of(c) for c in all_cands} - {None})
+        self.load_sigs(set(self.corig.values()))
+        need = set()
+        for aid, cands in db_cands.items():
+            routes_of = defaultdict(set)
+            for cand, (_, routes) in cands.items():
+                cid = self.cluster_of(cand)
+                if cid is not None:
+                    routes_of[cid] |= routes
+            for cid, routes in routes_of.items():
+                oid = self.corig.get(cid)
+                if oid is not None and (routes != {"lsh"} or _worth_verifying(self.sigs[aid], self.sigs.get(oid))):
+                    need.add(oid)
+        self.load_articles(need)
+        for aid in self.ids:
+            if self.relearned(aid):
+                db_cands[aid] = self.db_candidates([aid])[aid]
+                extra = set(db_cands[aid])
+                self.load_cluster_ids(extra)
+            cands = dict(db_cands[aid])
+            for other, info in self.batch_candidates(aid).items():
+                cands[other] = info
+            relation, requeued = self.process(aid, cands)
+            self.index_in_batch(aid)
+            self.observe(aid)
+            self.stats["processed"] += 1
+            self.stats["originals" if relation == "original" else relation] += 1
+            self.stats["requeued"] += requeued
+        self.flush()
+        return self.stats
+
+    def flush(self) -> None:
+        conn = self.conn
+        now = self.now
+        # clusters: provisional ids become real ones
+        real: dict[int, int] = {}
+        live_new = [c for c in self.new_clusters if c not in self.deleted_clusters]
+        if live_new:
+            stmt = clusters.insert().returning(clusters.c.id, sort_by_parameter_order=True)
+            got = conn.execute(stmt, [dict(original_article_id=self.corig[c], created_at=now, updated_at=now)
+                                      for c in live_new]).scalars().all()
+            real = dict(zip(live_new, got))
+
+        def fix(cid):
+            return real.get(cid, cid) if cid is not None and cid < 0 else cid
+
+        changed = [c for c in self.touched_clusters if c > 0 and c not in self.deleted_clusters]
+        if changed:
+            conn.execute(update(clusters).where(clusters.c.id == bindparam("cid")).values(
+                original_article_id=bindparam("oid"), updated_at=bindparam("ts")),
+                [dict(cid=c, oid=self.corig[c], ts=now) for c in changed])
+        # articles
+        groups: dict[tuple, list] = defaultdict(list)
+        for aid, vals in self.touched.items():
+            vals = dict(vals)
+            if "cluster_id" in vals:
+                vals["cluster_id"] = fix(vals["cluster_id"])
+            groups[tuple(sorted(vals))].append(dict({f"v_{k}": v for k, v in vals.items()}, aid_=aid))
+        for cols, params in groups.items():
+            conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
+                {c: bindparam(f"v_{c}") for c in cols}), params)
+        # links
+        drop = [a for a, v in self.links.items() if v is None]
+        for chunk in _chunks(drop):
+            conn.execute(delete(dedup_links).where(dedup_links.c.article_id.in_(chunk)))
+        keep = [v for v in self.links.values() if v is not None]
+        if keep:
+            upsert(conn, dedup_links, keep, ["article_id"],
+                   ["original_article_id", "relation", "similarity", "method", "evidence", "decided_at"])
+        deleted = [c for c in self.deleted_clusters if c > 0]
+        for chunk in _chunks(deleted):
+            conn.execute(delete(clusters).where(clusters.c.id.in_(chunk)))
+        # index of the batch's articles
+        sig_rows, bucket_rows = [], []
+        for aid in self.ids:
+            if aid in self.requeued_mine and self.rows[aid].cluster_id is None:
+                continue
+            sig = self.batch_sig[aid]
+            pairs = sig.buckets
+            has_mh = any(s < 100 for s, _ in pairs)
+            has_lx = any(s >= 100 for s, _ in pairs)
+            day = self.pub_day[aid]
+            sig_rows.append(dict(article_id=aid, minhash=to_bytes(sig.minhash) if has_mh else None,
+                                 lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=day,
+                                 token_count=len(sig.tokens)))
+            bucket_rows.extend((s, b, aid, day) for s, b in pairs)
+        _insert_index(conn, sig_rows, bucket_rows)
+        # site boilerplate
+        if self.new_observations:
+            rows = {}
+            for d, h, aid in self.new_observations:
+                cid = fix(self.rows[aid].cluster_id)
+                if cid is not None:
+                    rows[(d, h, cid)] = dict(domain=d, paragraph_hash=h, cluster_id=cid)
+            insert_ignore(conn, site_paragraphs, list(rows.values()), ["domain", "paragraph_hash", "cluster_id"])
+        if self.new_boilerplate:
+            insert_ignore(conn, site_boilerplate, self.new_boilerplate, ["domain", "paragraph_hash"])
 
 
 # ---------------------------------------------------------------------------------- API
 
 
-def dedup_pending(engine: Engine, settings: Settings | None = None, limit: int | None = None) -> dict:
-    """Cluster pending articles (id order, one transaction each). Safe to run from several
+def dedup_pending(engine: Engine, settings: Settings | None = None, limit: int | None = None,
+                  batch: int = BATCH) -> dict:
+    """Cluster pending articles (id order, ``batch`` per transaction). Safe to run from several
     workers on PostgreSQL; running it again with nothing pending changes nothing."""
     settings = settings or Settings.from_env()
     stats = Counter(processed=0, originals=0, exact=0, near=0, paraphrase=0, requeued=0)
+    size = min(batch, FIRST_BATCH)
     while limit is None or stats["processed"] < limit:
+        n = size if limit is None else min(size, limit - stats["processed"])
+        size = min(batch, size * 2)  # small first batches leave work for workers starting alongside
         with engine.begin() as conn:
-            row = _claim(conn)
-            if row is None:
+            claimed = _claim(conn, n)
+            if not claimed:
                 break
-            relation, requeued = _process(conn, row, settings)
-        stats["processed"] += 1
-        stats["originals" if relation == "original" else relation] += 1
-        stats["requeued"] += requeued
+            b = _Batch(conn, claimed, settings)
+            b.prepare()
+            _serialise(conn)
+            stats.update(b.run())
     return dict(stats)
 
 
