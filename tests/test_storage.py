@@ -91,3 +91,18 @@ def test_migrations_build_exactly_the_schema(engine):
         return "fts" in repr(change) or "search_tsv" in repr(change)
 
     assert [d for d in diff if not search_object(d)] == []
+
+
+def test_feed_entry_known_by_guid_when_its_link_changes(engine):
+    with engine.begin() as conn:
+        source_id = loads.source_for_domain(conn, "news.example")
+        conn.execute(schema.feeds.insert().values(source_id=source_id, url="https://news.example/rss",
+                                                  kind="feed", active=True))
+        feed_id = conn.execute(select(schema.feeds.c.id)).scalar_one()
+        first = loads.enqueue_pages(conn, [loads.NewPage(url="https://news.example/2025/story-draft", origin="feed",
+                                                         feed_id=feed_id, guid="urn:story:42")])
+        moved = loads.enqueue_pages(conn, [loads.NewPage(url="https://news.example/2025/story-final", origin="feed",
+                                                         feed_id=feed_id, guid="urn:story:42")])
+        other_feed_same_guid = loads.enqueue_pages(conn, [loads.NewPage(
+            url="https://news.example/2025/other", origin="feed", feed_id=None, guid="urn:story:42")])
+    assert len(first) == 1 and moved == [] and len(other_feed_same_guid) == 1

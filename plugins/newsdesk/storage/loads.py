@@ -60,8 +60,9 @@ class NewPage:
 def enqueue_pages(conn: Connection, found: Sequence[NewPage]) -> list[int]:
     """Record discovered URLs as pending pages; returns ids of the pages that are new.
 
-    Already-known URLs (after canonicalisation) are left untouched, so a feed that
-    re-orders or re-dates its entries produces no new work.
+    An entry is known by its canonical URL or by its feed's GUID for it: a feed that
+    re-orders or re-dates its entries, or moves an entry to a new URL under the same
+    GUID, produces no new work.
     """
     if not found:
         return []
@@ -72,6 +73,16 @@ def enqueue_pages(conn: Connection, found: Sequence[NewPage]) -> list[int]:
     existing = set()
     for chunk in _chunks(urls, 500):
         existing.update(conn.execute(select(pages.c.url).where(pages.c.url.in_(chunk))).scalars())
+    guids_by_feed: dict[int, list[str]] = {}
+    for item in by_url.values():
+        if item.guid and item.feed_id is not None:
+            guids_by_feed.setdefault(item.feed_id, []).append(item.guid)
+    seen_guids: set[tuple[int, str]] = set()
+    for feed_id, guids in guids_by_feed.items():
+        for chunk in _chunks(guids, 500):
+            seen_guids.update((feed_id, g) for g in conn.execute(
+                select(pages.c.guid).where(pages.c.feed_id == feed_id, pages.c.guid.in_(chunk))).scalars())
+    existing.update(url for url, item in by_url.items() if (item.feed_id, item.guid) in seen_guids)
     now = utcnow()
     rows = [
         dict(

@@ -268,6 +268,8 @@ runs = Table(
 )
 
 Index("ix_pages_state_id", pages.c.state, pages.c.id)
+# A feed's GUID identifies its entry even when the entry's link changes.
+Index("ix_pages_feed_id_guid", pages.c.feed_id, pages.c.guid)
 Index("ix_articles_dedup_state_id", articles.c.dedup_state, articles.c.id)
 # Dedup's canonical-url route looks articles up by url and by canonical_url.
 Index("ix_articles_url", articles.c.url)
