@@ -79,7 +79,8 @@ def prune(tree: etree._Element) -> etree._Element:
         return tree
     total = len(body.text_content()) or 1
     doomed = []
-    for el in body.iter(etree.Element):
+    # Only elements that can be boilerplate by _is_boilerplate's rules: chrome tags or a class/id/role.
+    for el in body.xpath(".//*[@class or @id or @role] | .//nav | .//header | .//footer"):
         if el.tag in _PROTECTED_TAGS or not _is_boilerplate(el):
             continue
         if any(anc in doomed for anc in el.iterancestors()):

@@ -90,6 +90,8 @@ def normalise_language(tag: str | None) -> str | None:
 
 
 def _script_language(sample: str) -> str | None:
+    if sample.isascii():
+        return None  # Latin script: the stopword lists decide
     letters = len(_LETTER.findall(sample))
     if not letters:
         return None
