@@ -205,3 +205,18 @@ def test_dag_retries_default_and_env_override(monkeypatch):
     monkeypatch.setenv("NEWSDESK_TASK_RETRY_DELAY", "2")
     spec.loader.exec_module(module)
     assert module.TASK_RETRY_DELAY.total_seconds() == 2
+
+
+def test_postgres_connection_with_special_characters_in_credentials(monkeypatch):
+    """A password with '@', ':' or '/' must reach the driver intact, not split the URL."""
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    from newsdesk import orchestration
+
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", json.dumps({
+        "conn_type": "postgres", "login": "news", "password": "p@ss:w/rd", "host": "warehouse-db",
+        "port": 5432, "schema": "newsdesk"}))
+    url = make_url(orchestration.warehouse_url_from_airflow())
+    assert (url.username, url.password, url.host, url.database) == ("news", "p@ss:w/rd", "warehouse-db", "newsdesk")

@@ -51,7 +51,11 @@ def connection_to_url(conn) -> str:
     if uri.startswith(("postgres://", "postgresql://")):
         return uri
     if conn_type in ("postgres", "postgresql"):
-        return f"postgresql+psycopg://{conn.login or ''}{':' + conn.password if conn.password else ''}@{conn.host}:{conn.port or 5432}/{conn.schema}"
+        from urllib.parse import quote
+
+        # Credentials may hold '@', ':' or '/': quote them into the URL.
+        auth = quote(conn.login or "", safe="") + (":" + quote(conn.password, safe="") if conn.password else "")
+        return f"postgresql+psycopg://{auth}@{conn.host}:{conn.port or 5432}/{conn.schema}"
     return uri
 
 
