@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from ..urls import canonicalize_url
 from .text import name_key
@@ -29,7 +30,9 @@ class Member:
     length: int  # words of clean text
 
 
-def _canon(url: str | None) -> str | None:
+@lru_cache(maxsize=65536)
+def canonical_or_none(url: str | None) -> str | None:
+    """The canonical form of a URL, None for a missing or unparsable one (cached: dedup asks often)."""
     if not url:
         return None
     try:
@@ -69,8 +72,8 @@ def attribution_resolves(attribution: str | None, target: Member) -> bool:
 
 def rank_keys(members: list[Member]) -> dict[int, tuple]:
     """Sort key per member id; the smallest is the original."""
-    urls = {m.id: _canon(m.url) for m in members}
-    canon = {m.id: _canon(m.canonical_url) for m in members}
+    urls = {m.id: canonical_or_none(m.url) for m in members}
+    canon = {m.id: canonical_or_none(m.canonical_url) for m in members}
     keys = {}
     for m in members:
         pointed = any(o.id != m.id and canon[o.id] and canon[o.id] == urls[m.id] and canon[o.id] != urls[o.id]

@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
-from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
@@ -45,10 +44,10 @@ from ..config import Settings
 from ..storage.loads import insert_ignore, upsert, utcnow
 from ..storage.schema import (articles, clusters, dedup_links, dedup_signatures, lsh_buckets, site_boilerplate,
                               site_paragraphs, sources)
-from ..urls import canonicalize_url
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
+from .original import canonical_or_none as _canon
 from .signatures import from_bytes, signature, signature_buckets, to_bytes
 from .verify import Doc, Verdict, cannot_be_paraphrase, compare
 
@@ -76,16 +75,6 @@ def _pub_day(published_at: datetime | None, extracted_at: datetime | None) -> in
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return int(when.timestamp() // 86400)
-
-
-@lru_cache(maxsize=65536)
-def _canon(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        return canonicalize_url(url)
-    except ValueError:
-        return None
 
 
 def _chunks(seq, size=_IN_CHUNK):
