@@ -305,3 +305,21 @@ def test_a_dead_extraction_worker_is_replaced(sqlite_engine, small_settings, tmp
     assert killed, "the import finished before a worker could be killed"
     assert stats["status"] == "done"
     assert stats["articles"] == 200 == counts(sqlite_engine)["articles"]
+
+
+def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import():
+    """The executor refuses new work once a worker died; that must surface as a failed chunk
+    (re-extracted page by page by the importer), never as an exception out of submit()."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ExtractorPool(1) as pool:
+        pool.warm_up()
+        os.kill(pool.child_pids()[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not getattr(pool._executor, "_broken", False) and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.05)
+        future = pool.submit([("https://x.example/a", b"<html><body><p>x</p></body></html>", "text/html")])
+        with pytest.raises(BrokenProcessPool):
+            future.result()
+        pool.ensure_alive()
+        assert pool.submit([("https://x.example/a", b"<html></html>", "text/html")]).result()

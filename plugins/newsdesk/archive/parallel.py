@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 # (url, body, content_type)
@@ -93,7 +94,14 @@ class ExtractorPool:
     def submit(self, tasks: Sequence[Task]) -> Future:
         if self._executor is None:
             return _Done(extract_many(tasks))
-        return self._executor.submit(extract_many, list(tasks))
+        try:
+            return self._executor.submit(extract_many, list(tasks))
+        except BrokenProcessPool as exc:
+            # A worker died after earlier chunks were sent: fail this chunk the way those fail,
+            # so the importer re-extracts it page by page on a fresh pool.
+            failed: Future = Future()
+            failed.set_exception(exc)
+            return failed
 
     def child_pids(self) -> list[int]:
         if self._executor is None:
