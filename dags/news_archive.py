@@ -24,13 +24,10 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TriggerRule, dag, get_current_context, task
 
-WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
+from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI, run_key
+
+WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
-
-
-def _run_key() -> str:
-    ctx = get_current_context()
-    return f"news_archive/{ctx['dag_run'].run_id}"
 
 
 @dag(
@@ -73,7 +70,7 @@ def news_archive():
 
         params = get_current_context()["params"]
         return tasks.import_file(path, domains=params.get("domains"), languages=params.get("languages"),
-                                 reprocess=params.get("reprocess"), run_key=_run_key())
+                                 reprocess=params.get("reprocess"), run_key=run_key())
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def dedup() -> dict:
@@ -85,7 +82,7 @@ def news_archive():
     def finish(imported, deduped) -> dict:
         from newsdesk.archive import tasks
 
-        return tasks.finish(_run_key(), list(imported or []), deduped)
+        return tasks.finish(run_key(), list(imported or []), deduped)
 
     imported = import_file.expand(path=plan())
     deduped = dedup()

@@ -8,21 +8,16 @@ file costs nothing.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, task
 
-WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
+from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI, run_key, task_retry_args
+
+WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 HTTP_POOL = os.environ.get("NEWSDESK_HTTP_POOL", "news_http")
-# Retries survive a lost worker or a cut warehouse connection (every task is idempotent).
-# Tests lower the delay; the defaults are what production runs with.
-TASK_RETRIES = int(os.environ.get("NEWSDESK_TASK_RETRIES") or 2)
-TASK_RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWSDESK_TASK_RETRY_DELAY") or 30))
-
-
-def _run_key() -> str:
-    ctx = get_current_context()
-    return f"news_ingest/{ctx['dag_run'].run_id}"
+DEFAULT_ARGS = task_retry_args()
+TASK_RETRIES, TASK_RETRY_DELAY = DEFAULT_ARGS["retries"], DEFAULT_ARGS["retry_delay"]
 
 
 @dag(
@@ -31,12 +26,7 @@ def _run_key() -> str:
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": TASK_RETRIES,
-        "retry_delay": TASK_RETRY_DELAY,
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=DEFAULT_ARGS,
     tags=["newsdesk"],
     doc_md=__doc__,
 )
@@ -51,7 +41,7 @@ def news_ingest():
     def poll_feeds(feed_ids: list[int]) -> dict:
         from newsdesk import orchestration
 
-        return orchestration.poll_batch(feed_ids, run_key=_run_key())
+        return orchestration.poll_batch(feed_ids, run_key=run_key())
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def plan_fetch() -> list[list[int]]:
@@ -88,7 +78,7 @@ def news_ingest():
         from newsdesk import orchestration
 
         parts = [list(polled or []), list(fetched or []), list(extracted or []), [{"dedup": deduped or {}}]]
-        return orchestration.finish(_run_key(), parts)
+        return orchestration.finish(run_key(), parts)
 
     polled = poll_feeds.expand(feed_ids=prepare())
     fetch_plan = plan_fetch()

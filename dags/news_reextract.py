@@ -14,19 +14,13 @@ Thin like news_ingest: tasks call ``newsdesk.extract.reextract``; XCom carries i
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 
-WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
-TASK_RETRIES = int(os.environ.get("NEWSDESK_TASK_RETRIES") or 2)
-TASK_RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWSDESK_TASK_RETRY_DELAY") or 30))
+from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI, run_key, task_retry_args
 
-
-def _run_key() -> str:
-    ctx = get_current_context()
-    return f"news_reextract/{ctx['dag_run'].run_id}"
+WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 
 
 @dag(
@@ -35,12 +29,7 @@ def _run_key() -> str:
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": TASK_RETRIES,
-        "retry_delay": TASK_RETRY_DELAY,
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=task_retry_args(),
     params={
         "source": Param("", type="string", description="registry source name or domain; empty: every source"),
         "since": Param("", type="string", description="only pages fetched on/after this date (YYYY-MM-DD)"),
@@ -76,7 +65,7 @@ def news_reextract():
     def finish(batches, deduped) -> dict:
         from newsdesk.extract import reextract
 
-        return reextract.finish(_run_key(), list(batches or []), deduped)
+        return reextract.finish(run_key(), list(batches or []), deduped)
 
     batches = reextract_pages.expand(page_ids=plan())
     deduped = dedup()

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-WAREHOUSE_ARTICLES = Asset("newsdesk://warehouse/articles")
+from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI
+
+WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 WAREHOUSE_ROLLUPS = Asset("newsdesk://warehouse/rollups")
 
 
