@@ -501,19 +501,6 @@ class AirflowStack:
             )).scalars().all()
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
 
-    def cut_warehouse_connections(self) -> int:
-        """pg_terminate_backend on every session of the warehouse database; returns how many."""
-        from sqlalchemy import text
-
-        admin = _pg_admin()
-        try:
-            with admin.connect() as conn:
-                return len(conn.execute(text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": self.warehouse_db}).all())
-        finally:
-            admin.dispose()
-
     # --- faults ------------------------------------------------------------------------
 
     def workers(self) -> dict[str, subprocess.Popen]:

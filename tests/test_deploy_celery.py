@@ -139,22 +139,52 @@ def test_celery_workers_ingest_snapshot_in_parallel_exactly_once(stack):
 
 
 def test_warehouse_connection_cut_mid_load_is_survived(stack):
-    """pg_terminate_backend on every warehouse session while extract tasks write: retries finish the load."""
+    """An extract task's write is cut (pg_terminate_backend) while it is in flight: the retry finishes the load.
+
+    A session of the test holds a lock on ``articles`` so that the extract tasks' writes queue up
+    behind it; the backends waiting on it are terminated, then the lock is released. Cutting
+    sessions at random intervals instead can hit only idle pooled connections (the pool's
+    pre-ping reconnects them silently) and prove nothing about a load cut mid-write.
+    """
+    from sqlalchemy import text as sql
+
     cut = {"sessions": 0}
 
     def cut_during_extract(run_id):
-        _wait_for(lambda: _running(stack, run_id, "extract_pages"), 150, "extract_pages to run")
-        deadline = time.monotonic() + 2.5
-        while time.monotonic() < deadline:
-            cut["sessions"] += stack.cut_warehouse_connections()
-            time.sleep(0.15)
+        # after ``prepare`` (which also writes to articles): the next writers are the extract tasks
+        _wait_for(lambda: _running(stack, run_id, "fetch_pages"), 150, "fetch_pages to run", interval=0.1)
+        holder = stack.warehouse_engine().connect()
+        try:
+            holder.execute(sql("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE"))
+            waiting = _wait_for(lambda: _blocked_backends(stack), 150, "an extract write waiting on articles")
+            cut["sessions"] = _terminate(stack, waiting)
+        finally:
+            holder.rollback()
+            holder.close()
 
     _, tis = _ingest(stack, batch_size=4, during=cut_during_extract)
-    assert cut["sessions"] > 0, "warehouse sessions were terminated mid-run"
+    assert cut["sessions"] > 0, "warehouse sessions were terminated mid-write"
     _assert_exactly_once(stack)
     retried = [(t["task_id"], t["map_index"], t["try_number"]) for t in tis if t["try_number"] > 1]
-    print(f"terminated {cut['sessions']} warehouse sessions; retried: {retried}")
-    assert retried, "a load interrupted by the cut failed and its retry completed"
+    print(f"terminated {cut['sessions']} warehouse sessions mid-write; retried: {retried}")
+    assert any(task == "extract_pages" for task, _, _ in retried), "the cut extract task failed and its retry completed"
+
+
+def _blocked_backends(stack) -> list[int]:
+    from sqlalchemy import text as sql
+
+    with stack.warehouse_engine().connect() as conn:
+        return conn.execute(sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "AND pid <> pg_backend_pid()")).scalars().all()
+
+
+def _terminate(stack, pids: list[int]) -> int:
+    from sqlalchemy import text as sql
+
+    with stack.warehouse_engine().connect() as conn:
+        return sum(1 for ok in conn.execute(sql("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid"),
+                                            {"pids": list(pids)}).scalars() if ok)
 
 
 def test_worker_killed_mid_task_is_survived(stack, proxy):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
+
+from newsdesk.storage.loads import compress
 
 # (url, body, content_type)
 Task = tuple[str, bytes, str]
@@ -45,7 +46,7 @@ def extract_one(url: str, body: bytes, content_type: str) -> Result:
     # what loads.upsert_article derives, computed here to keep the parent free for I/O
     fields["_word_count"] = len(text.split())
     fields["_text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return ("ok", fields, zlib.compress(body, 6), hashlib.sha256(body).hexdigest(), len(body))
+    return ("ok", fields, compress(body), hashlib.sha256(body).hexdigest(), len(body))
 
 
 def extract_many(tasks: Sequence[Task]) -> list[Result]:

@@ -113,12 +113,13 @@ class Candidate:
                 title: str | None = None) -> "Candidate":
         """Clean ``paragraphs`` with the line filter, then measure what is left."""
         paragraphs = boilerplate.filter_paragraphs(paragraphs, title, profile.link_texts)
+        counts = [word_count(p) for p in paragraphs]
         return cls(
             extractor=extractor,
             paragraphs=paragraphs,
-            words=sum(word_count(p) for p in paragraphs),
-            link_density=link_density(paragraphs, profile),
-            short_lines=short_line_share(paragraphs),
+            words=sum(counts),
+            link_density=link_density(paragraphs, profile, counts),
+            short_lines=short_line_share(paragraphs, counts=counts),
         )
 
     @property

@@ -8,6 +8,7 @@ container "related-content" loses nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -41,10 +42,15 @@ def _inside_story(el: etree._Element) -> bool:
 def _is_boilerplate(el: etree._Element) -> bool:
     if el.tag == "nav" or (el.tag in _CHROME_TAGS and not _inside_story(el)):
         return True  # site chrome; <header>/<footer> inside the story hold headline and byline
-    attrs = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    role = (el.get("role") or "").lower()
-    if role in _ROLE_DROP:
+    if (el.get("role") or "").lower() in _ROLE_DROP:
         return True
+    return _boilerplate_names(el.get("class"), el.get("id"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _boilerplate_names(class_: str | None, id_: str | None) -> bool:
+    """Class/id vocabulary test; cached because a page repeats a few class strings hundreds of times."""
+    attrs = f"{class_ or ''} {id_ or ''}".lower()
     if not attrs.strip():
         return False
     if _STRONG.search(attrs):
@@ -78,18 +84,20 @@ def prune(tree: etree._Element) -> etree._Element:
     if body is None:
         return tree
     total = len(body.text_content()) or 1
-    doomed = []
+    doomed: list[etree._Element] = []
+    doomed_set: set[etree._Element] = set()
     # Only elements that can be boilerplate by _is_boilerplate's rules: chrome tags or a class/id/role.
     for el in body.xpath(".//*[@class or @id or @role] | .//nav | .//header | .//footer"):
         if el.tag in _PROTECTED_TAGS or not _is_boilerplate(el):
             continue
-        if any(anc in doomed for anc in el.iterancestors()):
+        if doomed_set and any(anc in doomed_set for anc in el.iterancestors()):
             continue
         if el.find(".//article") is not None or el.find(".//main") is not None:
             continue
         if len(el.text_content()) > _MAX_SHARE * total or _holds_prose(el):
             continue
         doomed.append(el)
+        doomed_set.add(el)
     for el in doomed:
         parent = el.getparent()
         if parent is None:

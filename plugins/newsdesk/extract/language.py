@@ -9,7 +9,6 @@ rather than guess.
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 _TAG = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*\s*$")
 # ISO 639-2/3 codes seen in lang attributes, mapped to 639-1.
@@ -58,6 +57,11 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "bg": "и в на за да се не с от по че е са като това той тя те но също",
     }.items()
 }
+# word -> languages whose list holds it: one pass over the sample's words scores every language
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words:
+        _LANGUAGES_OF[_w] = _LANGUAGES_OF.get(_w, ()) + (_lang,)
 # Scripts that identify a language (or a small family resolved by stopwords above).
 _SCRIPT_RANGES = (
     ("ar", re.compile(r"[\u0600-\u06ff]")),
@@ -117,8 +121,11 @@ def detect_language(text: str) -> tuple[str | None, float]:
         return script, 1.0
     if script == "cyrl":
         candidates = {k: v for k, v in _STOPWORDS.items() if k in ("ru", "uk", "bg")}
-    words = Counter(w.lower() for w in _WORD.findall(sample))
-    scores = {lang: sum(n for w, n in words.items() if w in stop) for lang, stop in candidates.items()}
+    scores = dict.fromkeys(candidates, 0)
+    for word in _WORD.findall(sample.lower()):
+        for lang in _LANGUAGES_OF.get(word, ()):
+            if lang in scores:
+                scores[lang] += 1
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     best, best_score = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0

@@ -80,6 +80,7 @@ class PageProfile:
         if link_texts is None:
             link_texts = frozenset(t for t in (norm(a.text_content()) for a in root.iter("a")) if t) if root is not None else frozenset()
         self.link_texts = link_texts  # normalised anchor texts of the page
+        self.longest_link_words = max((t.count(" ") + 1 for t in link_texts), default=0)
 
     @property
     def visible_words(self) -> int:
@@ -100,26 +101,33 @@ def profile_page(tree: etree._Element) -> PageProfile:
 _TRAILER_WORDS = 5  # "25 Jul 2025", "(video)", "3 comments": what index pages print after a link
 
 
-def _is_link_line(paragraph: str, link_texts: frozenset[str]) -> bool:
+def _is_link_line(paragraph: str, link_texts: frozenset[str], longest_link_words: int | None = None) -> bool:
     """The paragraph is a link's text, alone or followed by a short trailer (a date, a count)."""
     words = norm(paragraph.lstrip("-•* ")).split()
+    if longest_link_words is not None and len(words) > longest_link_words + _TRAILER_WORDS:
+        return False  # longer than any link text plus a trailer: most paragraphs of a story
     for cut in range(len(words), max(len(words) - _TRAILER_WORDS, 0) - 1, -1):
         if cut and " ".join(words[:cut]) in link_texts:
             return True
     return False
 
 
-def link_density(paragraphs: list[str], profile: PageProfile) -> float:
-    """Share of words in paragraphs that are the text of a link on the page (index pages, menus)."""
-    total = sum(word_count(p) for p in paragraphs)
+def link_density(paragraphs: list[str], profile: PageProfile, counts: list[int] | None = None) -> float:
+    """Share of words in paragraphs that are the text of a link on the page (index pages, menus).
+
+    ``counts``: the paragraphs' word counts, when the caller has them already."""
+    counts = counts if counts is not None else [word_count(p) for p in paragraphs]
+    total = sum(counts)
     if not total:
         return 1.0
-    linked = sum(word_count(p) for p in paragraphs if _is_link_line(p, profile.link_texts))
+    linked = sum(n for p, n in zip(paragraphs, counts)
+                 if _is_link_line(p, profile.link_texts, profile.longest_link_words))
     return linked / total
 
 
-def short_line_share(paragraphs: list[str], max_words: int = 4) -> float:
+def short_line_share(paragraphs: list[str], max_words: int = 4, counts: list[int] | None = None) -> float:
     """Share of paragraphs with at most ``max_words`` words: menus, tag clouds, button labels."""
     if not paragraphs:
         return 1.0
-    return sum(1 for p in paragraphs if word_count(p) <= max_words) / len(paragraphs)
+    counts = counts if counts is not None else [word_count(p) for p in paragraphs]
+    return sum(1 for n in counts if n <= max_words) / len(paragraphs)

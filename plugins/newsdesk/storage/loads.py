@@ -101,8 +101,13 @@ def enqueue_pages(conn: Connection, found: Sequence[NewPage]) -> list[int]:
     return sorted(ids)
 
 
+# Level 3: on news HTML 2.3x faster than the default 6 for ~6 % more bytes (archive imports
+# compress every page; a 35 KB page costs 0.32 ms instead of 0.75 ms next to 2.6 ms of extraction).
+RAW_COMPRESSION_LEVEL = 3
+
+
 def compress(body: bytes) -> bytes:
-    return zlib.compress(body, 6)
+    return zlib.compress(body, RAW_COMPRESSION_LEVEL)
 
 
 def decompress(body: bytes) -> bytes:
