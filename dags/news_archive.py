@@ -14,7 +14,7 @@ Backfill a date range (needs a running scheduler; catchup stays off):
 
 Params: ``root`` (default ``$NEWSDESK_ARCHIVE_ROOT``), ``domains`` (``registry``:
 registry sources only, the default; ``all``; or ``a.com,b.org``), ``languages``
-(``en,fr``; empty: all), ``reprocess``, ``day`` (manual runs: the day to import).
+(``en,fr``; empty: all), ``reprocess``, ``store_raw``, ``day`` (manual runs: the day to import).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
         "domains": Param("registry", type="string", description="registry | all | comma-separated domains"),
         "languages": Param("", type="string", description="comma-separated ISO 639-1 codes; empty: all"),
         "reprocess": Param(False, type="boolean", description="re-import files already done"),
+        "store_raw": Param(False, type="boolean",
+                           description="keep a copy of every page in the warehouse (off: it points at the archive)"),
         "day": Param("", type="string", description="manual runs: the day to import (YYYY-MM-DD)"),
     },
     tags=["newsdesk", "backfill"],
@@ -70,7 +72,8 @@ def news_archive():
 
         params = get_current_context()["params"]
         return tasks.import_file(path, domains=params.get("domains"), languages=params.get("languages"),
-                                 reprocess=params.get("reprocess"), run_key=run_key())
+                                 reprocess=params.get("reprocess"), store_raw=params.get("store_raw", False),
+                                 run_key=run_key())
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def dedup() -> dict:

@@ -323,3 +323,70 @@ def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import()
             future.result()
         pool.ensure_alive()
         assert pool.submit([("https://x.example/a", b"<html></html>", "text/html")]).result()
+
+
+def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engine, small_settings, tmp_path):
+    """By default raw_pages holds (archive, offset), not a second copy of the archive; re-extraction
+    reads each record back, byte for byte. ``store_raw`` keeps a compressed copy instead."""
+    import fsspec
+
+    from newsdesk.extract.reextract import reextract_pages
+
+    specs = list(news_records(6, 23))
+    local = tmp_path / "ref.warc.gz"
+    write_warc(local, specs)
+    remote = f"memory://ref-{os.getpid()}-{time.monotonic_ns()}/copy.warc"
+    write_warc(tmp_path / "plain.warc", list(news_records(4, 29)), gzip=False)
+    fsspec.filesystem("memory").pipe(remote.removeprefix("memory:/"), (tmp_path / "plain.warc").read_bytes())
+    import_warcs(sqlite_engine, small_settings, [local, remote], options=ImportOptions(workers=0, batch_size=4))
+
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(select(schema.raw_pages.c.page_id, schema.raw_pages.c.compression, schema.raw_pages.c.body,
+                                   schema.raw_pages.c.sha256, schema.pages.c.url)
+                            .join(schema.pages, schema.pages.c.id == schema.raw_pages.c.page_id)).all()
+        assert len(rows) == 10 and {r.compression for r in rows} == {loads.RAW_IN_ARCHIVE}
+        assert all(r.body == b"" for r in rows), "no copy of the archive in the warehouse"
+        import hashlib
+
+        for r in rows:
+            body, headers = loads.load_raw(conn, r.page_id)
+            assert hashlib.sha256(body).hexdigest() == r.sha256, f"{r.url}: the record read back is the one imported"
+            assert headers["content-type"].startswith("text/html") and loads.ARCHIVE_REF not in headers
+
+    ids = [r.page_id for r in rows]
+    stats = reextract_pages(sqlite_engine, ids, only_outdated=False)
+    assert stats["missing_raw"] == 0 and stats["failed"] == 0 and stats["unchanged"] + stats["updated"] == 10
+
+    # the archive moved away: its pages have no raw body any more (recorded, not a crash)
+    local.rename(tmp_path / "moved.warc.gz")
+    stats = reextract_pages(sqlite_engine, ids, only_outdated=False)
+    assert stats["missing_raw"] == 6
+
+    # a copy when asked for
+    kept = tmp_path / "kept.warc.gz"
+    write_warc(kept, list(news_records(3, 31)))
+    import_warcs(sqlite_engine, small_settings, [kept], options=ImportOptions(workers=0, store_raw=True))
+    with sqlite_engine.connect() as conn:
+        stored = conn.execute(select(schema.raw_pages.c.page_id, schema.raw_pages.c.compression)
+                              .where(schema.raw_pages.c.page_id.not_in(ids))).all()
+        assert len(stored) == 3 and {c for _, c in stored} == {"zlib"}
+        assert all(loads.load_raw(conn, pid)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored)
+
+
+def test_bulk_import_keeps_the_sqlite_search_index_exact(sqlite_engine, small_settings, tmp_path):
+    """The importer indexes each batch in one FTS statement: afterwards the index holds every
+    article exactly once, passes FTS5's integrity check, and the insert trigger is back."""
+    path = tmp_path / "fts.warc.gz"
+    write_warc(path, news_records(30, 17))
+    import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(workers=0, batch_size=7))
+    import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(workers=0, batch_size=7, reprocess=True))
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)"))
+        assert conn.execute(text("SELECT COUNT(*) FROM articles_fts_docsize")).scalar_one() == 30
+        assert conn.execute(text(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_fts_ai'")).first()
+        title, aid = conn.execute(text("SELECT title, id FROM articles ORDER BY id LIMIT 1")).one()
+        word = max(title.split(), key=len).strip(".,:;'\"")
+        hits = conn.execute(text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"),
+                            {"q": f'"{word}"'}).scalars().all()
+        assert aid in hits

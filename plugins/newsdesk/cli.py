@@ -106,7 +106,7 @@ def cmd_import(args) -> int:
         domains = (domains or set()) | registry_domains(engine)
     languages = {x.strip().lower() for x in args.languages.split(",") if x.strip()} if args.languages else None
     options = ImportOptions(domains=domains, languages=languages, reprocess=args.reprocess, workers=args.workers,
-                            batch_size=args.batch_size, progress=not args.quiet)
+                            batch_size=args.batch_size, progress=not args.quiet, store_raw=args.store_raw)
     report = import_warcs(engine, _settings(args), args.files, options=options, run_dedup=not args.no_dedup)
     _print(report)
     missing = [f for f, s in report["files"].items() if any("no such file" in e for e in s["errors"])]
@@ -137,7 +137,8 @@ def cmd_backfill_archive(args) -> int:
     files = locate.files_for_interval(args.root, start, end)
     languages = {x.strip().lower() for x in args.languages.split(",") if x.strip()} if args.languages else None
     options = ImportOptions(domains=parse_domains(args.domains, engine), languages=languages,
-                            reprocess=args.reprocess, workers=args.workers, progress=not args.quiet)
+                            reprocess=args.reprocess, workers=args.workers, progress=not args.quiet,
+                            store_raw=args.store_raw)
     report = import_warcs(engine, _settings(args), files, options=options)
     report["interval"] = [start.isoformat(), end.isoformat()]
     _print(report)
@@ -215,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="extraction processes (default: one per CPU, $NEWSDESK_ARCHIVE_WORKERS; 0: in-process)")
     p.add_argument("--batch-size", type=int, default=100, help="records per warehouse transaction")
+    p.add_argument("--store-raw", action="store_true",
+                   help="keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
+                        "record in the archive, which re-extraction reads back)")
     p.add_argument("--no-dedup", action="store_true",
                    help="leave the articles pending for a later dedup run (newsdesk poll, the DAGs)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -241,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--languages", help="comma-separated ISO 639-1 codes")
     p.add_argument("--reprocess", action="store_true", help="re-import files already done")
     p.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
+    p.add_argument("--store-raw", action="store_true",
+                   help="keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
+                        "record in the archive, which re-extraction reads back)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_backfill_archive)
 

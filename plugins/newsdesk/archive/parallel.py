@@ -1,6 +1,6 @@
 """Extraction in worker processes: workers get (url, html bytes, content type) and
-return the extracted fields plus the compressed raw body; the parent only reads
-the archive and writes to the warehouse.
+return the extracted fields (plus the compressed raw body when the warehouse keeps a
+copy); the parent only reads the archive and writes to the warehouse.
 
 Workers are started with ``forkserver`` (never ``fork``: the parent may hold
 database connections and threads, e.g. inside an Airflow task) and replaced after
@@ -21,7 +21,7 @@ from newsdesk.storage.loads import compress
 
 # (url, body, content_type)
 Task = tuple[str, bytes, str]
-# ("ok", fields, zlib body, sha256 hex, raw size) | ("error", kind, message)
+# ("ok", fields, zlib body or None, sha256 hex, raw size) | ("error", kind, message)
 Result = tuple
 
 
@@ -32,7 +32,7 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def extract_one(url: str, body: bytes, content_type: str) -> Result:
+def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True) -> Result:
     from newsdesk.extract import ExtractionError, extract_article
 
     try:
@@ -46,11 +46,11 @@ def extract_one(url: str, body: bytes, content_type: str) -> Result:
     # what loads.upsert_article derives, computed here to keep the parent free for I/O
     fields["_word_count"] = len(text.split())
     fields["_text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return ("ok", fields, compress(body), hashlib.sha256(body).hexdigest(), len(body))
+    return ("ok", fields, compress(body) if keep_body else None, hashlib.sha256(body).hexdigest(), len(body))
 
 
-def extract_many(tasks: Sequence[Task]) -> list[Result]:
-    return [extract_one(url, body, ctype) for url, body, ctype in tasks]
+def extract_many(tasks: Sequence[Task], keep_body: bool = True) -> list[Result]:
+    return [extract_one(url, body, ctype, keep_body) for url, body, ctype in tasks]
 
 
 def _warm() -> int:
@@ -92,11 +92,12 @@ class ExtractorPool:
             return []
         return [f.result() for f in [self._executor.submit(_warm) for _ in range(self.workers)]]
 
-    def submit(self, tasks: Sequence[Task]) -> Future:
+    def submit(self, tasks: Sequence[Task], keep_body: bool = True) -> Future:
+        """``keep_body``: also return each body compressed, for a copy in the warehouse."""
         if self._executor is None:
-            return _Done(extract_many(tasks))
+            return _Done(extract_many(tasks, keep_body))
         try:
-            return self._executor.submit(extract_many, list(tasks))
+            return self._executor.submit(extract_many, list(tasks), keep_body)
         except BrokenProcessPool as exc:
             # A worker died after earlier chunks were sent: fail this chunk the way those fail,
             # so the importer re-extracts it page by page on a fresh pool.

@@ -33,6 +33,7 @@ class Page:
     content_type: str
     warc_date: str | None
     canonical: str = ""  # filled in by the importer
+    offset: int = -1  # start of its record in the archive (see Item.offset)
 
 
 @dataclass(slots=True)
@@ -178,6 +179,8 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                     yield Item(offset=current, skip="damaged", error=f"offset {current}: record truncated, {missing} bytes missing")
                     log.warning("archive truncated inside the record at offset %s", current)
                     continue
+                if page is not None:
+                    page.offset = current
                 yield Item(offset=current, page=page, skip=skip)
             else:
                 return
@@ -188,3 +191,15 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
         yield Item(offset=current, skip="damaged", error=f"offset {current}: {failure}")
         log.warning("damaged archive record at offset %s: %s", current, failure)
         pos = _next_member(stream, current + 1, gz)
+
+
+def read_page(path: str, offset: int, max_body_bytes: int = 15 * 1024 * 1024) -> Page | None:
+    """The HTML page of the record at ``offset`` (an ``Item.offset``), or None if it is not one
+    (the file changed or is gone: callers treat that like a missing raw body)."""
+    try:
+        with open_archive(path) as stream:
+            for item in scan_archive(stream, offset, max_body_bytes):
+                return item.page if item.offset == offset else None
+    except (OSError, ValueError) as exc:
+        log.warning("cannot re-read %s at offset %s: %s", path, offset, exc)
+    return None

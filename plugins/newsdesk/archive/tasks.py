@@ -60,12 +60,13 @@ def parse_domains(spec: str | None, engine) -> set[str] | None:
 
 
 def import_file(path: str, domains: str | None = "registry", languages: str | None = None,
-                reprocess: bool = False, run_key: str | None = None, workers: int | None = None) -> dict:
+                reprocess: bool = False, run_key: str | None = None, workers: int | None = None,
+                store_raw: bool = False) -> dict:
     s = _settings()
     engine = db.get_engine(s.database_url)
     opts = ImportOptions(domains=parse_domains(domains, engine),
                          languages={x.strip().lower() for x in languages.split(",") if x.strip()} if languages else None,
-                         reprocess=bool(reprocess), run_key=run_key, workers=workers)
+                         reprocess=bool(reprocess), run_key=run_key, workers=workers, store_raw=bool(store_raw))
     report = import_warcs(engine, s, [path], options=opts, run_dedup=False)
     stats = report["files"][path]
     if stats.get("status") == "failed":

@@ -26,12 +26,13 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from .. import pipeline
+from ..analytics.search import bulk_indexing
 from ..config import Settings
 from ..storage import loads, schema
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .parallel import ExtractorPool
-from .reader import Item, Page, archive_exists, archive_size, open_archive, scan_archive
+from .reader import Item, Page, archive_exists, archive_size, is_remote, open_archive, scan_archive
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class ImportOptions:
     progress: bool = False  # progress lines on stderr
     run_key: str | None = None
     fail_after_records: int | None = None  # testing: raise after this many records are committed
+    # Keep a compressed copy of every page in raw_pages. Off: raw_pages points at the record in
+    # the archive (path, offset) and re-extraction reads it from there, so the warehouse does not
+    # grow by a second copy of the archive (and workers skip compressing every page).
+    store_raw: bool = False
 
     @staticmethod
     def normalise_domains(domains: Iterable[str] | None) -> set[str] | None:
@@ -99,9 +104,11 @@ class _Importer:
         self.reporter = reporter
         self.source_ids: dict[str, int] = {}
         self.articles_written = 0
+        self.path = ""
 
     # -- one file ---------------------------------------------------------
     def run(self, path: str) -> dict:
+        self.path = path if is_remote(path) else str(Path(path).resolve())  # what raw_pages points at
         if not archive_exists(path):
             return {"status": "missing", "records": 0, "pages": 0, "already_present": 0, "skipped": {},
                     "errors": [f"{path}: no such file"]}
@@ -211,7 +218,8 @@ class _Importer:
         size = max(1, self.opts.chunk_size)
         for i in range(0, len(todo), size):
             chunk = todo[i:i + size]
-            batch.futures.append((self.pool.submit([(p.url, p.body, p.content_type) for p in chunk]), chunk))
+            batch.futures.append((self.pool.submit([(p.url, p.body, p.content_type) for p in chunk],
+                                                   keep_body=self.opts.store_raw), chunk))
 
     def _done_urls(self, urls: list[str]) -> set[str]:
         p = schema.pages
@@ -258,8 +266,15 @@ class _Importer:
                         batch.already_present += 1  # came in live (or earlier in this file) meanwhile
                         continue
                     _, fields, zbody, sha, raw_size = result
-                    raw_rows.append(dict(page_id=row.id, compression="zlib", body=zbody, raw_size=raw_size,
-                                         sha256=sha, headers={"content-type": page.content_type}))
+                    headers = {"content-type": page.content_type}
+                    if zbody is None:
+                        raw_rows.append(dict(page_id=row.id, compression=loads.RAW_IN_ARCHIVE, body=b"",
+                                             raw_size=raw_size, sha256=sha,
+                                             headers={**headers, loads.ARCHIVE_REF: {"path": self.path,
+                                                                                      "offset": page.offset}}))
+                    else:
+                        raw_rows.append(dict(page_id=row.id, compression="zlib", body=zbody, raw_size=raw_size,
+                                             sha256=sha, headers=headers))
                     writes.append((row, page, fields))
                 loads.upsert(conn, schema.raw_pages, raw_rows, ["page_id"],
                              ["compression", "body", "raw_size", "sha256", "headers"])
@@ -284,7 +299,8 @@ class _Importer:
         for page in chunk:
             self.pool.ensure_alive()
             try:
-                out.extend(self.pool.submit([(page.url, page.body, page.content_type)]).result())
+                out.extend(self.pool.submit([(page.url, page.body, page.content_type)],
+                                            keep_body=self.opts.store_raw).result())
             except BrokenProcessPool:
                 log.error("an extraction worker died on %s; skipped", page.url)
                 out.append(("error", "worker_died", "extraction worker died"))
@@ -299,19 +315,23 @@ class _Importer:
             return
         a, p = schema.articles, schema.pages
         page_ids = [row.id for row, _, _ in writes]
-        have = set(conn.execute(select(a.c.page_id).where(a.c.page_id.in_(page_ids))).scalars())
-        inserts = []
-        for row, page, fields in writes:
-            fields = pipeline.article_fields(fields, row.url, row.entry_published_at)
-            if row.id in have:  # reprocessing: refresh (dedup state reset only if the text changed)
-                loads.upsert_article(conn, row.id, row.source_id, fields)
-                continue
-            values = {k: fields.get(k) for k in loads.ARTICLE_FIELDS}
-            values["domain"] = values.get("domain") or domain_of(values["url"])
-            values.update(page_id=row.id, source_id=row.source_id, word_count=fields["_word_count"],
-                          text_sha256=fields["_text_sha256"], extracted_at=now, dedup_state="pending")
-            inserts.append(values)
-        loads.insert_ignore(conn, a, inserts, ["page_id"])
+        with bulk_indexing(conn) as search_index:  # first: its DDL takes SQLite's write lock
+            have = set(conn.execute(select(a.c.page_id).where(a.c.page_id.in_(page_ids))).scalars())
+            inserts = []
+            for row, page, fields in writes:
+                fields = pipeline.article_fields(fields, row.url, row.entry_published_at)
+                if row.id in have:  # reprocessing: refresh (dedup state reset only if the text changed)
+                    loads.upsert_article(conn, row.id, row.source_id, fields)
+                    continue
+                values = {k: fields.get(k) for k in loads.ARTICLE_FIELDS}
+                values["domain"] = values.get("domain") or domain_of(values["url"])
+                values.update(page_id=row.id, source_id=row.source_id, word_count=fields["_word_count"],
+                              text_sha256=fields["_text_sha256"], extracted_at=now, dedup_state="pending")
+                inserts.append(values)
+            loads.insert_ignore(conn, a, inserts, ["page_id"])
+            if inserts and search_index.active:
+                search_index.index(conn.execute(select(a.c.id).where(
+                    a.c.page_id.in_([v["page_id"] for v in inserts]))).scalars())
         conn.execute(
             update(p).where(p.c.id == bindparam("b_id")).values(
                 state="extracted", http_status=200, final_url=bindparam("b_final"), content_type=bindparam("b_ct"),

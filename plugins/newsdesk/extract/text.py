@@ -24,7 +24,7 @@ def word_count(text: str) -> int:
 
 
 def norm(text: str) -> str:
-    return _WS.sub(" ", text).strip().lower()
+    return " ".join(text.split()).lower()
 
 
 def html_to_paragraphs(root: etree._Element) -> list[str]:

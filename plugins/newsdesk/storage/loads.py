@@ -126,13 +126,27 @@ def store_raw(conn: Connection, page_id: int, body: bytes, headers: dict | None 
     )
 
 
+# raw_pages.compression of a page imported from an archive without a copy: the body stays in
+# the archive, and headers[ARCHIVE_REF] = {"path": file or URL, "offset": record start} finds it.
+RAW_IN_ARCHIVE = "warc"
+ARCHIVE_REF = "x-newsdesk-archive"
+
+
 def load_raw(conn: Connection, page_id: int) -> tuple[bytes, dict] | None:
+    """The page's raw body and headers; None if there is none (or its archive is gone)."""
     row = conn.execute(select(raw_pages.c.body, raw_pages.c.compression, raw_pages.c.headers)
                        .where(raw_pages.c.page_id == page_id)).first()
     if row is None:
         return None
+    headers = dict(row.headers or {})
+    if row.compression == RAW_IN_ARCHIVE:
+        from newsdesk.archive.reader import read_page  # storage stays importable without warcio
+
+        ref = headers.pop(ARCHIVE_REF, None) or {}
+        page = read_page(ref["path"], int(ref["offset"])) if ref.get("path") and "offset" in ref else None
+        return (page.body, headers) if page is not None else None
     body = decompress(row.body) if row.compression == "zlib" else row.body
-    return body, dict(row.headers or {})
+    return body, headers
 
 
 def mark_page(conn: Connection, page_id: int, state: str, **fields) -> None:
