@@ -63,7 +63,7 @@ def html_to_paragraphs(root: etree._Element) -> list[str]:
 
 
 def paragraphs_of(text: str) -> list[str]:
-    return [p for p in (_WS.sub(" ", line).strip() for line in text.split("\n")) if p]
+    return [p for p in (" ".join(line.split()) for line in text.split("\n")) if p]
 
 
 def join_paragraphs(paragraphs: list[str]) -> str:
