@@ -17,6 +17,7 @@ _QUOTES = str.maketrans({
 })
 # "1,000", "1, 000" (spinners break separators) and "1 000" all become "1000".
 _THOUSANDS = re.compile(r"(?<=\d)[,\s]\s?(?=\d{3}\b)")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
@@ -34,9 +35,10 @@ STOPWORDS = frozenset(
 
 def normalise(text: str) -> str:
     """Unicode NFKC, straight quotes and dashes, joined thousand separators, single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    if not text.isascii():  # NFKC and the quote table change nothing in ASCII text (most news prose)
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _THOUSANDS.sub("", text)
-    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def words(text: str) -> list[str]:
