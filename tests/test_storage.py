@@ -106,3 +106,27 @@ def test_feed_entry_known_by_guid_when_its_link_changes(engine):
         other_feed_same_guid = loads.enqueue_pages(conn, [loads.NewPage(
             url="https://news.example/2025/other", origin="feed", feed_id=None, guid="urn:story:42")])
     assert len(first) == 1 and moved == [] and len(other_feed_same_guid) == 1
+
+
+def test_lsh_buckets_rekeyed_by_window_keeping_their_rows(engine):
+    """Migration 0003 (and back): the bucket index gains pub_day in its key; rows survive both ways."""
+    from alembic import command
+
+    cfg = db.alembic_config(engine)
+    with engine.begin() as conn:
+        source_id = loads.source_for_domain(conn, "news.example")
+        page_id = loads.enqueue_pages(conn, [loads.NewPage(url="https://news.example/a", origin="feed")])[0]
+        article_id = loads.upsert_article(conn, page_id, source_id, {"url": "https://news.example/a", "text": "x" * 50})
+        conn.execute(schema.lsh_buckets.insert(), [dict(scheme=s, bucket=7 + s, article_id=article_id, pub_day=20000)
+                                                   for s in range(3)])
+    try:
+        command.downgrade(cfg, "0002")
+        assert inspect(engine).get_pk_constraint("lsh_buckets")["constrained_columns"] == ["scheme", "bucket",
+                                                                                           "article_id"]
+    finally:
+        command.upgrade(cfg, "head")
+    assert inspect(engine).get_pk_constraint("lsh_buckets")["constrained_columns"] == ["scheme", "bucket", "pub_day",
+                                                                                       "article_id"]
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.lsh_buckets.c.scheme, schema.lsh_buckets.c.pub_day)).all()
+    assert sorted(rows) == [(0, 20000), (1, 20000), (2, 20000)]

@@ -366,15 +366,19 @@ class _Batch:
             if _pg(conn):
                 # A bucket shared by more than MAX_BUCKET articles in the window is uninformative
                 # (a band of common words): it is skipped, and reading it stops at MAX_BUCKET + 1 rows.
+                # Only each article's MAX_LSH_CANDIDATES best (most shared bands, then lowest id)
+                # come back: the ranking below, done by the server.
                 res = conn.execute(text(
-                    "SELECT q.i, x.article_id, count(*) FROM unnest(CAST(:s AS integer[]), CAST(:b AS bigint[]), "
+                    "SELECT i, article_id, hits FROM (SELECT q.i, x.article_id, count(*) AS hits, "
+                    "row_number() OVER (PARTITION BY q.i ORDER BY count(*) DESC, x.article_id) AS r "
+                    "FROM unnest(CAST(:s AS integer[]), CAST(:b AS bigint[]), "
                     "CAST(:i AS bigint[]), CAST(:lo AS integer[]), CAST(:hi AS integer[])) AS q(scheme, bucket, i, lo, hi) "
                     "CROSS JOIN LATERAL (SELECT y.article_id, count(*) OVER () AS n FROM ("
                     "SELECT b.article_id FROM lsh_buckets b WHERE b.scheme = q.scheme AND b.bucket = q.bucket "
                     "AND b.pub_day BETWEEN q.lo AND q.hi LIMIT :cap) y) x "
-                    "WHERE x.n < :cap GROUP BY q.i, x.article_id"),
+                    "WHERE x.n < :cap GROUP BY q.i, x.article_id) ranked WHERE r <= :top"),
                     {"s": _pg_array(qs), "b": _pg_array(qb), "i": _pg_array(qi), "lo": _pg_array(ql),
-                     "hi": _pg_array(qh), "cap": MAX_BUCKET + 1})
+                     "hi": _pg_array(qh), "cap": MAX_BUCKET + 1, "top": MAX_LSH_CANDIDATES})
             else:
                 conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_q "
                                   "(scheme INTEGER, bucket BIGINT, i BIGINT, lo INTEGER, hi INTEGER)"))
@@ -382,10 +386,13 @@ class _Batch:
                 conn.execute(text("INSERT INTO dedup_q VALUES (:s, :b, :i, :lo, :hi)"),
                              [dict(s=s, b=b, i=i, lo=l_, hi=h_) for s, b, i, l_, h_ in zip(qs, qb, qi, ql, qh)])
                 res = conn.execute(text(
-                    "SELECT i, article_id, count(*) FROM (SELECT q.i, q.scheme, b.article_id, "
+                    "SELECT i, article_id, hits FROM (SELECT i, article_id, count(*) AS hits, "
+                    "row_number() OVER (PARTITION BY i ORDER BY count(*) DESC, article_id) AS r FROM ("
+                    "SELECT q.i, q.scheme, b.article_id, "
                     "count(*) OVER (PARTITION BY q.i, q.scheme) AS n FROM dedup_q q JOIN lsh_buckets b "
                     "ON b.scheme = q.scheme AND b.bucket = q.bucket AND b.pub_day BETWEEN q.lo AND q.hi) "
-                    "WHERE n <= :cap GROUP BY i, article_id"), {"cap": MAX_BUCKET})
+                    "WHERE n <= :cap GROUP BY i, article_id) WHERE r <= :top"),
+                    {"cap": MAX_BUCKET, "top": MAX_LSH_CANDIDATES})
             for aid, cand, n in res:
                 if cand != aid and cand not in self.mine:
                     lsh[aid].append((cand, n))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -198,13 +199,16 @@ dedup_signatures = Table(
 )
 
 # LSH buckets in the warehouse: candidates survive restarts and are shared by every worker.
+# The key is also the lookup path: (scheme, bucket, pub_day range) reads only the bucket's
+# entries inside the time window, from the index alone (migration 0003).
 lsh_buckets = Table(
     "lsh_buckets",
     metadata,
-    Column("scheme", Integer, nullable=False, primary_key=True),
-    Column("bucket", BigInteger, nullable=False, primary_key=True),
-    Column("article_id", Id, ForeignKey("articles.id"), nullable=False, primary_key=True),
-    Column("pub_day", Integer),
+    Column("scheme", Integer, nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    Column("article_id", Id, ForeignKey("articles.id"), nullable=False),
+    Column("pub_day", Integer, nullable=False),
+    PrimaryKeyConstraint("scheme", "bucket", "pub_day", "article_id", name="pk_lsh_buckets"),
 )
 
 # Site boilerplate, learned from repetition: a paragraph observed (first/last paragraphs only)
