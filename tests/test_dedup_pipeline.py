@@ -265,3 +265,38 @@ def test_concurrent_workers_on_postgres_do_not_split_clusters(pg_engine):
         assert conn.execute(text("SELECT count(*) FROM clusters c WHERE NOT EXISTS "
                                  "(SELECT 1 FROM articles a WHERE a.cluster_id = c.id)")).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(dedup_links)).scalar_one() == len(arts)
+
+
+def _bucket_rows(engine, url) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(lsh_buckets).join(
+            articles, articles.c.id == lsh_buckets.c.article_id).where(articles.c.url == url)).scalar_one()
+
+
+def test_only_originals_hold_lsh_buckets_and_a_promoted_member_gains_them(engine):
+    """Copies keep their signature but add no bucket rows (candidates are verified against originals);
+    an earlier member that becomes the original when a later article names it gets its rows."""
+    from newsdesk.storage.schema import dedup_signatures
+
+    title, orig = fixture_article("aljazeera_buffer_zones_original.txt")
+    early, source, late = "https://early-copy.com/a", "https://www.aljazeera.com/x", "https://late-copy.com/c"
+    insert_articles(engine, [art(early, orig, title=title, published=T0 + timedelta(hours=1))])
+    dedup_pending(engine)
+    # the outlet's own page, published later and not named by anyone yet: the earliest copy stays original
+    insert_articles(engine, [art(source, orig, title=title, source="Aljazeera", published=T0 + timedelta(hours=2))])
+    dedup_pending(engine)
+    assert original_url(engine, source) == early
+    assert _bucket_rows(engine, early) == 80 and _bucket_rows(engine, source) == 0
+    # a copy naming Al Jazeera makes the outlet's page the original: it gains the bucket rows
+    insert_articles(engine, [art(late, "\n\n".join(orig.split("\n\n")[:8]) + "\n\nSource: Aljazeera", title=title,
+                                 published=T0 + timedelta(hours=5))])
+    dedup_pending(engine)
+    assert original_url(engine, early) == source
+    assert _bucket_rows(engine, source) == 80 and _bucket_rows(engine, late) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dedup_signatures)).scalar_one() == 3
+    # and the next copy is found through them
+    insert_articles(engine, [art("https://next-copy.com/d", "\n\n".join(orig.split("\n\n")[2:]), title=title,
+                                 published=T0 + timedelta(hours=6))])
+    dedup_pending(engine)
+    assert original_url(engine, "https://next-copy.com/d") == source

@@ -134,6 +134,19 @@ def _drop_index_entries(conn: Connection, article_ids) -> None:
                 dedup_signatures.c.article_id.in_([s.article_id for s in sigs])))
 
 
+def _index_from_signatures(conn: Connection, article_ids: list[int]) -> None:
+    """Bucket rows for already-signed articles that lack them (their stored signatures suffice)."""
+    for chunk in _chunks(article_ids):
+        rows = []
+        for sig in conn.execute(select(dedup_signatures).where(dedup_signatures.c.article_id.in_(chunk))):
+            mh, lx = from_bytes(sig.minhash), from_bytes(sig.lexhash)
+            pairs = signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
+            rows.extend((s, b, sig.article_id, sig.pub_day) for s, b in pairs)
+        if rows:
+            insert_ignore(conn, lsh_buckets, [dict(scheme=s, bucket=b, article_id=a, pub_day=d) for s, b, a, d in rows],
+                          ["scheme", "bucket", "pub_day", "article_id"])
+
+
 def _insert_index(conn: Connection, sig_rows: list[dict], bucket_rows: list[tuple]) -> None:
     if sig_rows:
         conn.execute(insert(dedup_signatures), sig_rows)
@@ -773,7 +786,11 @@ class _Batch:
         deleted = [c for c in self.deleted_clusters if c > 0]
         for chunk in _chunks(deleted):
             conn.execute(delete(clusters).where(clusters.c.id.in_(chunk)))
-        # index of the batch's articles
+        # Index: every article keeps its signature, but only clusters' originals get LSH bucket
+        # rows. Candidates are verified against originals only, so a copy's bands add nothing but
+        # rows (an exact copy's are its original's, again) — and a story copied dozens of times
+        # would fill its own buckets past MAX_BUCKET and stop being found at all.
+        originals = {o for c, o in self.corig.items() if c not in self.deleted_clusters}
         sig_rows, bucket_rows = [], []
         for aid in self.ids:
             if aid in self.requeued_mine and self.rows[aid].cluster_id is None:
@@ -786,8 +803,14 @@ class _Batch:
             sig_rows.append(dict(article_id=aid, minhash=to_bytes(sig.minhash) if has_mh else None,
                                  lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=day,
                                  token_count=len(sig.tokens)))
-            bucket_rows.extend((s, b, aid, day) for s, b in pairs)
+            if aid in originals:
+                bucket_rows.extend((s, b, aid, day) for s, b in pairs)
         _insert_index(conn, sig_rows, bucket_rows)
+        # Earlier articles that became their cluster's original in this batch (re-pointing);
+        # one that was an original before still has its rows (the insert ignores them).
+        promoted = sorted({self.corig[c] for c in self.touched_clusters if c not in self.deleted_clusters} - self.mine)
+        if promoted:
+            _index_from_signatures(conn, promoted)
         # site boilerplate
         if self.new_observations:
             rows = {}
