@@ -253,6 +253,7 @@ class _Batch:
         self.bk: dict[int, list[tuple[int, int]]] = {}
         self.sig_loaded: set[int] = set()
         self.touched_clusters: set[int] = set()
+        self._worth: dict[tuple[int, int], bool] = {}  # (article, original) -> passes the MinHash prefilter
         self._cluster_of: dict[int, int | None] = {}
         self.claimed = {r.id: r for r in claimed}
         self.stats = Counter()
@@ -295,6 +296,7 @@ class _Batch:
         _drop_index_entries(conn, self.ids)  # articles processed before (reset) leave no stale bands
 
     def _clean(self, aid: int) -> None:
+        self._worth.clear()  # a signature changes (rare: boilerplate learned mid-batch)
         r = self.claimed[aid]
         hs = self.paras[aid][1]
         known = frozenset(h for h in hs if h in self.learned.get(r.domain, ())) if r.domain else frozenset()
@@ -314,6 +316,30 @@ class _Batch:
         self.pub_day[aid] = _pub_day(r.published_at, r.extracted_at)
 
     # ----------------------------------------------------------------- candidates
+
+    def worth_verifying(self, aid: int, oids) -> dict[int, bool]:
+        """``_worth_verifying`` for one article against many originals: one numpy comparison
+        for all of them, and remembered for the batch."""
+        mine = self.sigs[aid]
+        out: dict[int, bool] = {}
+        stack: list[int] = []
+        for oid in oids:
+            known = self._worth.get((aid, oid))
+            if known is not None:
+                out[oid] = known
+                continue
+            theirs = self.sigs.get(oid)
+            if (theirs is None or mine[0] is None or mine[1] is None or theirs[0] is None or theirs[1] is None
+                    or len(theirs[0]) != len(mine[0]) or len(theirs[1]) != len(mine[1])):
+                out[oid] = self._worth[(aid, oid)] = _worth_verifying(mine, theirs)
+            else:
+                stack.append(oid)
+        if stack:
+            js = (np.stack([self.sigs[o][0] for o in stack]) == mine[0]).mean(axis=1)
+            jl = (np.stack([self.sigs[o][1] for o in stack]) == mine[1]).mean(axis=1)
+            for oid, ok in zip(stack, (js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)):
+                out[oid] = self._worth[(aid, oid)] = bool(ok)
+        return out
 
     def db_candidates(self, ids: list[int]) -> dict[int, dict[int, list]]:
         """Warehouse candidates of the given batch articles: aid -> {candidate id: [hits, routes]}."""
@@ -453,9 +479,10 @@ class _Batch:
             info[1].add("lsh")
         return out
 
-    def index_in_batch(self, aid: int) -> None:
-        for pair in self.bk[aid]:
-            self.batch_buckets[pair].append(aid)
+    def index_in_batch(self, aid: int, original: bool) -> None:
+        if original:  # like the warehouse index: bands of originals only
+            for pair in self.bk[aid]:
+                self.batch_buckets[pair].append(aid)
         self.batch_keys[self.docs[aid].key].append(aid)
         r = self.rows[aid]
         # what another article's lookups match: ("u", url) for articles.url, ("c", canonical_url)
@@ -607,12 +634,14 @@ class _Batch:
         ranked = ranked[:MAX_CLUSTERS]
         self.load_clusters([c for c, _ in ranked])
         self.load_sigs([self.corig[c] for c, _ in ranked if c in self.corig])
+        worth = self.worth_verifying(aid, [self.corig[c] for c, (_, routes) in ranked
+                                           if routes == {"lsh"} and self.corig.get(c) is not None])
         todo = []
         for cid, (hits, routes) in ranked:
             oid = self.corig.get(cid)
             if oid is None:
                 continue
-            if routes == {"lsh"} and not _worth_verifying(self.sigs[aid], self.sigs.get(oid)):
+            if routes == {"lsh"} and not worth[oid]:
                 continue
             todo.append((cid, hits, routes, oid))
         self.load_articles([t[3] for t in todo])
@@ -723,9 +752,12 @@ class _Batch:
                 cid = self.cluster_of(cand)
                 if cid is not None:
                     routes_of[cid] |= routes
+            lsh_only = [self.corig[c] for c, routes in routes_of.items()
+                        if routes == {"lsh"} and self.corig.get(c) is not None]
+            worth = self.worth_verifying(aid, lsh_only)
             for cid, routes in routes_of.items():
                 oid = self.corig.get(cid)
-                if oid is not None and (routes != {"lsh"} or _worth_verifying(self.sigs[aid], self.sigs.get(oid))):
+                if oid is not None and (routes != {"lsh"} or worth[oid]):
                     need.add(oid)
         self.load_articles(need)
         for aid in self.ids:
@@ -737,7 +769,7 @@ class _Batch:
             for other, info in self.batch_candidates(aid).items():
                 cands[other] = info
             relation, requeued = self.process(aid, cands)
-            self.index_in_batch(aid)
+            self.index_in_batch(aid, relation == "original")
             self.observe(aid)
             self.stats["processed"] += 1
             self.stats["originals" if relation == "original" else relation] += 1
@@ -796,7 +828,7 @@ class _Batch:
             if aid in self.requeued_mine and self.rows[aid].cluster_id is None:
                 continue
             sig = self.batch_sig[aid]
-            pairs = sig.buckets
+            pairs = self.bk[aid]
             has_mh = any(s < 100 for s, _ in pairs)
             has_lx = any(s >= 100 for s, _ in pairs)
             day = self.pub_day[aid]
