@@ -42,12 +42,17 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens of normalised text (apostrophes inside words kept)."""
-    return [w.lower().replace("'", "") for w in _WORD.findall(normalise(text))]
+    """Lower-cased word tokens of normalised text (apostrophes inside words dropped)."""
+    return words_normalised(normalise(text))
 
 
 def words_normalised(text: str) -> list[str]:
     """``words`` for text that has already been through ``normalise``."""
+    if text.isascii():  # one lower() and no per-token work; the same tokens as below
+        text = text.lower()
+        tokens = _WORD.findall(text)
+        return [w.replace("'", "") for w in tokens] if "'" in text else tokens
+    # Lower-casing can change a non-ASCII text's length and word boundaries ("İ"): per token.
     return [w.lower().replace("'", "") for w in _WORD.findall(text)]
 
 
