@@ -22,7 +22,8 @@
    matches their originals — choose the cluster's original again, and re-point the
    cluster when it changed: every member is re-verified against the new original;
    members that no longer match are put back to pending (processed again in the same run);
-7. bulk writes: articles, links, clusters, signatures, bands, site boilerplate.
+7. bulk writes: articles, links, clusters, signatures, bands (of clusters' originals only:
+   candidates are verified against originals), site boilerplate.
 
 The decisions are those of processing the articles one by one in id order: the batch
 keeps an overlay (cluster of each touched article, original and members of each
