@@ -172,6 +172,10 @@ def cmd_run(args) -> int:
     return run_offline(_settings(args).database_url, use_airflow=not args.no_airflow)
 
 
+STORE_RAW_HELP = ("keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
+                  "record in the archive, which re-extraction reads back)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
@@ -216,9 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="extraction processes (default: one per CPU, $NEWSDESK_ARCHIVE_WORKERS; 0: in-process)")
     p.add_argument("--batch-size", type=int, default=100, help="records per warehouse transaction")
-    p.add_argument("--store-raw", action="store_true",
-                   help="keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
-                        "record in the archive, which re-extraction reads back)")
+    p.add_argument("--store-raw", action="store_true", help=STORE_RAW_HELP)
     p.add_argument("--no-dedup", action="store_true",
                    help="leave the articles pending for a later dedup run (newsdesk poll, the DAGs)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -245,9 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--languages", help="comma-separated ISO 639-1 codes")
     p.add_argument("--reprocess", action="store_true", help="re-import files already done")
     p.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
-    p.add_argument("--store-raw", action="store_true",
-                   help="keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
-                        "record in the archive, which re-extraction reads back)")
+    p.add_argument("--store-raw", action="store_true", help=STORE_RAW_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_backfill_archive)
 

@@ -117,6 +117,13 @@ def _serialise(conn: Connection) -> None:
 # ---------------------------------------------------------------------------------- index
 
 
+def _stored_buckets(sig) -> list[tuple[int, int]]:
+    """(scheme, bucket) pairs of a ``dedup_signatures`` row: a stored MinHash passed the
+    feature-count thresholds when it was written, so they are not applied again."""
+    mh, lx = from_bytes(sig.minhash), from_bytes(sig.lexhash)
+    return signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
+
+
 def _drop_index_entries(conn: Connection, article_ids) -> None:
     ids = list(article_ids)
     if not ids:
@@ -124,8 +131,7 @@ def _drop_index_entries(conn: Connection, article_ids) -> None:
     for chunk in _chunks(ids):
         sigs = conn.execute(select(dedup_signatures).where(dedup_signatures.c.article_id.in_(chunk))).all()
         for sig in sigs:
-            mh, lx = from_bytes(sig.minhash), from_bytes(sig.lexhash)
-            pairs = signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
+            pairs = _stored_buckets(sig)
             if pairs:
                 conn.execute(delete(lsh_buckets).where(
                     lsh_buckets.c.article_id == sig.article_id,
@@ -140,9 +146,7 @@ def _index_from_signatures(conn: Connection, article_ids: list[int]) -> None:
     for chunk in _chunks(article_ids):
         rows = []
         for sig in conn.execute(select(dedup_signatures).where(dedup_signatures.c.article_id.in_(chunk))):
-            mh, lx = from_bytes(sig.minhash), from_bytes(sig.lexhash)
-            pairs = signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
-            rows.extend((s, b, sig.article_id, sig.pub_day) for s, b in pairs)
+            rows.extend((s, b, sig.article_id, sig.pub_day) for s, b in _stored_buckets(sig))
         if rows:
             insert_ignore(conn, lsh_buckets, [dict(scheme=s, bucket=b, article_id=a, pub_day=d) for s, b, a, d in rows],
                           ["scheme", "bucket", "pub_day", "article_id"])
