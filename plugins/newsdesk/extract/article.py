@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 import lxml.html
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Extractor
 
 from newsdesk.urls import domain_of
 
@@ -27,7 +28,14 @@ from . import boilerplate
 from .decode import decode_html
 from .errors import ExtractionError
 from .language import detect_language, normalise_language
-from .metadata import absolute_http_url, canonical_url, declared_language, not_in_future, parse_datetime
+from .metadata import (
+    absolute_http_url,
+    canonical_url,
+    declared_language,
+    not_in_future,
+    page_metadata,
+    parse_datetime,
+)
 from .text import (
     PageProfile,
     html_to_paragraphs,
@@ -159,10 +167,26 @@ def choose_candidate(candidates: list[Candidate]) -> Candidate | None:
     return best
 
 
+def _html_parser() -> lxml.html.HTMLParser:
+    """lxml.html's parser with a lookup in C: every element of the tree is still an
+    ``HtmlElement`` (trafilatura and htmldate require one), but lxml no longer calls
+    the Python-level tag lookup (form/input/label classes we never use) each time it
+    wraps an element, which every walk of the tree by us and by trafilatura paid for."""
+    parser = lxml.html.HTMLParser(collect_ids=False)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity,
+    ))
+    return parser
+
+
+_HTML_PARSER = _html_parser()
+
+
 def _parse(text: str) -> etree._Element:
     text = _XML_DECL.sub("", text, count=1)
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError("not_html", f"unparseable HTML: {exc}") from exc
     return tree
@@ -184,6 +208,19 @@ def _date_params() -> dict:
         "outputformat": _DATE_FORMAT,
         "max_date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     }
+
+
+# trafilatura's options for the primary extraction, built once: reading them from its
+# ConfigParser costs more per page than copying the finished object.
+_PRIMARY_OPTIONS = Extractor(output_format="python", fast=True, comments=False, tables=True, dedup=False)
+
+
+def _primary_options(url: str) -> Extractor:
+    options = object.__new__(Extractor)
+    for name in Extractor.__slots__:
+        setattr(options, name, getattr(_PRIMARY_OPTIONS, name))
+    options.url = options.source = url
+    return options
 
 
 def _trafilatura_paragraphs(doc) -> list[str]:
@@ -277,15 +314,8 @@ def extract_article(html: bytes | str, url: str, content_type: str | None = None
     canonical = canonical_url(tree, url)
     work_tree = boilerplate.prune(tree)
 
-    date_params = _date_params()
-    doc = trafilatura.bare_extraction(
-        work_tree, url=url, fast=True, with_metadata=True, favor_precision=False, include_comments=False,
-        include_tables=True, deduplicate=False, date_extraction_params=date_params,
-    )
-    if doc is None:  # trafilatura found no text: still take the metadata from it
-        meta = trafilatura.extract_metadata(work_tree, default_url=url, date_config=date_params)
-    else:
-        meta = doc
+    meta = page_metadata(work_tree, url, _date_params())
+    doc = trafilatura.bare_extraction(work_tree, options=_primary_options(url))
     candidates = [Candidate.measure("trafilatura", _trafilatura_paragraphs(doc), profile, meta.title)]
     if _is_index_page(tree, candidates[0]):
         raise ExtractionError("no_text", f"index page: declared og:type={_og_type(tree)!r} and its text is "

@@ -76,6 +76,8 @@ _SCRIPT_RANGES = (
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# Every script above starts at U+0370 or later: a sample with no such character is Latin.
+_BEYOND_LATIN = re.compile(r"[\u0370-\U0010ffff]")
 _SAMPLE_CHARS = 3000
 _MIN_HITS = 5
 
@@ -94,7 +96,7 @@ def normalise_language(tag: str | None) -> str | None:
 
 
 def _script_language(sample: str) -> str | None:
-    if sample.isascii():
+    if sample.isascii() or not _BEYOND_LATIN.search(sample):
         return None  # Latin script: the stopword lists decide
     letters = len(_LETTER.findall(sample))
     if not letters:

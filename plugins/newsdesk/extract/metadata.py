@@ -1,13 +1,110 @@
-"""Page metadata that trafilatura does not give in the form the warehouse needs."""
+"""Page metadata: trafilatura's, gathered more cheaply, plus what it does not give in the
+form the warehouse needs."""
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from htmldate import find_date
 from lxml import etree
+from trafilatura import metadata as tm
+from trafilatura.baseline import block_text
+from trafilatura.settings import Document
+from trafilatura.utils import line_processing
 
 from newsdesk.urls import canonicalize_url
+
+LOGGER = logging.getLogger(__name__)
+
+# trafilatura's category and tag XPaths (xpaths.CATEGORIES_XPATHS / TAGS_XPATHS) with each
+# EXSLT ``re:test(@class, '^(?:a|b)')`` written as ``starts-with()``: the same elements
+# match, but libxml2 tests them in C instead of calling Python's ``re`` for every element,
+# which made tags and categories cost 0.5 ms of every page (a sixth of an import).
+_META_PREFIXES = ("postinfo", "post-info", "postmeta", "post-meta", "meta", "entry-meta", "entry-info",
+                  "entry-utility")
+
+
+def _class_starts_with(prefixes: tuple[str, ...]) -> str:
+    return " or ".join(f"starts-with(@class, '{prefix}')" for prefix in prefixes)
+
+
+_CATEGORY_XPATHS = [
+    etree.XPath(f"//div[{_class_starts_with(_META_PREFIXES)} or starts-with(@id, 'postpath')]//a[@href]"),
+    etree.XPath("""//p[starts-with(@class, 'postmeta') or starts-with(@class, 'entry-categories') or
+     @class='postinfo' or @id='filedunder']//a[@href]"""),
+    etree.XPath("""//footer[starts-with(@class, 'entry-meta') or starts-with(@class, 'entry-footer')]//a[@href]"""),
+    etree.XPath("""//*[self::li or self::span][@class='post-category' or @class='postcategory' or
+     @class='entry-category' or contains(@class, 'cat-links')]//a[@href]"""),
+    etree.XPath("""//header[@class='entry-header']//a[@href]"""),
+    etree.XPath("""//div[@class='row' or @class='tags']//a[@href]"""),
+]
+_TAG_XPATHS = [
+    etree.XPath("""//div[@class='tags']//a[@href]"""),
+    etree.XPath("""//p[starts-with(@class, 'entry-tags')]//a[@href]"""),
+    etree.XPath(f"""//div[@class='row' or @class='jp-relatedposts' or @class='entry-utility' or
+     {_class_starts_with(("tag", "postmeta", "meta"))}]//a[@href]"""),
+    etree.XPath("""//*[@class='entry-meta' or contains(@class, 'topics') or
+     contains(@class, 'tags-links')]//a[@href]"""),
+]
+
+
+def _categories_or_tags(metatype: str, tree: etree._Element) -> list[str]:
+    """``trafilatura.metadata.extract_catstags`` on the XPaths above."""
+    results: list[str] = []
+    href_pattern = re.compile("/" + metatype.rstrip("y") + "(?:y|ies|s)?/")
+    for expression in _CATEGORY_XPATHS if metatype == "category" else _TAG_XPATHS:
+        results.extend(block_text(el) for el in expression(tree) if href_pattern.search(el.attrib["href"]))
+        if results:
+            break
+    if metatype == "category" and not results:
+        results.extend(
+            el.attrib["content"]
+            for el in tree.xpath('.//head//meta[@property="article:section" or contains(@name, "subject")][@content]')
+        )
+    return [r for r in dict.fromkeys(line_processing(x) for x in results if x) if r]
+
+
+def page_metadata(tree: etree._Element, url: str | None, date_params: dict[str, Any]) -> Document:
+    """``trafilatura.extract_metadata`` (same steps, same trafilatura helpers, same results for
+    every field we store) without its licence scan, which the warehouse has no column for, and
+    with the C-only category/tag XPaths. ``tree`` is not modified."""
+    metadata = tm.examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None
+    try:
+        metadata = tm.extract_meta_json(tree, metadata)
+    except Exception as exc:  # noqa: BLE001 - trafilatura's JSON-LD reader has known crashes
+        LOGGER.debug("JSON-LD metadata of %s: %s", url, exc)
+    if not metadata.title:
+        metadata.title = tm.extract_title(tree)
+    if not metadata.author:
+        metadata.author = tm.extract_author(tree)
+    if not metadata.url:
+        metadata.url = tm.extract_url(tree, url)
+    if metadata.url:
+        metadata.hostname = tm.extract_domain(metadata.url, fast=True)
+    metadata.date = find_date(tree, **{**date_params, "url": metadata.url})
+    if not metadata.sitename:
+        metadata.sitename = tm.extract_sitename(tree)
+    if metadata.sitename:
+        metadata.sitename = metadata.sitename.lstrip("@")
+        if metadata.sitename and "." not in metadata.sitename and not metadata.sitename[0].isupper():
+            metadata.sitename = metadata.sitename.title()
+    elif metadata.url:
+        match = tm.META_URL.match(metadata.url)
+        if match:
+            metadata.sitename = match[1]
+    if not metadata.categories:
+        metadata.categories = _categories_or_tags("category", tree)
+    if not metadata.tags:
+        metadata.tags = _categories_or_tags("tag", tree)
+    metadata.filedate = date_params.get("max_date")
+    metadata.clean_and_trim()
+    return metadata
 
 
 def absolute_http_url(href: str | None, base: str) -> str | None:
