@@ -325,6 +325,21 @@ def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import()
         assert pool.submit([("https://x.example/a", b"<html></html>", "text/html")]).result()
 
 
+def test_pool_replaces_its_workers_without_hanging():
+    """CPython's ``ProcessPoolExecutor(max_tasks_per_child=)`` can stop replacing workers and
+    leave queued tasks waiting forever (gh-115634: one worker, limit 2, ten tasks hangs after
+    two). The pool's own replacement must run every task, on fresh workers."""
+    pages = [news_page(i, 41) for i in range(10)]
+    with ExtractorPool(1, max_tasks_per_child=2) as pool:
+        futures, pids = [], set()
+        for url, body in pages:
+            futures.append(pool.submit([(url, body, "text/html")]))
+            pids.update(pool.child_pids())
+        results = [f.result(timeout=120) for f in futures]
+    assert [r[0][0] for r in results] == ["ok"] * 10
+    assert len(pids) >= 4, pids  # a new worker every two tasks
+
+
 def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engine, small_settings, tmp_path):
     """By default raw_pages holds (archive, offset), not a second copy of the archive; re-extraction
     reads each record back, byte for byte. ``store_raw`` keeps a compressed copy instead."""

@@ -4,7 +4,12 @@ copy); the parent only reads the archive and writes to the warehouse.
 
 Workers are started with ``forkserver`` (never ``fork``: the parent may hold
 database connections and threads, e.g. inside an Airflow task) and replaced after
-``max_tasks_per_child`` tasks so that parser memory stays bounded on long imports.
+about ``max_tasks_per_child`` tasks each so that parser memory stays bounded on long
+imports. The replacement is ours, not ``ProcessPoolExecutor(max_tasks_per_child=)``:
+on CPython 3.11-3.13 that option can stop spawning replacements and leave queued
+tasks waiting forever (gh-115634; an import of 20,000 records hung on its last
+chunk). After ``workers * max_tasks_per_child`` tasks, new tasks go to a fresh
+executor and the old one finishes what it was given, then exits.
 ``workers=0`` extracts in the calling process (debugging, tiny inputs).
 """
 
@@ -72,13 +77,23 @@ class ExtractorPool:
         self.workers = default_workers() if workers is None else workers
         self.max_tasks_per_child = max_tasks_per_child
         self._executor: ProcessPoolExecutor | None = None
+        self._retiring: list[ProcessPoolExecutor] = []
+        self._submitted = 0  # tasks given to the current executor
         if self.workers > 0:
             self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract"])
-        return ProcessPoolExecutor(self.workers, mp_context=ctx, max_tasks_per_child=self.max_tasks_per_child)
+        self._submitted = 0
+        return ProcessPoolExecutor(self.workers, mp_context=ctx)
+
+    def _recycle_if_due(self) -> None:
+        if self._submitted < self.workers * max(1, self.max_tasks_per_child):
+            return
+        old, self._executor = self._executor, self._new_executor()
+        old.shutdown(wait=False)  # its queued tasks still run; then its workers exit
+        self._retiring = [ex for ex in self._retiring if ex._processes] + [old]  # noqa: SLF001
 
     def ensure_alive(self) -> None:
         """Replace the executor if a worker died (the pool is then broken for every task)."""
@@ -96,6 +111,8 @@ class ExtractorPool:
         """``keep_body``: also return each body compressed, for a copy in the warehouse."""
         if self._executor is None:
             return _Done(extract_many(tasks, keep_body))
+        self._recycle_if_due()
+        self._submitted += 1
         try:
             return self._executor.submit(extract_many, list(tasks), keep_body)
         except BrokenProcessPool as exc:
@@ -111,6 +128,9 @@ class ExtractorPool:
         return [p.pid for p in (self._executor._processes or {}).values()]  # noqa: SLF001
 
     def close(self) -> None:
+        for executor in self._retiring:
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._retiring.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
