@@ -325,6 +325,35 @@ def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import()
         assert pool.submit([("https://x.example/a", b"<html></html>", "text/html")]).result()
 
 
+def test_isal_inflate_reads_the_same_records_as_warcio(tmp_path, monkeypatch):
+    """The importer inflates gzip members with ISA-L; records, bodies and offsets must be
+    exactly what warcio's own zlib reader gives, damaged members included."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from newsdesk.archive import reader
+
+    intact, damaged = tmp_path / "intact.warc.gz", tmp_path / "damaged.warc.gz"
+    write_warc(intact, list(mixed_specs(12, 5)))
+    write_warc(damaged, list(mixed_specs(12, 5)), damage_member=5)
+
+    def records(make_iterator):
+        with open(intact, "rb") as stream:
+            iterator = make_iterator(stream)
+            return [(iterator.offset, r.rec_type, r.content_stream().read()) for r in iterator]
+
+    def scanned():
+        with open(damaged, "rb") as stream:
+            return [(i.offset, i.skip, i.page and (i.page.url, i.page.body)) for i in reader.scan_archive(stream)]
+
+    with open(intact, "rb") as stream:
+        assert type(reader._archive_iterator(stream).reader).__name__ == "IsalReader"
+    assert records(reader._archive_iterator) == records(ArchiveIterator)
+    with_isal = scanned()
+    monkeypatch.setattr(reader, "_archive_iterator", ArchiveIterator)
+    assert with_isal == scanned()
+    assert any(skip == "damaged" for _, skip, _ in with_isal)
+
+
 def test_pool_replaces_its_workers_without_hanging():
     """CPython's ``ProcessPoolExecutor(max_tasks_per_child=)`` can stop replacing workers and
     leave queued tasks waiting forever (gh-115634: one worker, limit 2, ten tasks hangs after

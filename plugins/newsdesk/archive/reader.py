@@ -153,16 +153,35 @@ def _is_gzip(stream: BinaryIO, offset: int) -> bool:
     return stream.read(2) == b"\x1f\x8b"
 
 
+def _archive_iterator(stream: BinaryIO):
+    """warcio's record iterator, inflating gzip members with ISA-L (``isal``) when it is
+    installed: the same bytes and the same errors on damaged members, in about half the CPU
+    time of zlib, which is most of what the importing process spends per record."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.bufferedreaders import DecompressingBufferedReader
+
+    iterator = ArchiveIterator(stream)
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return iterator
+
+    class IsalReader(DecompressingBufferedReader):
+        DECOMPRESSORS = {**DecompressingBufferedReader.DECOMPRESSORS,
+                         "gzip": lambda: isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)}
+
+    iterator.reader = IsalReader(iterator.fh, block_size=iterator.reader.block_size)
+    return iterator
+
+
 def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 15 * 1024 * 1024,
                  size: int | None = None) -> Iterator[Item]:
     """Yield every record from ``start_offset`` on (see module docstring)."""
-    from warcio.archiveiterator import ArchiveIterator
-
     gz = _is_gzip(stream, start_offset) if (size is None or start_offset < size) else False
     pos: int | None = start_offset
     while pos is not None:
         stream.seek(pos)
-        iterator = ArchiveIterator(stream)
+        iterator = _archive_iterator(stream)
         current = pos
         failure: str | None = None
         try:

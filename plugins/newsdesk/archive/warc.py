@@ -52,7 +52,7 @@ class ImportOptions:
     reprocess: bool = False  # re-import files already done (pages are refreshed, never doubled)
     workers: int | None = None  # extraction processes (None: one per CPU; 0: in-process)
     batch_size: int = 100  # records per warehouse transaction
-    chunk_size: int = 10  # pages per worker task
+    chunk_size: int = 25  # pages per worker task (fewer, larger tasks: less pickling and queue traffic)
     max_inflight: int = 4  # batches queued for workers beyond the one being written
     progress: bool = False  # progress lines on stderr
     run_key: str | None = None

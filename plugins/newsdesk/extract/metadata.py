@@ -52,14 +52,23 @@ _TAG_XPATHS = [
 ]
 
 
+# Every link those expressions keep has "/categor" or "/tag" in its href (the patterns below):
+# one scan for such a link spares the four or six scans on pages that have none.
+_HAS_LINK_TO = {
+    "category": etree.XPath("boolean(//a[contains(@href, '/categor')])"),
+    "tag": etree.XPath("boolean(//a[contains(@href, '/tag')])"),
+}
+
+
 def _categories_or_tags(metatype: str, tree: etree._Element) -> list[str]:
     """``trafilatura.metadata.extract_catstags`` on the XPaths above."""
     results: list[str] = []
     href_pattern = re.compile("/" + metatype.rstrip("y") + "(?:y|ies|s)?/")
-    for expression in _CATEGORY_XPATHS if metatype == "category" else _TAG_XPATHS:
-        results.extend(block_text(el) for el in expression(tree) if href_pattern.search(el.attrib["href"]))
-        if results:
-            break
+    if _HAS_LINK_TO[metatype](tree):
+        for expression in _CATEGORY_XPATHS if metatype == "category" else _TAG_XPATHS:
+            results.extend(block_text(el) for el in expression(tree) if href_pattern.search(el.attrib["href"]))
+            if results:
+                break
     if metatype == "category" and not results:
         results.extend(
             el.attrib["content"]
