@@ -442,3 +442,19 @@ def test_parsed_elements_are_html_elements_without_python_lookup():
     tree = _parse('<html><body><form><input name="q"><label>x</label></form><!-- c --><p>t</p></body></html>')
     assert all(isinstance(el, lxml.html.HtmlElement) for el in tree.iter(tag=("form", "input", "label", "p")))
     assert tree.find(".//p").text_content() == "t"
+
+
+def test_word_count_fast_path_counts_like_the_regex():
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from newsdesk.extract.text import word_count
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=80))
+    def check(text):
+        assert word_count(text) == len(re.findall(r"\w+", text))
+
+    check()

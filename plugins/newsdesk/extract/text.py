@@ -19,7 +19,16 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# ASCII word characters ([A-Za-z0-9_], what \w means in ASCII) -> "a", everything else -> " ".
+_ASCII_WORD_MASK = bytes(ord("a") if chr(i).isalnum() or chr(i) == "_" else ord(" ") if i < 128 else ord(" ")
+                         for i in range(256))
+
+
 def word_count(text: str) -> int:
+    """Runs of word characters (``\\w``). ASCII text (most paragraphs) is counted with a
+    byte mask: the same count as the regex in half the time."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(_ASCII_WORD_MASK).split())
     return len(_WORD.findall(text))
 
 
