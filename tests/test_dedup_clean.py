@@ -83,3 +83,27 @@ def test_seed_is_cleaned_of_headline_attribution_and_promo(seed_text):
     assert c.attribution == "Aljazeera"
     assert not c.text.startswith("Russia seeking")
     assert "234Radio" not in c.text
+
+
+def test_normalise_shortcuts_change_nothing():
+    """normalise skips a substitution when its pattern cannot match: same output as always running it."""
+    import re
+    import unicodedata
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from newsdesk.dedup import text as dtext
+
+    def reference(value: str) -> str:
+        if not value.isascii():
+            value = unicodedata.normalize("NFKC", value).translate(dtext._QUOTES)
+        value = re.sub(r"(?<=\d)[,\s]\s?(?=\d{3}\b)", "", value)
+        return re.sub(r"[ \t\r\f\v]+", " ", value).strip()
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("0123456789 ,.\t\n\r\f\vab\u00a0\u2009\u2019\u3000")), max_size=40))
+    def check(value):
+        assert dtext.normalise(value) == reference(value)
+
+    check()

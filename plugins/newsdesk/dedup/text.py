@@ -17,6 +17,7 @@ _QUOTES = str.maketrans({
 })
 # "1,000", "1, 000" (spinners break separators) and "1 000" all become "1000".
 _THOUSANDS = re.compile(r"(?<=\d)[,\s]\s?(?=\d{3}\b)")
+_DIGIT_GAP = re.compile(r"\d[,\s]\s?\d")  # every _THOUSANDS match sits inside one of these
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -37,8 +38,13 @@ def normalise(text: str) -> str:
     """Unicode NFKC, straight quotes and dashes, joined thousand separators, single spaces."""
     if not text.isascii():  # NFKC and the quote table change nothing in ASCII text (most news prose)
         text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = _THOUSANDS.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    # Each substitution only when its pattern can match: most paragraphs have neither a
+    # separated number nor a run of blanks, and the two scans cost a quarter of the regexes.
+    if _DIGIT_GAP.search(text):
+        text = _THOUSANDS.sub("", text)
+    if "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
 
 
 def words(text: str) -> list[str]:
