@@ -300,3 +300,32 @@ def test_only_originals_hold_lsh_buckets_and_a_promoted_member_gains_them(engine
                                  published=T0 + timedelta(hours=6))])
     dedup_pending(engine)
     assert original_url(engine, "https://next-copy.com/d") == source
+
+
+def test_a_batch_decides_with_boilerplate_another_worker_learned_while_it_waited(pg_engine):
+    """Worker B claims and cleans its batch, then waits for the lock while worker A learns a
+    site's footer and commits. B must decide with that footer known, exactly as if A's batch
+    had run before B's claim: its article's clean text loses the footer."""
+    from newsdesk.config import Settings
+    from newsdesk.dedup.process import _Batch, _claim
+
+    site = [a for a in build(3, 32) if a["kind"] == "base" and a["domain"] == "aljazeera.com"]
+    assert len(site) == 4
+    ids = insert_articles(pg_engine, site)
+    settings = Settings.from_env()
+    with pg_engine.connect() as conn_a, pg_engine.connect() as conn_b:
+        trans_a = conn_a.begin()
+        batch_a = _Batch(conn_a, _claim(conn_a, 3), settings)
+        trans_b = conn_b.begin()
+        claimed_b = _claim(conn_b, 3)  # skips A's locked rows: the fourth article only
+        assert [r.id for r in claimed_b] == [ids[site[3]["url"]]]
+        batch_b = _Batch(conn_b, claimed_b, settings)
+        batch_b.prepare()  # nothing learned yet
+        assert "All rights reserved" in batch_b.rows[ids[site[3]["url"]]].clean_text
+        batch_a.prepare()
+        batch_a.decide()
+        trans_a.commit()  # A learned the footer from its three articles
+        batch_b.decide()
+        trans_b.commit()
+    fourth = by_url(pg_engine)[site[3]["url"]]
+    assert "All rights reserved" in fourth.text and "All rights reserved" not in fourth.clean_text

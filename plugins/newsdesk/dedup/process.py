@@ -6,7 +6,8 @@
 2. clean every text with its domain's learned boilerplate (one query per batch) and
    compute signatures (no lock held);
 3. PostgreSQL: take a transaction advisory lock, so that candidate search and cluster
-   assignment are serialised across workers;
+   assignment are serialised across workers, and re-read the site boilerplate that other
+   workers committed while this one waited (articles it concerns are cleaned again);
 4. candidates for the whole batch in a few queries: same clean-text hash, canonical-URL
    links, LSH bands (word shingles and content words) within ±``dedup_window_days``
    (PostgreSQL: unnest arrays joined LATERAL to ``lsh_buckets``; SQLite: a temp table);
@@ -109,9 +110,13 @@ def _claim(conn: Connection, n: int) -> list:
     return conn.execute(q).all()
 
 
-def _serialise(conn: Connection) -> None:
-    if _pg(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+def _serialise(conn: Connection) -> bool:
+    """PostgreSQL: hold the advisory lock that serialises cluster decisions across workers until
+    the transaction ends; True once held (SQLite's write lock, taken at the claim, does that)."""
+    if not _pg(conn):
+        return False
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    return True
 
 
 # ---------------------------------------------------------------------------------- index
@@ -280,25 +285,36 @@ class _Batch:
             self.paras[r.id] = (ps, hs)
             if r.domain:
                 want |= {(r.domain, h) for h in hs}
-        self.learned: dict[str, set[int]] = defaultdict(set)
-        self.observed: dict[tuple[str, int], set[int]] = defaultdict(set)
+        self.want = want
         self.new_boilerplate: list[dict] = []
         self.new_observations: list[tuple[str, int, int]] = []  # (domain, hash, article id)
-        if want:
-            domains = sorted({d for d, _ in want})
-            hashes = sorted({h for _, h in want})
-            for hs in _chunks(hashes):
-                for d, h in conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash).where(
-                        site_boilerplate.c.domain.in_(domains), site_boilerplate.c.paragraph_hash.in_(hs))):
-                    if (d, h) in want:
-                        self.learned[d].add(h)
-                for d, h, c in conn.execute(select(site_paragraphs).where(
-                        site_paragraphs.c.domain.in_(domains), site_paragraphs.c.paragraph_hash.in_(hs))):
-                    if (d, h) in want:
-                        self.observed[(d, h)].add(c)
+        self.load_site_knowledge()
         for aid in self.ids:
             self._clean(aid)
         _drop_index_entries(conn, self.ids)  # articles processed before (reset) leave no stale bands
+
+    def load_site_knowledge(self) -> None:
+        """Learned boilerplate and paragraph observations of the batch's domains, as committed.
+
+        Read in ``prepare`` (no lock held) and again once the advisory lock is held: another
+        worker may have committed what it learned in between, and a batch must decide with it
+        exactly as if the batches had run one after the other (articles cleaned with knowledge
+        that arrived since are cleaned again by ``relearned``)."""
+        self.learned: dict[str, set[int]] = defaultdict(set)
+        self.observed: dict[tuple[str, int], set[int]] = defaultdict(set)
+        if not self.want:
+            return
+        want = self.want
+        domains = sorted({d for d, _ in want})
+        for hs in _chunks(sorted({h for _, h in want})):
+            for d, h in self.conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash).where(
+                    site_boilerplate.c.domain.in_(domains), site_boilerplate.c.paragraph_hash.in_(hs))):
+                if (d, h) in want:
+                    self.learned[d].add(h)
+            for d, h, c in self.conn.execute(select(site_paragraphs).where(
+                    site_paragraphs.c.domain.in_(domains), site_paragraphs.c.paragraph_hash.in_(hs))):
+                if (d, h) in want:
+                    self.observed[(d, h)].add(c)
 
     def _clean(self, aid: int) -> None:
         self._worth.clear()  # a signature changes (rare: boilerplate learned mid-batch)
@@ -742,6 +758,12 @@ class _Batch:
 
     # ----------------------------------------------------------------- run + flush
 
+    def decide(self) -> Counter:
+        """Serialised with other workers: candidates, verdicts, clusters, writes."""
+        if _serialise(self.conn):  # other workers may have committed since prepare: decide with that
+            self.load_site_knowledge()
+        return self.run()
+
     def run(self) -> Counter:
         db_cands = self.db_candidates(self.ids)
         # Prefetch what the verifications will need: clusters of all candidates, the signatures
@@ -879,8 +901,7 @@ def dedup_pending(engine: Engine, settings: Settings | None = None, limit: int |
                 break
             b = _Batch(conn, claimed, settings)
             b.prepare()
-            _serialise(conn)
-            stats.update(b.run())
+            stats.update(b.decide())
     return dict(stats)
 
 
