@@ -13,6 +13,7 @@ the file (a cut download) ends the file.
 
 from __future__ import annotations
 
+import functools
 import logging
 import zlib
 from dataclasses import dataclass
@@ -153,24 +154,33 @@ def _is_gzip(stream: BinaryIO, offset: int) -> bool:
     return stream.read(2) == b"\x1f\x8b"
 
 
-def _archive_iterator(stream: BinaryIO):
-    """warcio's record iterator, inflating gzip members with ISA-L (``isal``) when it is
-    installed: the same bytes and the same errors on damaged members, in about half the CPU
-    time of zlib, which is most of what the importing process spends per record."""
-    from warcio.archiveiterator import ArchiveIterator
+@functools.lru_cache(maxsize=1)
+def _isal_reader():
+    """warcio's buffered reader inflating gzip members with ISA-L (``isal``), or None when it
+    is not installed: the same bytes and the same errors on damaged members, in about half
+    the CPU time of zlib, which is most of what the importing process spends per record."""
     from warcio.bufferedreaders import DecompressingBufferedReader
 
-    iterator = ArchiveIterator(stream)
     try:
         from isal import isal_zlib
     except ImportError:
-        return iterator
+        return None
 
     class IsalReader(DecompressingBufferedReader):
         DECOMPRESSORS = {**DecompressingBufferedReader.DECOMPRESSORS,
                          "gzip": lambda: isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)}
 
-    iterator.reader = IsalReader(iterator.fh, block_size=iterator.reader.block_size)
+    return IsalReader
+
+
+def _archive_iterator(stream: BinaryIO):
+    """warcio's record iterator, on the ISA-L reader when there is one."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    iterator = ArchiveIterator(stream)
+    reader = _isal_reader()
+    if reader is not None:
+        iterator.reader = reader(iterator.fh, block_size=iterator.reader.block_size)
     return iterator
 
 

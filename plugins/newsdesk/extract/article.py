@@ -11,6 +11,7 @@ candidate by the rule in ``choose_candidate`` -> metadata normalisation
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import re
@@ -216,9 +217,7 @@ _PRIMARY_OPTIONS = Extractor(output_format="python", fast=True, comments=False, 
 
 
 def _primary_options(url: str) -> Extractor:
-    options = object.__new__(Extractor)
-    for name in Extractor.__slots__:
-        setattr(options, name, getattr(_PRIMARY_OPTIONS, name))
+    options = copy.copy(_PRIMARY_OPTIONS)
     options.url = options.source = url
     return options
 

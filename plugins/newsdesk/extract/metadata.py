@@ -58,12 +58,13 @@ _HAS_LINK_TO = {
     "category": etree.XPath("boolean(//a[contains(@href, '/categor')])"),
     "tag": etree.XPath("boolean(//a[contains(@href, '/tag')])"),
 }
+_HREF_PATTERNS = {kind: re.compile("/" + kind.rstrip("y") + "(?:y|ies|s)?/") for kind in _HAS_LINK_TO}
 
 
 def _categories_or_tags(metatype: str, tree: etree._Element) -> list[str]:
     """``trafilatura.metadata.extract_catstags`` on the XPaths above."""
     results: list[str] = []
-    href_pattern = re.compile("/" + metatype.rstrip("y") + "(?:y|ies|s)?/")
+    href_pattern = _HREF_PATTERNS[metatype]
     if _HAS_LINK_TO[metatype](tree):
         for expression in _CATEGORY_XPATHS if metatype == "category" else _TAG_XPATHS:
             results.extend(block_text(el) for el in expression(tree) if href_pattern.search(el.attrib["href"]))
