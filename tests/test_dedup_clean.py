@@ -107,3 +107,23 @@ def test_normalise_shortcuts_change_nothing():
         assert dtext.normalise(value) == reference(value)
 
     check()
+
+
+def test_doc_numbers_are_the_number_pattern_over_the_tokens():
+    """Doc.numbers picks digit-only tokens: the same set as the regex over the joined tokens."""
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from newsdesk.dedup.verify import Doc
+
+    pattern = re.compile(r"\b\d+(?:\.\d+)?\b")
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("0123456789 ,.'-_abZ\u0663\u00b2\u00bd\u2019\n")), max_size=50))
+    def check(value):
+        doc = Doc(value)
+        assert doc.numbers == {n for n in pattern.findall(" ".join(doc.tokens)) if n not in {"1", "2", "3"}}
+
+    check()

@@ -50,8 +50,8 @@ from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
 from .original import canonical_or_none as _canon
-from .signatures import from_bytes, signature, signature_buckets, to_bytes
-from .verify import Doc, Verdict, cannot_be_paraphrase, compare
+from .signatures import feature_bytes, feature_set, from_bytes, signature, signature_buckets, to_bytes
+from .verify import Doc, Verdict, compare, lacks_paraphrase_evidence
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +262,14 @@ class _Batch:
         self.pub_day: dict[int, int] = {}
         self.bk: dict[int, list[tuple[int, int]]] = {}
         self.sig_loaded: set[int] = set()
+        # article id -> (numbers, names) as CRC-32 sets: stored ones for warehouse articles, so that
+        # a candidate original is ruled out without its text; computed from the doc otherwise
+        self.feats: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
+        self.addresses: dict[int, SimpleNamespace] = {}  # article id -> url, canonical_url (no text loaded)
         self.touched_clusters: set[int] = set()
         self._worth: dict[tuple[int, int], bool] = {}  # (article, original) -> passes the MinHash prefilter
+        self._needs_text: set[tuple[int, int]] = set()  # pairs the prefilter could not rule out
+        self._jaccard: dict[tuple[int, int], float] = {}  # (article, original) -> shingle MinHash estimate
         self._cluster_of: dict[int, int | None] = {}
         self.claimed = {r.id: r for r in claimed}
         self.stats = Counter()
@@ -318,6 +324,11 @@ class _Batch:
 
     def _clean(self, aid: int) -> None:
         self._worth.clear()  # a signature changes (rare: boilerplate learned mid-batch)
+        self._needs_text.clear()
+        self._jaccard.clear()
+        self.feats.pop(aid, None)
+        if self.verdicts:
+            self.verdicts = {k: v for k, v in self.verdicts.items() if aid not in k}
         r = self.claimed[aid]
         hs = self.paras[aid][1]
         known = frozenset(h for h in hs if h in self.learned.get(r.domain, ())) if r.domain else frozenset()
@@ -358,8 +369,9 @@ class _Batch:
         if stack:
             js = (np.stack([self.sigs[o][0] for o in stack]) == mine[0]).mean(axis=1)
             jl = (np.stack([self.sigs[o][1] for o in stack]) == mine[1]).mean(axis=1)
-            for oid, ok in zip(stack, (js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)):
-                out[oid] = self._worth[(aid, oid)] = bool(ok)
+            for oid, j, ok in zip(stack, js.tolist(), ((js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)).tolist()):
+                out[oid] = self._worth[(aid, oid)] = ok
+                self._jaccard[(aid, oid)] = j
         return out
 
     def db_candidates(self, ids: list[int]) -> dict[int, dict[int, list]]:
@@ -517,7 +529,7 @@ class _Batch:
         missing = [i for i in set(ids) if i not in self.rows]
         for chunk in _chunks(missing):
             q = (select(*_MEMBER_COLS, dedup_signatures.c.minhash, dedup_signatures.c.lexhash,
-                        dedup_signatures.c.token_count)
+                        dedup_signatures.c.token_count, dedup_signatures.c.numbers, dedup_signatures.c.names)
                  .select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id)
                               .outerjoin(dedup_signatures, dedup_signatures.c.article_id == articles.c.id))
                  .where(articles.c.id.in_(chunk)))
@@ -527,6 +539,7 @@ class _Batch:
                     published_at=r.published_at, clean_text=r.clean_text, cluster_id=r.cluster_id, name=r.name)
                 if r.minhash is not None or r.lexhash is not None:
                     self.sigs[r.id] = (from_bytes(r.minhash), from_bytes(r.lexhash), max(1, (r.token_count or 3) - 2))
+                self._stored_features(r.id, r.numbers, r.names)
 
     def load_cluster_ids(self, ids) -> None:
         """Cluster of warehouse articles (cheap: no texts)."""
@@ -537,13 +550,34 @@ class _Batch:
                 self._cluster_of[aid] = cid
 
     def load_sigs(self, ids) -> None:
+        """Signatures, stored features and addresses of warehouse articles: what the prefilters
+        need, without the texts."""
         missing = [i for i in set(ids) if i not in self.sig_loaded and i not in self.mine]
         for chunk in _chunks(missing):
-            for aid, mh, lx, n in self.conn.execute(select(
+            for aid, mh, lx, n, numbers, names, url, canonical in self.conn.execute(select(
                     dedup_signatures.c.article_id, dedup_signatures.c.minhash, dedup_signatures.c.lexhash,
-                    dedup_signatures.c.token_count).where(dedup_signatures.c.article_id.in_(chunk))):
+                    dedup_signatures.c.token_count, dedup_signatures.c.numbers, dedup_signatures.c.names,
+                    articles.c.url, articles.c.canonical_url)
+                    .join(articles, articles.c.id == dedup_signatures.c.article_id)
+                    .where(dedup_signatures.c.article_id.in_(chunk))):
                 self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (n or 3) - 2))
+                self._stored_features(aid, numbers, names)
+                self.addresses[aid] = SimpleNamespace(url=url, canonical_url=canonical)
         self.sig_loaded.update(missing)
+
+    def _stored_features(self, aid: int, numbers: bytes | None, names: bytes | None) -> None:
+        if numbers is not None and names is not None and aid not in self.mine:
+            self.feats[aid] = (feature_set(numbers), feature_set(names))
+
+    def features(self, aid: int) -> tuple[frozenset[int], frozenset[int]]:
+        """(numbers, names) of an article as CRC-32 sets, as ``dedup_signatures`` stores them."""
+        f = self.feats.get(aid)
+        if f is None:
+            if aid not in self.rows:
+                self.load_articles([aid])
+            doc = self.doc(aid)
+            f = self.feats[aid] = (feature_set(feature_bytes(doc.numbers)), feature_set(feature_bytes(doc.names)))
+        return f
 
     def cluster_of(self, aid: int) -> int | None:
         r = self.rows.get(aid)
@@ -620,29 +654,47 @@ class _Batch:
 
     def _hopeless(self, aid: int, oid: int) -> bool:
         """Neither near (MinHash-estimated containment far below the threshold) nor paraphrase
-        (the numbers/names a paraphrase verdict needs are missing): no need for the texts' shingles."""
+        (the numbers/names a paraphrase verdict needs are missing): no need for the texts.
+        Decided from signatures and stored features when the original has them."""
         a, b = self.sigs.get(aid), self.sigs.get(oid)
         if a is None or b is None or a[0] is None or b[0] is None:
             return False
-        if _canonical_link(self.rows[aid], self.rows[oid]):
+        if _canonical_link(self.rows[aid], self.rows.get(oid) or self.addresses[oid]):
             return False
-        j = _estimate(a[0], b[0])
+        j = self._jaccard.get((aid, oid))
+        if j is None:
+            j = _estimate(a[0], b[0])
         containment = j * (a[2] + b[2]) / ((1 + j) * min(a[2], b[2]))
-        return containment < PREFILTER_CONTAINMENT and cannot_be_paraphrase(self.doc(aid), self.doc(oid))
+        if containment >= PREFILTER_CONTAINMENT:
+            return False
+        (mine_numbers, mine_names), (their_numbers, their_names) = self.features(aid), self.features(oid)
+        return lacks_paraphrase_evidence(mine_numbers, their_numbers, mine_names, their_names)
+
+    def settled(self, aid: int, oid: int) -> bool:
+        """The verdict is known without the original's text: already decided, or ruled out by
+        the prefilter (remembered as a verdict)."""
+        key = (aid, oid)
+        if key in self.verdicts:
+            return True
+        if key in self._needs_text or not (oid in self.rows or oid in self.addresses):
+            return False
+        if self._hopeless(aid, oid):
+            self.verdicts[key] = Verdict(None, 0.0, "prefilter", {})
+            return True
+        self._needs_text.add(key)
+        return False
 
     def verdict(self, aid: int, oid: int) -> Verdict:
-        key = (aid, oid)
-        v = self.verdicts.get(key)
-        if v is None and self._hopeless(aid, oid):
-            v = self.verdicts[key] = Verdict(None, 0.0, "prefilter", {})
-        if v is None:
-            v = self.verdicts[key] = _verify(self.rows[aid], self.doc(aid), self.rows[oid], self.doc(oid))
+        if self.settled(aid, oid):
+            return self.verdicts[(aid, oid)]
+        v = self.verdicts[(aid, oid)] = _verify(self.rows[aid], self.doc(aid), self.rows[oid], self.doc(oid))
         return v
 
     # ----------------------------------------------------------------- one article
 
-    def process(self, aid: int, cands: dict[int, list]) -> tuple[str, int]:
-        # candidate articles -> candidate clusters (through the overlay)
+    def rank_clusters(self, cands: dict[int, list]) -> list[tuple[int, list]]:
+        """Candidate articles -> the MAX_CLUSTERS best candidate clusters (through the overlay),
+        most hits first, then oldest cluster: [(cluster id, [hits, routes])]."""
         by_cluster: dict[int, list] = {}
         for cand, (hits, routes) in cands.items():
             cid = self.cluster_of(cand)
@@ -652,7 +704,10 @@ class _Batch:
             info[0] += hits
             info[1] |= routes
         ranked = sorted(by_cluster.items(), key=lambda kv: (-kv[1][0], abs(kv[0]) + (1 << 62) * (kv[0] < 0)))
-        ranked = ranked[:MAX_CLUSTERS]
+        return ranked[:MAX_CLUSTERS]
+
+    def process(self, aid: int, cands: dict[int, list]) -> tuple[str, int]:
+        ranked = self.rank_clusters(cands)
         self.load_clusters([c for c, _ in ranked])
         self.load_sigs([self.corig[c] for c, _ in ranked if c in self.corig])
         worth = self.worth_verifying(aid, [self.corig[c] for c, (_, routes) in ranked
@@ -665,11 +720,11 @@ class _Batch:
             if routes == {"lsh"} and not worth[oid]:
                 continue
             todo.append((cid, hits, routes, oid))
-        self.load_articles([t[3] for t in todo])
+        self.load_articles([t[3] for t in todo if not self.settled(aid, t[3])])
         row = self.rows[aid]
         matched: dict[int, Verdict] = {}
         for cid, hits, routes, oid in todo:
-            if oid not in self.rows:
+            if oid not in self.rows and (aid, oid) not in self.verdicts:  # the original is gone
                 continue
             verdict = self.verdict(aid, oid)
             if verdict.matched:
@@ -767,24 +822,19 @@ class _Batch:
     def run(self) -> Counter:
         db_cands = self.db_candidates(self.ids)
         # Prefetch what the verifications will need: clusters of all candidates, the signatures
-        # of their originals, and the texts of the originals that pass the MinHash prefilter.
+        # of their originals, and the texts of the originals that each article's best clusters
+        # need (those the MinHash and feature prefilters cannot rule out). ``process`` loads
+        # whatever the batch's own articles add to this.
         all_cands = {c for d in db_cands.values() for c in d}
         self.load_cluster_ids(all_cands)
         self.load_clusters({self.cluster_of(c) for c in all_cands} - {None})
         self.load_sigs(set(self.corig.values()))
         need = set()
         for aid, cands in db_cands.items():
-            routes_of = defaultdict(set)
-            for cand, (_, routes) in cands.items():
-                cid = self.cluster_of(cand)
-                if cid is not None:
-                    routes_of[cid] |= routes
-            lsh_only = [self.corig[c] for c, routes in routes_of.items()
-                        if routes == {"lsh"} and self.corig.get(c) is not None]
-            worth = self.worth_verifying(aid, lsh_only)
-            for cid, routes in routes_of.items():
-                oid = self.corig.get(cid)
-                if oid is not None and (routes != {"lsh"} or worth[oid]):
+            ranked = [(self.corig.get(cid), routes) for cid, (_, routes) in self.rank_clusters(cands)]
+            worth = self.worth_verifying(aid, [oid for oid, routes in ranked if routes == {"lsh"} and oid is not None])
+            for oid, routes in ranked:
+                if oid is not None and (routes != {"lsh"} or worth[oid]) and not self.settled(aid, oid):
                     need.add(oid)
         self.load_articles(need)
         for aid in self.ids:
@@ -859,9 +909,11 @@ class _Batch:
             has_mh = any(s < 100 for s, _ in pairs)
             has_lx = any(s >= 100 for s, _ in pairs)
             day = self.pub_day[aid]
+            doc = self.docs[aid]
             sig_rows.append(dict(article_id=aid, minhash=to_bytes(sig.minhash) if has_mh else None,
                                  lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=day,
-                                 token_count=len(sig.tokens)))
+                                 token_count=len(sig.tokens), numbers=feature_bytes(doc.numbers),
+                                 names=feature_bytes(doc.names)))
             if aid in originals:
                 bucket_rows.extend((s, b, aid, day) for s, b in pairs)
         _insert_index(conn, sig_rows, bucket_rows)

@@ -108,6 +108,16 @@ def from_bytes(data: bytes | None) -> np.ndarray | None:
     return None if data is None else np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
+def feature_bytes(values) -> bytes:
+    """A set of strings (numbers, names) as sorted unique CRC-32s, the form ``dedup_signatures`` keeps."""
+    hashes = np.fromiter((h32(v) for v in values), dtype=np.uint32)
+    return np.unique(hashes).astype("<u4").tobytes()
+
+
+def feature_set(data: bytes | None) -> frozenset[int] | None:
+    return None if data is None else frozenset(np.frombuffer(data, dtype="<u4").tolist())
+
+
 def estimate(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
     """Jaccard estimate from two MinHash signatures."""
     if a is None or b is None or len(a) != len(b):

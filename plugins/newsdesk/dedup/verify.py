@@ -39,7 +39,7 @@ EXACT_MIN_WORDS = 8
 PARAPHRASE_MIN_NAMES = 0.5  # shared fraction of the smaller name set (true rewordings: >= 0.69 on the eval sets)
 PARAPHRASE_NAMES_MIN_COUNT = 3
 
-_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_TRIVIAL_NUMBERS = frozenset({"1", "2", "3"})
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)*")
 
 
@@ -72,7 +72,9 @@ class Doc:
 
     @cached_property
     def numbers(self) -> set[str]:
-        return {n for n in (_NUMBER.findall(" ".join(self.tokens))) if n not in {"1", "2", "3"}}
+        # Numbers are the matches of \b\d+(?:\.\d+)?\b in the joined tokens; tokens are runs of
+        # word characters, so those are exactly the tokens made of decimal digits.
+        return {t for t in self.tokens if t.isdecimal()} - _TRIVIAL_NUMBERS
 
     @cached_property
     def names(self) -> set[str]:
@@ -111,11 +113,18 @@ def _overlap(a: set, b: set) -> float | None:
 
 def cannot_be_paraphrase(copy: Doc, original: Doc) -> bool:
     """The evidence a paraphrase verdict requires is missing (checked before the costly alignment)."""
-    if len(copy.numbers) >= 2 and len(original.numbers) >= 2:
-        if _overlap(copy.numbers, original.numbers) < 0.5:
+    return lacks_paraphrase_evidence(copy.numbers, original.numbers, copy.names, original.names)
+
+
+def lacks_paraphrase_evidence(copy_numbers: set, original_numbers: set, copy_names: set,
+                              original_names: set) -> bool:
+    """``cannot_be_paraphrase`` on the feature sets alone: strings, or their hashes as stored
+    in ``dedup_signatures`` (only sizes and overlaps matter)."""
+    if len(copy_numbers) >= 2 and len(original_numbers) >= 2:
+        if _overlap(copy_numbers, original_numbers) < 0.5:
             return True
-    names = _overlap(copy.names, original.names)
-    return (names is not None and min(len(copy.names), len(original.names)) >= PARAPHRASE_NAMES_MIN_COUNT
+    names = _overlap(copy_names, original_names)
+    return (names is not None and min(len(copy_names), len(original_names)) >= PARAPHRASE_NAMES_MIN_COUNT
             and names < PARAPHRASE_MIN_NAMES)
 
 

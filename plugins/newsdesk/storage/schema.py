@@ -196,6 +196,10 @@ dedup_signatures = Table(
     Column("lexhash", LargeBinary),  # content-word MinHash (uint32 little-endian), route for reworded copies
     Column("pub_day", Integer, index=True),
     Column("token_count", Integer),
+    # CRC-32s of the text's numbers and names (uint32 little-endian, sorted; migration 0004):
+    # enough to rule out a paraphrase without the text. NULL: not recorded (older rows).
+    Column("numbers", LargeBinary),
+    Column("names", LargeBinary),
 )
 
 # LSH buckets in the warehouse: candidates survive restarts and are shared by every worker.
