@@ -1,31 +1,42 @@
 """Throughput and memory of dedup_pending as the warehouse index grows.
 
-    python bench/dedup_scale.py [--sizes 10000,100000] [--million] [--sqlite] [--pg] [--batch 2000]
-                                [--time-budget SECONDS] [--workers N]
+    python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--sqlite] [--pg] [--step 10000]
+                                [--workers N] [--through-dedup] [--batch 2000] [--time-budget SECONDS]
 
-``--time-budget`` bounds the run of each backend (loading + dedup): when it is spent, the
-current step stops early and is reported at the size it reached (marked ``partial``).
+For each size, the warehouse is brought to that many indexed articles, then ``--step``
+new articles (bases, copies and hard negatives from the evaluation generator, ~14 per
+event, dates spread over 60 days) are inserted and ``dedup_pending`` runs on them in a
+fresh process. Printed per size: articles/s of that step, CPU per article, the dedup
+process's peak RSS (flat memory: it must not grow with the index), the step's pairwise
+precision and recall against the generator's stories, and the index's row counts.
 
-Articles come from the evaluation generator (bases, copies and hard negatives, ~14
-per event, events spread over 60 days). Each size step inserts the articles that
-take the warehouse to that size, runs dedup_pending on them and prints articles/s of
-the dedup step and the process's peak RSS (flat memory: it must not grow with size).
+How the index is reached:
 
-``--workers N`` (PostgreSQL): the dedup step runs in N processes at once, as several
-Airflow workers or ``newsdesk dedup`` processes would; CPU and RSS are then those of the
-busiest worker.
+* default: the preindexer (``bench/dedup_eval/preindex.py``) writes what dedup would have
+  written — clean texts, signatures, bands of originals, clusters, links, learned
+  boilerplate — computed by the library's functions, in two processes, into every backend
+  from one computation. A million articles take minutes instead of hours;
+* ``--through-dedup``: every article goes through ``dedup_pending`` in ``--batch`` steps
+  (the index is exactly dedup's own; the printed rate is then the whole climb's average).
+
+``--workers N``: the measured step runs in N dedup processes at once (as several Airflow
+workers would; PostgreSQL). CPU and RSS are then those of the busiest process.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,8 +45,8 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.dedup_eval.generate import build  # noqa: E402
 from bench.dedup_eval.load import insert_articles  # noqa: E402
+from bench.dedup_eval.preindex import Preindexer, index_seed, learned_boilerplate, seed_articles  # noqa: E402
 from newsdesk.dedup import dedup_pending  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
 
@@ -43,61 +54,250 @@ PG_ADMIN = os.environ.get("NEWSDESK_TEST_PG_URL", "postgresql+psycopg://postgres
 
 
 def rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: a spawned child's ru_maxrss starts at
+    its parent's RSS at fork time (Linux keeps the maximum across exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def articles(start: int, count: int):
-    """Deterministic articles numbered from ``start``: unique URLs, dates spread over 60 days."""
-    out = []
-    seed = start
-    while len(out) < count:
-        for a in build(seed, 20):
-            a = dict(a)
-            n = start + len(out)
-            a["url"] = a["url"].replace("/news/", f"/news/{seed}-")
-            if a.get("canonical_url"):
-                a["canonical_url"] = a["canonical_url"].replace("/news/", f"/news/{seed}-")
-            a["published_at"] = a["published_at"] + timedelta(days=(seed * 7) % 60)
-            out.append(a)
-            if len(out) == count:
-                break
-        seed += 1
-        del n
-    return out
 
 
 def _dedup_worker(url: str) -> tuple[int, float, float]:
     """One dedup process: (articles processed, CPU seconds, peak RSS MB)."""
     c0 = time.process_time()
     stats = dedup_pending(db.get_engine(url))
-    return stats["processed"], time.process_time() - c0, rss_mb()
+    out = stats["processed"], time.process_time() - c0, rss_mb()
+    db.dispose_all()
+    return out
 
 
-def dedup_step(url: str, engine, workers: int) -> tuple[int, float]:
-    """Runs dedup over everything pending; returns (processed, CPU seconds of the busiest process)."""
-    if workers <= 1:
-        c0 = time.process_time()
-        return dedup_pending(engine)["processed"], time.process_time() - c0
-    import multiprocessing
-
+def dedup_step(url: str, workers: int) -> tuple[int, float, float, float]:
+    """dedup_pending over everything pending, in ``workers`` fresh processes:
+    (processed, wall seconds, CPU seconds and peak RSS of the busiest process)."""
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        t0 = time.perf_counter()
         results = pool.map(_dedup_worker, [url] * workers)
-    global _worker_rss
-    _worker_rss = max([_worker_rss] + [r[2] for r in results])
-    return sum(r[0] for r in results), max(r[1] for r in results)
+        wall = time.perf_counter() - t0
+    return sum(r[0] for r in results), wall, max(r[1] for r in results), max(r[2] for r in results)
 
 
-_worker_rss = 0.0
+STEP_SEED0 = 10_000_000  # measured steps use seeds far past any preindexed ones
 
 
-def run(url: str, sizes: list[int], batch: int, label: str, budget: float | None = None, workers: int = 1) -> None:
+class Source:
+    """Generator seeds: the index of size S holds the whole seeds 0, 1, ... that reach S (a seed's
+    copies are indexed with their base); measured steps draw from seeds past STEP_SEED0."""
+
+    def __init__(self):
+        self.learned = learned_boilerplate(range(3))
+        self.per_seed = len(seed_articles(0))
+        self.step_seed = STEP_SEED0
+
+    def seeds_for(self, size: int) -> int:
+        return -(-size // self.per_seed)
+
+    def step_articles(self, count: int) -> list[dict]:
+        out: list[dict] = []
+        while len(out) < count:
+            out.extend(seed_articles(self.step_seed)[:count - len(out)])
+            self.step_seed += 1
+        return out
+
+    def preindex(self, writers: list[Preindexer], seeds: range, processes: int = 2) -> None:
+        """The given seeds' articles, indexed into every writer, computed once. The processes
+        compute the next group of seeds while this one writes the current group (two groups in
+        memory at most)."""
+        groups = [list(seeds[i:i + 30]) for i in range(0, len(seeds), 30)]
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            pending = pool.map_async(_index_job, [(seed, self.learned) for seed in groups[0]]) if groups else None
+            for nxt in groups[1:] + [None]:
+                rows = [r for seed_rows in pending.get() for r in seed_rows]
+                if nxt is not None:
+                    pending = pool.map_async(_index_job, [(seed, self.learned) for seed in nxt])
+                for w in writers:
+                    w.write(rows)
+        for w in writers:
+            w.finish()
+
+
+def _index_job(job):
+    seed, learned = job
+    return index_seed(seed, learned)
+
+
+def step_quality(engine, arts: list[dict]) -> tuple[float, float, int]:
+    """Pairwise precision and recall of the step's clusters against the generator's stories,
+    and how many step articles joined a cluster of the index (each story is new: none should)."""
+    urls = {a["url"]: a["story"] for a in arts}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT a.url, a.cluster_id, o.url AS original FROM articles a "
+                                 "JOIN clusters c ON c.id = a.cluster_id JOIN articles o ON o.id = c.original_article_id "
+                                 "WHERE a.dedup_state = 'done'")).all()
+    cluster = {u: c for u, c, _ in rows if u in urls}
+    joined_index = [u for u, _, o in rows if u in urls and o not in urls]
+    if joined_index and os.environ.get("NEWSDESK_BENCH_VERBOSE"):
+        print("joined an indexed cluster:", joined_index[:5], file=sys.stderr)
+    joined_index = len(joined_index)
+    by_cluster: dict[int, list[str]] = {}
+    for u, c in cluster.items():
+        by_cluster.setdefault(c, []).append(u)
+    by_story: dict[str, list[str]] = {}
+    for u, s in urls.items():
+        by_story.setdefault(s, []).append(u)
+    predicted = {frozenset(p) for g in by_cluster.values() for p in combinations(sorted(g), 2)}
+    truth = {frozenset(p) for g in by_story.values() for p in combinations(sorted(g), 2)}
+    precision = len(predicted & truth) / len(predicted) if predicted else 1.0
+    recall = len(predicted & truth) / len(truth) if truth else 1.0
+    return precision, recall, joined_index
+
+
+def counts(engine) -> Counter:
+    with engine.connect() as conn:
+        return Counter({t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                        for t in ("articles", "lsh_buckets", "site_paragraphs")})
+
+
+def measure(label: str, url: str, engine, src_arts: list[dict], workers: int) -> None:
+    insert_articles(engine, src_arts)
+    before = counts(engine)
+    processed, wall, cpu, peak = dedup_step(url, workers)
+    precision, recall, joined = step_quality(engine, src_arts)
+    print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
+          f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / max(processed, 1):5.2f} ms/article, "
+          f"busiest process) peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
+          f"joined_index={joined} lsh_rows={before['lsh_buckets']} site_paragraphs={before['site_paragraphs']}",
+          flush=True)
+
+
+def _fingerprint() -> str:
+    """Identity of the code that decides what an index row holds (texts, signatures, bands,
+    learned boilerplate): a cached index built by other code is not reused. Migrations are
+    not part of it: a cached warehouse is upgraded like any other before it is measured."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel in ("bench/dedup_eval/preindex.py", "bench/dedup_eval/generate.py", "plugins/newsdesk/dedup/signatures.py",
+                "plugins/newsdesk/dedup/clean.py", "plugins/newsdesk/dedup/text.py",
+                "plugins/newsdesk/dedup/boilerplate.py"):
+        h.update((ROOT / rel).read_bytes())
+    return h.hexdigest()[:10]
+
+
+class Warehouses:
+    """Index states kept between runs (``--keep-index``): a PostgreSQL template database and a
+    SQLite file per (backend, size, code fingerprint); every measurement runs on a copy."""
+
+    def __init__(self, admin, keep: bool):
+        self.admin, self.keep = admin, keep
+        self.tag = _fingerprint()
+        self.made: list[tuple[str, str]] = []
+        self.cache_dir = Path(tempfile.gettempdir()) / "newsdesk_dedup_scale"
+        self.cache_dir.mkdir(exist_ok=True)
+
+    def _pg_url(self, name: str) -> str:
+        return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+    def cached(self, backend: str, size: int) -> str | None:
+        if not self.keep:
+            return None
+        if backend == "postgresql":
+            name = f"ndscale_{self.tag}_{size}"
+            with self.admin.connect() as c:
+                found = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            return name if found else None
+        path = self.cache_dir / f"{self.tag}_{size}.db"
+        return str(path) if path.exists() else None
+
+    def fresh(self, backend: str, template: str | None) -> str:
+        """A new working warehouse (a copy of ``template`` when given); returns its URL."""
+        db.dispose_all()
+        if backend == "postgresql":
+            name = f"ndscale_work_{uuid.uuid4().hex[:8]}"
+            with self.admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+            self.made.append(("postgresql", name))
+            return self._pg_url(name)
+        path = Path(tempfile.mkdtemp()) / "scale.db"
+        if template:
+            shutil.copyfile(template, path)
+        self.made.append(("sqlite", str(path)))
+        return f"sqlite:///{path}"
+
+    def save(self, backend: str, url: str, size: int) -> None:
+        if not self.keep:
+            return
+        db.dispose_all()
+        if backend == "postgresql":
+            with self.admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "ndscale_{self.tag}_{size}" TEMPLATE "{url.rsplit("/", 1)[1]}"'))
+        else:
+            src = url.removeprefix("sqlite:///")
+            with sqlite3.connect(src) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copyfile(src, self.cache_dir / f"{self.tag}_{size}.db")
+
+    def drop_working(self) -> None:
+        db.dispose_all()
+        for backend, name in self.made:
+            if backend == "postgresql":
+                with self.admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                shutil.rmtree(Path(name).parent, ignore_errors=True)
+
+
+def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, store: Warehouses) -> None:
+    """Each size reached by the preindexer (every backend from one computation, starting from
+    the largest state already built), then a measured step on a copy of it."""
+    src = Source()
+    state: dict[str, str] = {}  # backend -> url of the working warehouse holding `have` seeds
+    have = 0
+    for size in sizes:
+        seeds = src.seeds_for(size)
+        cached = {b: store.cached(b, seeds * src.per_seed) for b in backends}
+        if all(cached.values()):
+            have = seeds
+            state = {}
+        else:
+            for b in backends:
+                if b not in state:
+                    state[b] = store.fresh(b, store.cached(b, have * src.per_seed) if have else None)
+                    db.upgrade(db.get_engine(state[b]))
+            t0 = time.perf_counter()
+            writers = [Preindexer(db.get_engine(state[b]), src.learned) for b in backends]
+            src.preindex(writers, range(have, seeds))
+            print(f"preindexed {(seeds - have) * src.per_seed} articles (seeds {have}-{seeds - 1}) into "
+                  f"{', '.join(backends)} in {time.perf_counter() - t0:.0f} s ({dict(writers[0].stats)})", flush=True)
+            have = seeds
+            for b in backends:
+                store.save(b, state[b], seeds * src.per_seed)
+        arts = src.step_articles(step)
+        for b in backends:
+            template = store.cached(b, seeds * src.per_seed)
+            if template is None:  # not keeping: the step's articles join the working index
+                url = state[b]
+            else:
+                url = store.fresh(b, template)
+            engine = db.get_engine(url)
+            db.upgrade(engine)
+            measure(b, url, engine, arts, workers if b == "postgresql" else 1)
+    db.dispose_all()
+
+
+def run_through_dedup(label: str, url: str, sizes: list[int], batch: int, budget: float | None,
+                      workers: int) -> None:
+    """The index built by dedup itself, step after step; prints each climb's average rate."""
     engine = db.get_engine(url)
     db.upgrade(engine)
+    src = Source()
     have = 0
     started = time.perf_counter()
     for size in sizes:
-        t_dedup = 0.0
-        c_dedup = 0.0
+        t_dedup = c_dedup = peak = 0.0
         done = 0
         partial = False
         while have < size:
@@ -105,51 +305,53 @@ def run(url: str, sizes: list[int], batch: int, label: str, budget: float | None
                 partial = True
                 break
             n = min(batch, size - have)
-            insert_articles(engine, articles(have, n))
-            t0 = time.perf_counter()
-            processed, cpu = dedup_step(url, engine, workers)
-            t_dedup += time.perf_counter() - t0
+            insert_articles(engine, src.articles(n))
+            processed, wall, cpu, rss = dedup_step(url, workers)
+            t_dedup += wall
             c_dedup += cpu
+            peak = max(peak, rss)
             done += processed
             have += n
-        with engine.connect() as conn:
-            buckets = conn.execute(text("SELECT count(*) FROM lsh_buckets")).scalar_one()
         if done:
-            print(f"{label:<10} workers={workers} indexed={have:>8} step_articles={done:>7} "
-                  f"dedup={done / t_dedup:7.1f} articles/s "
-                  f"(process cpu {1000 * c_dedup / done:5.2f} ms/article) peak_rss={max(rss_mb(), _worker_rss):7.1f} MB "
-                  f"lsh_rows={buckets}{' partial (time budget)' if partial else ''}", flush=True)
+            c = counts(engine)
+            print(f"{label:<10} workers={workers} indexed={have:>8} climb={done:>7} "
+                  f"dedup={done / t_dedup:7.1f} articles/s (cpu {1000 * c_dedup / done:5.2f} ms/article) "
+                  f"peak_rss={peak:6.1f} MB lsh_rows={c['lsh_buckets']}"
+                  f"{' partial (time budget)' if partial else ''}", flush=True)
         if partial:
             break
     db.dispose_all()
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--million", action="store_true", help="add a 1,000,000 step")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument("--pg", action="store_true")
-    ap.add_argument("--batch", type=int, default=2000)
-    ap.add_argument("--time-budget", type=float, default=None, help="seconds per backend (loading + dedup)")
+    ap.add_argument("--step", type=int, default=10000, help="articles deduplicated and timed at each size")
     ap.add_argument("--workers", type=int, default=1, help="dedup processes at once (PostgreSQL)")
+    ap.add_argument("--through-dedup", action="store_true", help="build the index through dedup_pending")
+    ap.add_argument("--batch", type=int, default=2000, help="--through-dedup: articles per climb step")
+    ap.add_argument("--time-budget", type=float, default=None, help="--through-dedup: seconds per backend")
+    ap.add_argument("--keep-index", action="store_true",
+                    help="keep each size's index (PostgreSQL template databases ndscale_*, SQLite files under "
+                         "$TMPDIR/newsdesk_dedup_scale) and reuse them while the indexing code is unchanged")
     args = ap.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
+    sizes = sorted(int(s) for s in args.sizes.split(","))
     if not (args.sqlite or args.pg):
         args.sqlite = args.pg = True
-    if args.sqlite:
-        run(f"sqlite:///{tempfile.mkdtemp()}/scale.db", sizes, args.batch, "sqlite", args.time_budget)
-    if args.pg:
-        name = f"newsdesk_scale_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, sizes, args.batch, "postgresql", args.time_budget,
-                args.workers)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    backends = (["sqlite"] if args.sqlite else []) + (["postgresql"] if args.pg else [])
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    store = Warehouses(admin, args.keep_index)
+    try:
+        if args.through_dedup:
+            for b in backends:
+                run_through_dedup(b, store.fresh(b, None), sizes, args.batch, args.time_budget,
+                                  args.workers if b == "postgresql" else 1)
+        else:
+            run_bulk(backends, sizes, args.step, args.workers, store)
+    finally:
+        store.drop_working()
     return 0
 
 

@@ -364,3 +364,70 @@ def test_signatures_keep_numbers_and_names_and_rows_without_them_decide_alike(tm
     assert results[0] == results[1]
     stories = {a["url"]: a["story"] for a in arts}
     assert all(len({stories[u] for u in group}) == 1 for group in results[0][0])
+
+
+def _story(seed=3, kinds=("base", "template", "truncated")):
+    arts = build(seed, 4)
+    first = arts[0]["story"]
+    return [a for a in arts if a["story"] == first and a["kind"] in kinds]
+
+
+def test_a_batch_takes_in_what_another_worker_committed_after_it_searched(pg_engine):
+    """Worker B searches candidates for its copy before worker A has committed the original;
+    A commits; B then decides under the lock. B must find A's original (the epochs tell it
+    what changed) and join its cluster, as if A's batch had been committed first."""
+    from newsdesk.config import Settings
+    from newsdesk.dedup.process import _Batch, _claim
+
+    base, template, truncated = _story()
+    insert_articles(pg_engine, [base, template, truncated])
+    settings = Settings.from_env()
+    with pg_engine.connect() as conn_a, pg_engine.connect() as conn_b:
+        trans_a = conn_a.begin()
+        batch_a = _Batch(conn_a, _claim(conn_a, 1), settings)  # the base
+        trans_b = conn_b.begin()
+        batch_b = _Batch(conn_b, _claim(conn_b, 2), settings)  # the two copies
+        batch_b.prepare()
+        batch_b.gather()  # the warehouse has no candidate yet
+        assert not any(batch_b.db_cands.values())
+        batch_a.prepare()
+        batch_a.decide()
+        trans_a.commit()
+        stats = batch_b.decide_serialised()
+        trans_b.commit()
+    assert stats["caught_up"] == 1
+    rows = by_url(pg_engine)
+    assert rows[template["url"]].cluster_id == rows[truncated["url"]].cluster_id == rows[base["url"]].cluster_id
+    assert rows[base["url"]].relation == "original"
+    assert original_url(pg_engine, truncated["url"]) == base["url"]
+
+
+def test_a_cluster_deleted_by_another_worker_after_the_search_is_not_joined(pg_engine):
+    """B reads a cluster while searching; before B decides, the cluster is dissolved (its
+    original re-extracted and reset). B must not attach its copy to the deleted cluster, and
+    the next runs rebuild the story as one cluster."""
+    from newsdesk.config import Settings
+    from newsdesk.dedup.process import _Batch, _claim
+
+    base, template, truncated = _story()
+    ids = insert_articles(pg_engine, [base, template])
+    dedup_pending(pg_engine)
+    insert_articles(pg_engine, [truncated])
+    with pg_engine.connect() as conn_b:
+        trans_b = conn_b.begin()
+        batch_b = _Batch(conn_b, _claim(conn_b, 5), Settings.from_env())
+        batch_b.prepare()
+        batch_b.gather()
+        assert batch_b.db_cands[batch_b.ids[0]]  # found the cluster through its members
+        assert reset_dedup(pg_engine, [ids[base["url"]]]) == 2  # commits: the cluster is gone
+        stats = batch_b.decide_serialised()
+        trans_b.commit()
+    assert stats["caught_up"] == 2
+    with pg_engine.connect() as conn:
+        dangling = conn.execute(text("SELECT count(*) FROM articles a LEFT JOIN clusters c ON c.id = a.cluster_id "
+                                     "WHERE a.cluster_id IS NOT NULL AND c.id IS NULL")).scalar_one()
+    assert dangling == 0
+    dedup_pending(pg_engine)
+    rows = by_url(pg_engine)
+    assert len({rows[a["url"]].cluster_id for a in (base, template, truncated)}) == 1
+    assert original_url(pg_engine, truncated["url"]) == base["url"]

@@ -44,8 +44,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..config import Settings
 from ..storage.loads import insert_ignore, upsert, utcnow
-from ..storage.schema import (articles, clusters, dedup_links, dedup_signatures, lsh_buckets, site_boilerplate,
-                              site_paragraphs, sources)
+from ..storage.schema import (articles, clusters, dedup_epoch, dedup_links, dedup_signatures, lsh_buckets,
+                              site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
@@ -108,6 +108,21 @@ def _claim(conn: Connection, n: int) -> list:
     # so two processes cannot claim the same rows.
     conn.execute(update(articles).where(articles.c.id == -1).values(dedup_state="pending"))
     return conn.execute(q).all()
+
+
+def _epoch(conn: Connection) -> int:
+    """The epoch of the last committed dedup batch."""
+    return conn.execute(select(dedup_epoch.c.epoch).where(dedup_epoch.c.id == 1)).scalar() or 0
+
+
+def _advance_epoch(conn: Connection) -> int:
+    """The epoch this transaction's changes are stamped with (called under the decision lock)."""
+    new = conn.execute(update(dedup_epoch).where(dedup_epoch.c.id == 1).values(epoch=dedup_epoch.c.epoch + 1)
+                       .returning(dedup_epoch.c.epoch)).scalar()
+    if new is None:  # a warehouse created without migration 0005's row
+        conn.execute(insert(dedup_epoch).values(id=1, epoch=1))
+        new = 1
+    return new
 
 
 def _serialise(conn: Connection) -> bool:
@@ -223,11 +238,11 @@ def _verify(copy_row, copy_doc: Doc, orig_row, orig_doc: Doc) -> Verdict:
     return verdict
 
 
-def _requeue(conn: Connection, article_id: int) -> None:
+def _requeue(conn: Connection, article_id: int, epoch: int) -> None:
     _drop_index_entries(conn, [article_id])
     conn.execute(delete(dedup_links).where(dedup_links.c.article_id == article_id))
     conn.execute(update(articles).where(articles.c.id == article_id).values(
-        dedup_state="pending", cluster_id=None, relation=None, similarity=None))
+        dedup_state="pending", cluster_id=None, relation=None, similarity=None, dedup_epoch=epoch))
 
 
 # ---------------------------------------------------------------------------------- batch
@@ -481,7 +496,7 @@ class _Batch:
         lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
 
         def ok(other):
-            return other != aid and lo <= self.pub_day[other] <= hi and self.rows[other].cluster_id is not None
+            return other != aid and lo <= self.pub_day[other] <= hi and self.cluster_of(other) is not None
 
         for other in self.batch_keys.get(self.docs[aid].key, ()):
             if ok(other):
@@ -814,29 +829,88 @@ class _Batch:
     # ----------------------------------------------------------------- run + flush
 
     def decide(self) -> Counter:
-        """Serialised with other workers: candidates, verdicts, clusters, writes."""
-        if _serialise(self.conn):  # other workers may have committed since prepare: decide with that
-            self.load_site_knowledge()
-        return self.run()
+        """Candidates and verdicts first, then, serialised with other workers, the decisions
+        and the writes."""
+        self.gather()
+        return self.decide_serialised()
 
-    def run(self) -> Counter:
-        db_cands = self.db_candidates(self.ids)
-        # Prefetch what the verifications will need: clusters of all candidates, the signatures
-        # of their originals, and the texts of the originals that each article's best clusters
-        # need (those the MinHash and feature prefilters cannot rule out). ``process`` loads
-        # whatever the batch's own articles add to this.
+    def decide_serialised(self) -> Counter:
+        if _serialise(self.conn):
+            # Other workers may have committed since prepare and gather: decide with that.
+            self.load_site_knowledge()
+            epoch = _epoch(self.conn)
+            if epoch != self.epoch0:
+                self.catch_up(self.epoch0, epoch)
+        return self.assign()
+
+    def gather(self) -> None:
+        """Before the decision lock (PostgreSQL): the warehouse candidates of every article, what
+        verifying them needs — clusters, originals' signatures, and the texts of the originals
+        that the MinHash and feature prefilters cannot rule out — and the verdicts against each
+        article's best clusters. Verdicts depend on the two texts only, so ``assign`` reuses
+        them; what other workers commit meanwhile is taken in by ``catch_up``."""
+        self.epoch0 = _epoch(self.conn)
+        db_cands = self.db_cands = self.db_candidates(self.ids)
         all_cands = {c for d in db_cands.values() for c in d}
         self.load_cluster_ids(all_cands)
         self.load_clusters({self.cluster_of(c) for c in all_cands} - {None})
         self.load_sigs(set(self.corig.values()))
-        need = set()
+        todo: dict[int, list[int]] = {}
         for aid, cands in db_cands.items():
             ranked = [(self.corig.get(cid), routes) for cid, (_, routes) in self.rank_clusters(cands)]
             worth = self.worth_verifying(aid, [oid for oid, routes in ranked if routes == {"lsh"} and oid is not None])
-            for oid, routes in ranked:
-                if oid is not None and (routes != {"lsh"} or worth[oid]) and not self.settled(aid, oid):
-                    need.add(oid)
-        self.load_articles(need)
+            todo[aid] = [oid for oid, routes in ranked
+                         if oid is not None and (routes != {"lsh"} or worth[oid]) and not self.settled(aid, oid)]
+        self.load_articles({oid for oids in todo.values() for oid in oids})
+        for aid, oids in todo.items():
+            for oid in oids:
+                if oid in self.rows:
+                    self.verdict(aid, oid)
+
+    def catch_up(self, since: int, until: int) -> None:
+        """Take in the batches other workers committed after ``gather`` started (epochs
+        ``since`` < e <= ``until``): what this batch read of the articles they changed is
+        forgotten (re-read when needed), every cluster it knows is read again (one may have been
+        merged away or have a new original), and their articles become candidates through the
+        in-memory index the batch keeps of its own articles — as if they had been committed
+        before this batch searched."""
+        changed = self.conn.execute(
+            select(articles.c.id, articles.c.cluster_id, articles.c.clean_sha256, articles.c.url,
+                   articles.c.canonical_url, clusters.c.original_article_id, dedup_signatures)
+            .select_from(articles.outerjoin(clusters, clusters.c.id == articles.c.cluster_id)
+                         .outerjoin(dedup_signatures, dedup_signatures.c.article_id == articles.c.id))
+            .where(articles.c.dedup_epoch > since, articles.c.dedup_epoch <= until)).all()
+        changed = [r for r in changed if r.id not in self.mine]  # (claimed here: no one else changes them)
+        gone = {r.id for r in changed}
+        for r in changed:
+            for cache in (self.rows, self.docs, self.sigs, self.feats, self.addresses):
+                cache.pop(r.id, None)
+            self.sig_loaded.discard(r.id)
+            self._cluster_of[r.id] = r.cluster_id
+        self.verdicts = {k: v for k, v in self.verdicts.items() if k[0] not in gone and k[1] not in gone}
+        self._worth.clear()
+        self._jaccard.clear()
+        self._needs_text.clear()
+        known = [c for c in self.corig if c > 0]
+        self.corig.clear()
+        self.cmembers.clear()
+        self.load_clusters(known + [r.cluster_id for r in changed if r.cluster_id is not None])
+        for r in changed:
+            if r.cluster_id is None or r.pub_day is None:  # put back to pending
+                continue
+            self.pub_day[r.id] = r.pub_day
+            self.batch_keys[r.clean_sha256].append(r.id)
+            self.batch_urls[("u", r.url)].append(r.id)
+            if r.canonical_url:
+                self.batch_urls[("c", r.canonical_url)].append(r.id)
+            if r.original_article_id == r.id:  # bands of originals only, like the warehouse index
+                for pair in _stored_buckets(r):
+                    self.batch_buckets[pair].append(r.id)
+        self.stats["caught_up"] += len(changed)
+
+    def assign(self) -> Counter:
+        """In id order: each article joins a cluster or founds one (the overlay), then the writes."""
+        db_cands = self.db_cands
         for aid in self.ids:
             if self.relearned(aid):
                 db_cands[aid] = self.db_candidates([aid])[aid]
@@ -857,6 +931,7 @@ class _Batch:
     def flush(self) -> None:
         conn = self.conn
         now = self.now
+        epoch = _advance_epoch(conn)
         # clusters: provisional ids become real ones
         real: dict[int, int] = {}
         live_new = [c for c in self.new_clusters if c not in self.deleted_clusters]
@@ -877,7 +952,7 @@ class _Batch:
         # articles
         groups: dict[tuple, list] = defaultdict(list)
         for aid, vals in self.touched.items():
-            vals = dict(vals)
+            vals = dict(vals, dedup_epoch=epoch)
             if "cluster_id" in vals:
                 vals["cluster_id"] = fix(vals["cluster_id"])
             groups[tuple(sorted(vals))].append(dict({f"v_{k}": v for k, v in vals.items()}, aid_=aid))
@@ -967,12 +1042,13 @@ def reset_dedup(engine: Engine, article_ids) -> int:
     reset = set()
     with engine.begin() as conn:
         _serialise(conn)
+        epoch = _advance_epoch(conn)
         owned = conn.execute(select(clusters.c.id).where(clusters.c.original_article_id.in_(ids))).scalars().all()
         todo = set(ids)
         if owned:
             todo |= set(conn.execute(select(articles.c.id).where(articles.c.cluster_id.in_(owned))).scalars())
         for aid in sorted(todo):
-            _requeue(conn, aid)
+            _requeue(conn, aid, epoch)
             reset.add(aid)
         if owned:
             conn.execute(delete(clusters).where(clusters.c.id.in_(owned)))

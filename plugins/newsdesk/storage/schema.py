@@ -165,6 +165,8 @@ articles = Table(
     Column("cluster_id", Id, index=True),
     Column("relation", String(16)),
     Column("similarity", Float),
+    # The dedup batch that last changed the row's dedup columns (see dedup_epoch; migration 0005).
+    Column("dedup_epoch", BigInteger, index=True),
 )
 
 clusters = Table(
@@ -186,6 +188,15 @@ dedup_links = Table(
     Column("method", String(64), nullable=False),
     Column("evidence", JSON),
     _ts("decided_at"),
+)
+
+# One row: the epoch of the last committed dedup batch. A worker that searched candidates
+# before taking the decision lock reads the articles of later epochs to catch up.
+dedup_epoch = Table(
+    "dedup_epoch",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
 )
 
 dedup_signatures = Table(
