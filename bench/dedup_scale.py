@@ -173,17 +173,19 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int) ->
           flush=True)
 
 
-def _fingerprint() -> str:
-    """Identity of the code that decides what an index row holds (texts, signatures, bands,
-    learned boilerplate): a cached index built by other code is not reused. Migrations are
-    not part of it: a cached warehouse is upgraded like any other before it is measured."""
+def _fingerprint(learned) -> str:
+    """Identity of what the preindexer writes: a hash of the rows it computes for two probe
+    seeds (clean texts, signatures, bands, features, verdicts) and of the learned boilerplate.
+    A cached index is reused only while the library computes the same rows; migrations are
+    not part of it (a cached warehouse is upgraded before it is measured)."""
     import hashlib
 
-    h = hashlib.sha256()
-    for rel in ("bench/dedup_eval/preindex.py", "bench/dedup_eval/generate.py", "plugins/newsdesk/dedup/signatures.py",
-                "plugins/newsdesk/dedup/clean.py", "plugins/newsdesk/dedup/text.py",
-                "plugins/newsdesk/dedup/boilerplate.py"):
-        h.update((ROOT / rel).read_bytes())
+    h = hashlib.sha256(repr(sorted((d, sorted(hs)) for d, hs in learned.items())).encode())
+    for seed in (0, 1):
+        for r in index_seed(seed, learned):
+            h.update(repr([r[k] for k in ("url", "clean_text", "attribution", "key", "minhash", "lexhash", "buckets",
+                                          "token_count", "numbers", "names", "pub_day", "edges")]).encode())
+            h.update(repr(r["verdict"][:2] if r["verdict"] else None).encode())
     return h.hexdigest()[:10]
 
 
@@ -191,9 +193,9 @@ class Warehouses:
     """Index states kept between runs (``--keep-index``): a PostgreSQL template database and a
     SQLite file per (backend, size, code fingerprint); every measurement runs on a copy."""
 
-    def __init__(self, admin, keep: bool):
+    def __init__(self, admin, keep: bool, learned):
         self.admin, self.keep = admin, keep
-        self.tag = _fingerprint()
+        self.tag = _fingerprint(learned)
         self.made: list[tuple[str, str]] = []
         self.cache_dir = Path(tempfile.gettempdir()) / "newsdesk_dedup_scale"
         self.cache_dir.mkdir(exist_ok=True)
@@ -342,7 +344,7 @@ def main(argv=None) -> int:
         args.sqlite = args.pg = True
     backends = (["sqlite"] if args.sqlite else []) + (["postgresql"] if args.pg else [])
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    store = Warehouses(admin, args.keep_index)
+    store = Warehouses(admin, args.keep_index, Source().learned)
     try:
         if args.through_dedup:
             for b in backends:

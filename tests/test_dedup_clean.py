@@ -127,3 +127,24 @@ def test_doc_numbers_are_the_number_pattern_over_the_tokens():
         assert doc.numbers == {n for n in pattern.findall(" ".join(doc.tokens)) if n not in {"1", "2", "3"}}
 
     check()
+
+
+def test_content_words_cache_gives_the_uncached_words(monkeypatch):
+    """content_words remembers each token's content word; the same list as computing it, also
+    across a cache that fills up and is cleared."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from newsdesk.dedup import text as dtext
+
+    monkeypatch.setattr(dtext, "_CONTENT_CACHE_MAX", 20)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(["the", "drones", "strikes", "ss", "a1", "12", "bodies", "cities", "said",
+                                     "port", "ports", "x", "ab", "abc", "7", "press", "studies", "new"])
+                    | st.text(alphabet="abcdes19", min_size=1, max_size=7), max_size=30))
+    def check(tokens):
+        assert dtext.content_words(tokens) == [dtext.stem(t) for t in tokens
+                                               if t.isdigit() or (len(t) > 2 and t not in dtext.STOPWORDS)]
+
+    check()

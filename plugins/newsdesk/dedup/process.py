@@ -39,7 +39,8 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import numpy as np
-from sqlalchemy import bindparam, delete, insert, or_, select, text, tuple_, update
+from sqlalchemy import BigInteger, Text, any_, bindparam, cast, delete, insert, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 
 from ..config import Settings
@@ -92,6 +93,17 @@ def _pg_array(values) -> str:
 
 def _pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def _among(conn: Connection, column, values):
+    """``column IN (values)``. PostgreSQL: ``= ANY`` of one array parameter, so the statement's
+    text, and the driver's parsing of it, does not grow with the list (thousands of ids)."""
+    values = list(values)
+    if not _pg(conn):
+        return column.in_(values)
+    if values and isinstance(values[0], int):
+        return column == any_(cast(literal(_pg_array(values)), ARRAY(BigInteger)))
+    return column == any_(bindparam(None, values, type_=ARRAY(Text)))
 
 
 # ---------------------------------------------------------------------------------- claim
@@ -329,11 +341,11 @@ class _Batch:
         domains = sorted({d for d, _ in want})
         for hs in _chunks(sorted({h for _, h in want})):
             for d, h in self.conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash).where(
-                    site_boilerplate.c.domain.in_(domains), site_boilerplate.c.paragraph_hash.in_(hs))):
+                    _among(self.conn, site_boilerplate.c.domain, domains), _among(self.conn, site_boilerplate.c.paragraph_hash, hs))):
                 if (d, h) in want:
                     self.learned[d].add(h)
             for d, h, c in self.conn.execute(select(site_paragraphs).where(
-                    site_paragraphs.c.domain.in_(domains), site_paragraphs.c.paragraph_hash.in_(hs))):
+                    _among(self.conn, site_paragraphs.c.domain, domains), _among(self.conn, site_paragraphs.c.paragraph_hash, hs))):
                 if (d, h) in want:
                     self.observed[(d, h)].add(c)
 
@@ -402,7 +414,7 @@ class _Batch:
         for chunk in _chunks(keys):
             q = (select(articles.c.id, articles.c.clean_sha256, dedup_signatures.c.pub_day)
                  .join(dedup_signatures, dedup_signatures.c.article_id == articles.c.id)
-                 .where(articles.c.clean_sha256.in_(chunk), articles.c.dedup_state == "done",
+                 .where(_among(conn, articles.c.clean_sha256, chunk), articles.c.dedup_state == "done",
                         articles.c.cluster_id.is_not(None)))
             for cid_, key, day in conn.execute(q):
                 for aid in keys[key]:
@@ -427,9 +439,9 @@ class _Batch:
         if look_url or look_canon:
             conds = []
             if look_url:
-                conds.append(articles.c.url.in_(list(look_url)))
+                conds.append(_among(conn, articles.c.url, look_url))
             if look_canon:
-                conds.append(articles.c.canonical_url.in_(list(look_canon)))
+                conds.append(_among(conn, articles.c.canonical_url, look_canon))
             q = select(articles.c.id, articles.c.url, articles.c.canonical_url).where(
                 articles.c.dedup_state == "done", articles.c.cluster_id.is_not(None), or_(*conds))
             for cid_, url, canonical in conn.execute(q):
@@ -547,7 +559,7 @@ class _Batch:
                         dedup_signatures.c.token_count, dedup_signatures.c.numbers, dedup_signatures.c.names)
                  .select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id)
                               .outerjoin(dedup_signatures, dedup_signatures.c.article_id == articles.c.id))
-                 .where(articles.c.id.in_(chunk)))
+                 .where(_among(self.conn, articles.c.id, chunk)))
             for r in self.conn.execute(q):
                 self.rows[r.id] = SimpleNamespace(
                     id=r.id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=r.attribution,
@@ -561,7 +573,7 @@ class _Batch:
         missing = [i for i in set(ids) if i not in self.rows and i not in self._cluster_of]
         for chunk in _chunks(missing):
             for aid, cid in self.conn.execute(select(articles.c.id, articles.c.cluster_id).where(
-                    articles.c.id.in_(chunk))):
+                    _among(self.conn, articles.c.id, chunk))):
                 self._cluster_of[aid] = cid
 
     def load_sigs(self, ids) -> None:
@@ -574,7 +586,7 @@ class _Batch:
                     dedup_signatures.c.token_count, dedup_signatures.c.numbers, dedup_signatures.c.names,
                     articles.c.url, articles.c.canonical_url)
                     .join(articles, articles.c.id == dedup_signatures.c.article_id)
-                    .where(dedup_signatures.c.article_id.in_(chunk))):
+                    .where(_among(self.conn, dedup_signatures.c.article_id, chunk))):
                 self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (n or 3) - 2))
                 self._stored_features(aid, numbers, names)
                 self.addresses[aid] = SimpleNamespace(url=url, canonical_url=canonical)
@@ -602,7 +614,7 @@ class _Batch:
         missing = [c for c in set(cids) if c not in self.corig and c not in self.deleted_clusters and c > 0]
         for chunk in _chunks(missing):
             for cid, oid in self.conn.execute(select(clusters.c.id, clusters.c.original_article_id).where(
-                    clusters.c.id.in_(chunk))):
+                    _among(self.conn, clusters.c.id, chunk))):
                 self.corig[cid] = oid
 
     def load_members(self, cids) -> None:
@@ -612,7 +624,7 @@ class _Batch:
         found: dict[int, set[int]] = {c: set() for c in missing}
         for chunk in _chunks(missing):
             ids = self.conn.execute(select(articles.c.id, articles.c.cluster_id).where(
-                articles.c.cluster_id.in_(chunk))).all()
+                _among(self.conn, articles.c.cluster_id, chunk))).all()
             self.load_articles([i for i, _ in ids])
             for aid, cid in ids:
                 if self.rows[aid].cluster_id == cid:

@@ -71,9 +71,28 @@ def stem(word: str) -> str:
     return word
 
 
+def _content_word(token: str) -> str:
+    """The token's content word ("" when it carries none)."""
+    return stem(token) if token.isdigit() or (len(token) > 2 and token not in STOPWORDS) else ""
+
+
+# Token -> content word, remembered: a vocabulary repeats across articles far more than it grows
+# (bounded: cleared when full).
+_CONTENT_CACHE: dict[str, str] = {}
+_CONTENT_CACHE_MAX = 500_000
+
+
 def content_words(tokens: list[str]) -> list[str]:
     """Tokens that carry meaning: not stopwords, numbers always kept."""
-    return [stem(t) for t in tokens if t.isdigit() or (len(t) > 2 and t not in STOPWORDS)]
+    cache = _CONTENT_CACHE
+    new = {t for t in tokens if t not in cache}
+    if new:
+        if len(cache) + len(new) > _CONTENT_CACHE_MAX:
+            cache.clear()
+            new = set(tokens)
+        for t in new:
+            cache[t] = _content_word(t)
+    return [c for c in map(cache.__getitem__, tokens) if c]
 
 
 def sentences(text: str) -> list[str]:
