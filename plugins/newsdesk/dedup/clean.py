@@ -52,9 +52,21 @@ def paragraphs(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
 
 
+# Paragraph -> hash, remembered: a site's furniture and a story's copies repeat paragraphs
+# verbatim across articles (bounded: cleared when full).
+_HASH_CACHE: dict[str, int] = {}
+_HASH_CACHE_MAX = 50_000
+
+
 def paragraph_hash(paragraph: str) -> int:
     """Identity of a paragraph for boilerplate learning (case, quotes and spacing ignored)."""
-    return h63(" ".join(words(paragraph)).encode("utf-8"))
+    h = _HASH_CACHE.get(paragraph)
+    if h is None:
+        h = h63(" ".join(words(paragraph)).encode("utf-8"))
+        if len(_HASH_CACHE) >= _HASH_CACHE_MAX:
+            _HASH_CACHE.clear()
+        _HASH_CACHE[paragraph] = h
+    return h
 
 
 def _same_words(a: str, b: str) -> bool:

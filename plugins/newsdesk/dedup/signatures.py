@@ -15,11 +15,12 @@ verified on the texts (``verify.py``).
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from .text import content_words, h32, h63, shingles, words
+from .text import content_words, h32, shingles, words
 
 SHINGLE_N = 3
 SHINGLE_BANDS, SHINGLE_ROWS = 40, 3
@@ -56,19 +57,25 @@ def minhash(features: set[str], params: tuple[np.ndarray, np.ndarray]) -> np.nda
     a, b = params
     if not features:
         return np.full(len(a), _EMPTY, dtype=np.uint32)
-    x = np.fromiter((h32(f) for f in features), dtype=np.uint64, count=len(features))
+    crc32 = zlib.crc32  # h32, inlined: called for every shingle of every article
+    x = np.fromiter((crc32(f.encode("utf-8")) for f in features), dtype=np.uint64, count=len(features))
     with np.errstate(over="ignore"):
         hv = (a[:, None] * x[None, :] + b[:, None]) >> np.uint64(32)
     return hv.min(axis=1).astype(np.uint32)
 
 
+_BAND_PREFIX = [i.to_bytes(2, "big") for i in range(256)]
+_MASK63 = (1 << 63) - 1
+
+
 def bands(sig: np.ndarray, n_bands: int, rows: int, scheme0: int) -> list[tuple[int, int]]:
-    """(scheme, bucket) pairs: bucket is a 63-bit hash of the band's rows and its index."""
-    out = []
-    for i in range(n_bands):
-        chunk = sig[i * rows:(i + 1) * rows].astype("<u4").tobytes()
-        out.append((scheme0 + i, h63(i.to_bytes(2, "big") + chunk)))
-    return out
+    """(scheme, bucket) pairs: bucket is a 63-bit hash (``h63``) of the band's index and rows."""
+    raw = sig.astype("<u4").tobytes()
+    width = 4 * rows
+    blake2b, from_bytes_ = hashlib.blake2b, int.from_bytes
+    return [(scheme0 + i, from_bytes_(blake2b(_BAND_PREFIX[i] + raw[i * width:(i + 1) * width],
+                                              digest_size=8).digest(), "big") & _MASK63)
+            for i in range(n_bands)]
 
 
 @dataclass

@@ -109,6 +109,8 @@ def sentences(text: str) -> list[str]:
 def shingles(tokens: list[str], n: int = 3) -> set[str]:
     if len(tokens) < n:
         return {" ".join(tokens)} if tokens else set()
+    if n == 3:  # the signatures' size: the same set, without a slice per position
+        return set(map(" ".join, zip(tokens, tokens[1:], tokens[2:])))
     return {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
 
 
