@@ -260,6 +260,57 @@ def _requeue(conn: Connection, article_id: int, epoch: int) -> None:
 # ---------------------------------------------------------------------------------- batch
 
 
+class _MemoryIndex:
+    """Exact-hash keys, URLs and LSH bands of articles held in memory, looked up like the
+    warehouse: a batch's own processed articles, and those other workers committed meanwhile."""
+
+    def __init__(self):
+        self.keys: dict[str, list[int]] = defaultdict(list)
+        self.urls: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def add(self, aid: int, key: str, row, bands) -> None:
+        """``bands``: those of an original only (like the warehouse index), else empty."""
+        for pair in bands:
+            self.buckets[pair].append(aid)
+        self.keys[key].append(aid)
+        # what another article's lookups match: ("u", url) for articles.url, ("c", canonical_url)
+        self.urls[("u", row.url)].append(aid)
+        if row.canonical_url:
+            self.urls[("c", row.canonical_url)].append(aid)
+
+    def candidates(self, key: str, row, bands, ok) -> dict[int, list]:
+        """{candidate id: [hits, routes]} as ``db_candidates`` scores them; ``ok`` filters."""
+        out: dict[int, list] = {}
+        for other in self.keys.get(key, ()):
+            if ok(other):
+                info = out.setdefault(other, [0, set()])
+                info[0] += 1000
+                info[1].add("exact-hash")
+        own, canonical = _canon(row.url), _canon(row.canonical_url)
+        mine_keys = {("c", row.url)}
+        if own and own != row.url:
+            mine_keys |= {("c", own), ("u", own)}
+        if canonical and canonical != own:
+            mine_keys |= {("u", canonical), ("u", row.canonical_url), ("c", canonical)}
+        for k in mine_keys:
+            for other in self.urls.get(k, ()):
+                if ok(other):
+                    info = out.setdefault(other, [0, set()])
+                    info[0] += 500
+                    info[1].add("canonical-url")
+        hits = Counter()
+        for pair in bands:
+            for other in self.buckets.get(pair, ()):
+                if ok(other):
+                    hits[other] += 1
+        for other, n in sorted(hits.items(), key=lambda t: (-t[1], t[0]))[:MAX_LSH_CANDIDATES]:
+            info = out.setdefault(other, [0, set()])
+            info[0] += n
+            info[1].add("lsh")
+        return out
+
+
 class _Batch:
     """One claimed batch: its articles, the overlay of the warehouse it touches, pending writes."""
 
@@ -281,9 +332,7 @@ class _Batch:
         self.requeued_mine: set[int] = set()
         self.verdicts: dict[tuple[int, int], Verdict] = {}
         self.batch_sig = {}
-        self.batch_buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-        self.batch_keys: dict[str, list[int]] = defaultdict(list)
-        self.batch_urls: dict[str, list[int]] = defaultdict(list)
+        self.memory = _MemoryIndex()
         self.names = {}
         self.known: dict[int, frozenset[int]] = {}
         self.pub_day: dict[int, int] = {}
@@ -479,19 +528,25 @@ class _Batch:
                     {"s": _pg_array(qs), "b": _pg_array(qb), "i": _pg_array(qi), "lo": _pg_array(ql),
                      "hi": _pg_array(qh), "cap": MAX_BUCKET + 1, "top": MAX_LSH_CANDIDATES})
             else:
-                conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_q "
+                conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_probe "
                                   "(scheme INTEGER, bucket BIGINT, i BIGINT, lo INTEGER, hi INTEGER)"))
-                conn.execute(text("DELETE FROM dedup_q"))
-                conn.execute(text("INSERT INTO dedup_q VALUES (:s, :b, :i, :lo, :hi)"),
+                conn.execute(text("DELETE FROM dedup_probe"))
+                conn.execute(text("INSERT INTO dedup_probe VALUES (:s, :b, :i, :lo, :hi)"),
                              [dict(s=s, b=b, i=i, lo=l_, hi=h_) for s, b, i, l_, h_ in zip(qs, qb, qi, ql, qh)])
+                # As on PostgreSQL: a bucket with more than MAX_BUCKET articles in the window is
+                # skipped, found by reading at most MAX_BUCKET + 1 of its index entries.
+                conn.execute(text(
+                    "DELETE FROM dedup_probe WHERE EXISTS (SELECT 1 FROM lsh_buckets b "
+                    "WHERE b.scheme = dedup_probe.scheme AND b.bucket = dedup_probe.bucket "
+                    "AND b.pub_day BETWEEN dedup_probe.lo AND dedup_probe.hi LIMIT 1 OFFSET :cap)"),
+                    {"cap": MAX_BUCKET})
                 res = conn.execute(text(
-                    "SELECT i, article_id, hits FROM (SELECT i, article_id, count(*) AS hits, "
-                    "row_number() OVER (PARTITION BY i ORDER BY count(*) DESC, article_id) AS r FROM ("
-                    "SELECT q.i, q.scheme, b.article_id, "
-                    "count(*) OVER (PARTITION BY q.i, q.scheme) AS n FROM dedup_q q JOIN lsh_buckets b "
-                    "ON b.scheme = q.scheme AND b.bucket = q.bucket AND b.pub_day BETWEEN q.lo AND q.hi) "
-                    "WHERE n <= :cap GROUP BY i, article_id) WHERE r <= :top"),
-                    {"cap": MAX_BUCKET, "top": MAX_LSH_CANDIDATES})
+                    "SELECT i, article_id, hits FROM (SELECT q.i, b.article_id, count(*) AS hits, "
+                    "row_number() OVER (PARTITION BY q.i ORDER BY count(*) DESC, b.article_id) AS r "
+                    "FROM dedup_probe q JOIN lsh_buckets b "
+                    "ON b.scheme = q.scheme AND b.bucket = q.bucket AND b.pub_day BETWEEN q.lo AND q.hi "
+                    "GROUP BY q.i, b.article_id) WHERE r <= :top"),
+                    {"top": MAX_LSH_CANDIDATES})
             for aid, cand, n in res:
                 if cand != aid and cand not in self.mine:
                     lsh[aid].append((cand, n))
@@ -503,52 +558,15 @@ class _Batch:
         return out
 
     def batch_candidates(self, aid: int) -> dict[int, list]:
-        """Candidates among the batch's articles already processed (an in-memory index)."""
-        out: dict[int, list] = {}
+        """Candidates among the batch's articles already processed and the articles other workers
+        committed meanwhile (``catch_up``): an in-memory index."""
         lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
-
-        def ok(other):
-            return other != aid and lo <= self.pub_day[other] <= hi and self.cluster_of(other) is not None
-
-        for other in self.batch_keys.get(self.docs[aid].key, ()):
-            if ok(other):
-                info = out.setdefault(other, [0, set()])
-                info[0] += 1000
-                info[1].add("exact-hash")
-        r = self.rows[aid]
-        own, canonical = _canon(r.url), _canon(r.canonical_url)
-        mine_keys = {("c", r.url)}
-        if own and own != r.url:
-            mine_keys |= {("c", own), ("u", own)}
-        if canonical and canonical != own:
-            mine_keys |= {("u", canonical), ("u", r.canonical_url), ("c", canonical)}
-        for key in mine_keys:
-            for other in self.batch_urls.get(key, ()):
-                if ok(other):
-                    info = out.setdefault(other, [0, set()])
-                    info[0] += 500
-                    info[1].add("canonical-url")
-        hits = Counter()
-        for pair in self.bk[aid]:
-            for other in self.batch_buckets.get(pair, ()):
-                if ok(other):
-                    hits[other] += 1
-        for other, n in sorted(hits.items(), key=lambda t: (-t[1], t[0]))[:MAX_LSH_CANDIDATES]:
-            info = out.setdefault(other, [0, set()])
-            info[0] += n
-            info[1].add("lsh")
-        return out
+        return self.memory.candidates(
+            self.docs[aid].key, self.rows[aid], self.bk[aid],
+            lambda other: other != aid and lo <= self.pub_day[other] <= hi and self.cluster_of(other) is not None)
 
     def index_in_batch(self, aid: int, original: bool) -> None:
-        if original:  # like the warehouse index: bands of originals only
-            for pair in self.bk[aid]:
-                self.batch_buckets[pair].append(aid)
-        self.batch_keys[self.docs[aid].key].append(aid)
-        r = self.rows[aid]
-        # what another article's lookups match: ("u", url) for articles.url, ("c", canonical_url)
-        self.batch_urls[("u", r.url)].append(aid)
-        if r.canonical_url:
-            self.batch_urls[("c", r.canonical_url)].append(aid)
+        self.memory.add(aid, self.docs[aid].key, self.rows[aid], self.bk[aid] if original else ())
 
     # ----------------------------------------------------------------- overlay loads
 
@@ -874,10 +892,32 @@ class _Batch:
             todo[aid] = [oid for oid, routes in ranked
                          if oid is not None and (routes != {"lsh"} or worth[oid]) and not self.settled(aid, oid)]
         self.load_articles({oid for oids in todo.values() for oid in oids})
+        matched = {aid: False for aid in self.ids}
         for aid, oids in todo.items():
             for oid in oids:
-                if oid in self.rows:
-                    self.verdict(aid, oid)
+                if oid in self.rows and self.verdict(aid, oid).matched:
+                    matched[aid] = True
+        # The batch's own earlier articles, in id order: each article against those that will be
+        # originals if nothing changes meanwhile (the earlier ones that matched nothing): the
+        # pairs ``assign`` verifies in the common case, most copies' among them.
+        provisional = _MemoryIndex()
+        original_of: dict[int, int] = {}  # earlier batch article -> its provisional original
+        for aid in self.ids:
+            lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
+            cands = provisional.candidates(self.docs[aid].key, self.rows[aid], self.bk[aid],
+                                           lambda other: other != aid and lo <= self.pub_day[other] <= hi)
+            by_original: dict[int, list] = {}  # like clusters in ``process``: a copy stands for its original
+            for other, (hits, routes) in cands.items():
+                info = by_original.setdefault(original_of.get(other, other), [0, set()])
+                info[0] += hits
+                info[1] |= routes
+            ranked = sorted(by_original.items(), key=lambda kv: (-kv[1][0], kv[0]))[:MAX_CLUSTERS]
+            worth = self.worth_verifying(aid, [other for other, (_, routes) in ranked if routes == {"lsh"}])
+            for other, (_, routes) in ranked:
+                if (routes != {"lsh"} or worth[other]) and self.verdict(aid, other).matched:
+                    matched[aid] = True
+                    original_of.setdefault(aid, other)
+            provisional.add(aid, self.docs[aid].key, self.rows[aid], () if matched[aid] else self.bk[aid])
 
     def catch_up(self, since: int, until: int) -> None:
         """Take in the batches other workers committed after ``gather`` started (epochs
@@ -911,13 +951,7 @@ class _Batch:
             if r.cluster_id is None or r.pub_day is None:  # put back to pending
                 continue
             self.pub_day[r.id] = r.pub_day
-            self.batch_keys[r.clean_sha256].append(r.id)
-            self.batch_urls[("u", r.url)].append(r.id)
-            if r.canonical_url:
-                self.batch_urls[("c", r.canonical_url)].append(r.id)
-            if r.original_article_id == r.id:  # bands of originals only, like the warehouse index
-                for pair in _stored_buckets(r):
-                    self.batch_buckets[pair].append(r.id)
+            self.memory.add(r.id, r.clean_sha256, r, _stored_buckets(r) if r.original_article_id == r.id else ())
         self.stats["caught_up"] += len(changed)
 
     def assign(self) -> Counter:
