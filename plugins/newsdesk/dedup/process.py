@@ -387,14 +387,30 @@ class _Batch:
         if not self.want:
             return
         want = self.want
+        if _pg(self.conn):
+            # The wanted (domain, hash) pairs joined to each table's key: one index probe per pair.
+            # (domain = ANY(...) AND hash = ANY(...) would probe every combination of the two.)
+            pairs = sorted(want)
+            params = {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}
+            for d, h in self.conn.execute(text(
+                    "SELECT b.domain, b.paragraph_hash FROM unnest(CAST(:d AS text[]), CAST(:h AS bigint[])) "
+                    "AS w(domain, paragraph_hash) JOIN site_boilerplate b "
+                    "ON b.domain = w.domain AND b.paragraph_hash = w.paragraph_hash"), params):
+                self.learned[d].add(h)
+            for d, h, c in self.conn.execute(text(
+                    "SELECT p.domain, p.paragraph_hash, p.cluster_id FROM unnest(CAST(:d AS text[]), "
+                    "CAST(:h AS bigint[])) AS w(domain, paragraph_hash) JOIN site_paragraphs p "
+                    "ON p.domain = w.domain AND p.paragraph_hash = w.paragraph_hash"), params):
+                self.observed[(d, h)].add(c)
+            return
         domains = sorted({d for d, _ in want})
         for hs in _chunks(sorted({h for _, h in want})):
             for d, h in self.conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash).where(
-                    _among(self.conn, site_boilerplate.c.domain, domains), _among(self.conn, site_boilerplate.c.paragraph_hash, hs))):
+                    site_boilerplate.c.domain.in_(domains), site_boilerplate.c.paragraph_hash.in_(hs))):
                 if (d, h) in want:
                     self.learned[d].add(h)
             for d, h, c in self.conn.execute(select(site_paragraphs).where(
-                    _among(self.conn, site_paragraphs.c.domain, domains), _among(self.conn, site_paragraphs.c.paragraph_hash, hs))):
+                    site_paragraphs.c.domain.in_(domains), site_paragraphs.c.paragraph_hash.in_(hs))):
                 if (d, h) in want:
                     self.observed[(d, h)].add(c)
 
