@@ -517,15 +517,9 @@ class _Batch:
                     info[0] += 500
                     info[1].add("canonical-url")
         # LSH bands
-        qs, qb, qi, ql, qh = [], [], [], [], []
-        for aid in ids:
-            for s, b in self.bk[aid]:
-                qs.append(s)
-                qb.append(b)
-                qi.append(aid)
-                ql.append(lo[aid])
-                qh.append(hi[aid])
-        if qs:
+        probes = [(s, b, aid, lo[aid], hi[aid]) for aid in ids for s, b in self.bk[aid]]
+        if probes:
+            qs, qb, qi, ql, qh = zip(*probes)
             lsh: dict[int, list[tuple[int, int]]] = defaultdict(list)
             if _pg(conn):
                 # A bucket shared by more than MAX_BUCKET articles in the window is uninformative
@@ -563,14 +557,20 @@ class _Batch:
                     "ON b.scheme = q.scheme AND b.bucket = q.bucket AND b.pub_day BETWEEN q.lo AND q.hi "
                     "GROUP BY q.i, b.article_id) WHERE r <= :top"),
                     {"top": MAX_LSH_CANDIDATES})
-            for aid, cand, n in res:
-                if cand != aid and cand not in self.mine:
+            mine = self.mine
+            for aid, cand, n in res.all():  # in the server's order: most shared bands, then lowest id
+                if cand != aid and cand not in mine:
                     lsh[aid].append((cand, n))
             for aid, found in lsh.items():
-                for cand, n in sorted(found, key=lambda t: (-t[1], t[0]))[:MAX_LSH_CANDIDATES]:
-                    info = out[aid].setdefault(cand, [0, set()])
-                    info[0] += n
-                    info[1].add("lsh")
+                found.sort(key=lambda t: (-t[1], t[0]))  # the same order, whichever the database
+                cands = out[aid]
+                for cand, n in found[:MAX_LSH_CANDIDATES]:
+                    info = cands.get(cand)
+                    if info is None:
+                        cands[cand] = [n, {"lsh"}]
+                    else:
+                        info[0] += n
+                        info[1].add("lsh")
         return out
 
     def batch_candidates(self, aid: int) -> dict[int, list]:
@@ -757,9 +757,11 @@ class _Batch:
         """Candidate articles -> the MAX_CLUSTERS best candidate clusters (through the overlay),
         most hits first, then oldest cluster: [(cluster id, [hits, routes])]."""
         by_cluster: dict[int, list] = {}
+        rows, cluster_ids, deleted = self.rows, self._cluster_of, self.deleted_clusters
         for cand, (hits, routes) in cands.items():
-            cid = self.cluster_of(cand)
-            if cid is None or cid in self.deleted_clusters:
+            row = rows.get(cand)  # cluster_of, inlined: called for every candidate, twice
+            cid = row.cluster_id if row is not None else cluster_ids.get(cand)
+            if cid is None or cid in deleted:
                 continue
             info = by_cluster.setdefault(cid, [0, set()])
             info[0] += hits
