@@ -431,3 +431,36 @@ def test_a_cluster_deleted_by_another_worker_after_the_search_is_not_joined(pg_e
     rows = by_url(pg_engine)
     assert len({rows[a["url"]].cluster_id for a in (base, template, truncated)}) == 1
     assert original_url(pg_engine, truncated["url"]) == base["url"]
+
+
+def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monkeypatch):
+    """A bucket holding more than MAX_BUCKET articles inside the window is uninformative and
+    skipped; entries outside the ±window days neither count nor come back. Both backends."""
+    from newsdesk.config import Settings
+    from newsdesk.dedup import process
+    from newsdesk.dedup.process import _Batch, _claim
+
+    monkeypatch.setattr(process, "MAX_BUCKET", 5)
+    stored = insert_articles(engine, [art(f"https://w{i}.example/a", f"Story number {i} about nothing.")
+                                      for i in range(18)])
+    ids = list(stored.values())
+    with engine.begin() as conn:
+        conn.execute(articles.update().values(dedup_state="done"))
+    insert_articles(engine, [art("https://probe.example/a", "The probe article.", published=T0)])
+    crowded, full, windowed, outside = ids[0:6], ids[6:11], ids[11:14], ids[14:18]
+    with engine.connect() as conn:
+        trans = conn.begin()
+        batch = _Batch(conn, _claim(conn, 1), Settings.from_env())
+        batch.prepare()
+        probe = batch.ids[0]
+        day = batch.pub_day[probe]
+        rows = ([dict(scheme=0, bucket=111, article_id=a, pub_day=day) for a in crowded]
+                + [dict(scheme=1, bucket=222, article_id=a, pub_day=day + 3) for a in full]
+                + [dict(scheme=2, bucket=333, article_id=a, pub_day=day - 14) for a in windowed]
+                + [dict(scheme=2, bucket=333, article_id=a, pub_day=day - 15) for a in outside])
+        conn.execute(lsh_buckets.insert(), rows)
+        batch.bk[probe] = [(0, 111), (1, 222), (2, 333)]
+        found = batch.db_candidates([probe])[probe]
+        trans.rollback()
+    assert set(found) == set(full) | set(windowed)
+    assert all(routes == {"lsh"} and hits == 1 for hits, routes in found.values())
