@@ -522,21 +522,37 @@ class _Batch:
             qs, qb, qi, ql, qh = zip(*probes)
             lsh: dict[int, list[tuple[int, int]]] = defaultdict(list)
             if _pg(conn):
+                # For the rest of this transaction: no JIT (compiling costs more than it saves on
+                # this many-probe join) and room to group and rank ~200 rows per article in memory.
+                conn.execute(text("SET LOCAL jit = off"))
+                conn.execute(text("SET LOCAL work_mem = '64MB'"))
+                # Copies in one batch share most bands (and usually the window): each distinct
+                # (band, bucket, window) is read once; `uses` says which articles asked for it.
+                distinct: dict[tuple[int, int, int, int], int] = {}
+                use_i, use_k = [], []
+                for s_, b_, i_, lo_, hi_ in probes:
+                    k = distinct.setdefault((s_, b_, lo_, hi_), len(distinct) + 1)
+                    use_i.append(i_)
+                    use_k.append(k)
+                ds, db_, dlo, dhi = zip(*distinct)
                 # A bucket shared by more than MAX_BUCKET articles in the window is uninformative
                 # (a band of common words): it is skipped, and reading it stops at MAX_BUCKET + 1 rows.
                 # Only each article's MAX_LSH_CANDIDATES best (most shared bands, then lowest id)
                 # come back: the ranking below, done by the server.
                 res = conn.execute(text(
-                    "SELECT i, article_id, hits FROM (SELECT q.i, x.article_id, count(*) AS hits, "
-                    "row_number() OVER (PARTITION BY q.i ORDER BY count(*) DESC, x.article_id) AS r "
-                    "FROM unnest(CAST(:s AS integer[]), CAST(:b AS bigint[]), "
-                    "CAST(:i AS bigint[]), CAST(:lo AS integer[]), CAST(:hi AS integer[])) AS q(scheme, bucket, i, lo, hi) "
+                    "WITH found AS (SELECT p.k, x.article_id FROM unnest(CAST(:s AS integer[]), "
+                    "CAST(:b AS bigint[]), CAST(:lo AS integer[]), CAST(:hi AS integer[])) "
+                    "WITH ORDINALITY AS p(scheme, bucket, lo, hi, k) "
                     "CROSS JOIN LATERAL (SELECT y.article_id, count(*) OVER () AS n FROM ("
-                    "SELECT b.article_id FROM lsh_buckets b WHERE b.scheme = q.scheme AND b.bucket = q.bucket "
-                    "AND b.pub_day BETWEEN q.lo AND q.hi LIMIT :cap) y) x "
-                    "WHERE x.n < :cap GROUP BY q.i, x.article_id) ranked WHERE r <= :top"),
-                    {"s": _pg_array(qs), "b": _pg_array(qb), "i": _pg_array(qi), "lo": _pg_array(ql),
-                     "hi": _pg_array(qh), "cap": MAX_BUCKET + 1, "top": MAX_LSH_CANDIDATES})
+                    "SELECT b.article_id FROM lsh_buckets b WHERE b.scheme = p.scheme AND b.bucket = p.bucket "
+                    "AND b.pub_day BETWEEN p.lo AND p.hi LIMIT :cap) y) x WHERE x.n < :cap) "
+                    "SELECT i, article_id, hits FROM (SELECT u.i, f.article_id, count(*) AS hits, "
+                    "row_number() OVER (PARTITION BY u.i ORDER BY count(*) DESC, f.article_id) AS r "
+                    "FROM unnest(CAST(:ui AS bigint[]), CAST(:uk AS bigint[])) AS u(i, k) "
+                    "JOIN found f ON f.k = u.k GROUP BY u.i, f.article_id) ranked WHERE r <= :top"),
+                    {"s": _pg_array(ds), "b": _pg_array(db_), "lo": _pg_array(dlo), "hi": _pg_array(dhi),
+                     "ui": _pg_array(use_i), "uk": _pg_array(use_k), "cap": MAX_BUCKET + 1,
+                     "top": MAX_LSH_CANDIDATES})
             else:
                 conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_probe "
                                   "(scheme INTEGER, bucket BIGINT, i BIGINT, lo INTEGER, hi INTEGER)"))
