@@ -519,21 +519,20 @@ class _Batch:
         # LSH bands
         probes = [(s, b, aid, lo[aid], hi[aid]) for aid in ids for s, b in self.bk[aid]]
         if probes:
-            qs, qb, qi, ql, qh = zip(*probes)
             lsh: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            # Copies in one batch share most bands (and usually the window): each distinct
+            # (band, bucket, window) is read once, numbered k; (i, k) says which article asked.
+            distinct: dict[tuple[int, int, int, int], int] = {}
+            use_i, use_k = [], []
+            for s_, b_, i_, lo_, hi_ in probes:
+                k = distinct.setdefault((s_, b_, lo_, hi_), len(distinct) + 1)
+                use_i.append(i_)
+                use_k.append(k)
             if _pg(conn):
                 # For the rest of this transaction: no JIT (compiling costs more than it saves on
                 # this many-probe join) and room to group and rank ~200 rows per article in memory.
                 conn.execute(text("SET LOCAL jit = off"))
                 conn.execute(text("SET LOCAL work_mem = '64MB'"))
-                # Copies in one batch share most bands (and usually the window): each distinct
-                # (band, bucket, window) is read once; `uses` says which articles asked for it.
-                distinct: dict[tuple[int, int, int, int], int] = {}
-                use_i, use_k = [], []
-                for s_, b_, i_, lo_, hi_ in probes:
-                    k = distinct.setdefault((s_, b_, lo_, hi_), len(distinct) + 1)
-                    use_i.append(i_)
-                    use_k.append(k)
                 ds, db_, dlo, dhi = zip(*distinct)
                 # A bucket shared by more than MAX_BUCKET articles in the window is uninformative
                 # (a band of common words): it is skipped, and reading it stops at MAX_BUCKET + 1 rows.
@@ -554,24 +553,28 @@ class _Batch:
                      "ui": _pg_array(use_i), "uk": _pg_array(use_k), "cap": MAX_BUCKET + 1,
                      "top": MAX_LSH_CANDIDATES})
             else:
-                conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_probe "
-                                  "(scheme INTEGER, bucket BIGINT, i BIGINT, lo INTEGER, hi INTEGER)"))
-                conn.execute(text("DELETE FROM dedup_probe"))
-                conn.execute(text("INSERT INTO dedup_probe VALUES (:s, :b, :i, :lo, :hi)"),
-                             [dict(s=s, b=b, i=i, lo=l_, hi=h_) for s, b, i, l_, h_ in zip(qs, qb, qi, ql, qh)])
+                conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_band "
+                                  "(k INTEGER PRIMARY KEY, scheme INTEGER, bucket BIGINT, lo INTEGER, hi INTEGER)"))
+                conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_use (i BIGINT, k INTEGER)"))
+                conn.execute(text("DELETE FROM dedup_band"))
+                conn.execute(text("DELETE FROM dedup_use"))
+                conn.execute(text("INSERT INTO dedup_band VALUES (:k, :s, :b, :lo, :hi)"),
+                             [dict(k=k, s=s_, b=b_, lo=lo_, hi=hi_) for (s_, b_, lo_, hi_), k in distinct.items()])
+                conn.execute(text("INSERT INTO dedup_use VALUES (:i, :k)"),
+                             [dict(i=i_, k=k) for i_, k in zip(use_i, use_k)])
                 # As on PostgreSQL: a bucket with more than MAX_BUCKET articles in the window is
                 # skipped, found by reading at most MAX_BUCKET + 1 of its index entries.
                 conn.execute(text(
-                    "DELETE FROM dedup_probe WHERE EXISTS (SELECT 1 FROM lsh_buckets b "
-                    "WHERE b.scheme = dedup_probe.scheme AND b.bucket = dedup_probe.bucket "
-                    "AND b.pub_day BETWEEN dedup_probe.lo AND dedup_probe.hi LIMIT 1 OFFSET :cap)"),
+                    "DELETE FROM dedup_band WHERE EXISTS (SELECT 1 FROM lsh_buckets b "
+                    "WHERE b.scheme = dedup_band.scheme AND b.bucket = dedup_band.bucket "
+                    "AND b.pub_day BETWEEN dedup_band.lo AND dedup_band.hi LIMIT 1 OFFSET :cap)"),
                     {"cap": MAX_BUCKET})
                 res = conn.execute(text(
-                    "SELECT i, article_id, hits FROM (SELECT q.i, b.article_id, count(*) AS hits, "
-                    "row_number() OVER (PARTITION BY q.i ORDER BY count(*) DESC, b.article_id) AS r "
-                    "FROM dedup_probe q JOIN lsh_buckets b "
-                    "ON b.scheme = q.scheme AND b.bucket = q.bucket AND b.pub_day BETWEEN q.lo AND q.hi "
-                    "GROUP BY q.i, b.article_id) WHERE r <= :top"),
+                    "WITH found AS MATERIALIZED (SELECT p.k, b.article_id FROM dedup_band p JOIN lsh_buckets b "
+                    "ON b.scheme = p.scheme AND b.bucket = p.bucket AND b.pub_day BETWEEN p.lo AND p.hi) "
+                    "SELECT i, article_id, hits FROM (SELECT u.i, f.article_id, count(*) AS hits, "
+                    "row_number() OVER (PARTITION BY u.i ORDER BY count(*) DESC, f.article_id) AS r "
+                    "FROM dedup_use u JOIN found f ON f.k = u.k GROUP BY u.i, f.article_id) WHERE r <= :top"),
                     {"top": MAX_LSH_CANDIDATES})
             mine = self.mine
             for aid, cand, n in res.all():  # in the server's order: most shared bands, then lowest id
