@@ -39,8 +39,9 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import numpy as np
-from sqlalchemy import BigInteger, Text, any_, bindparam, cast, delete, insert, literal, or_, select, text, tuple_, update
+from sqlalchemy import BigInteger, Text, any_, bindparam, cast, delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import NullType
 from sqlalchemy.engine import Connection, Engine
 
 from ..config import Settings
@@ -102,7 +103,10 @@ def _among(conn: Connection, column, values):
     if not _pg(conn):
         return column.in_(values)
     if values and isinstance(values[0], int):
-        return column == any_(cast(literal(_pg_array(values)), ARRAY(BigInteger)))
+        # An untyped parameter: the server parses the literal into bigint[] once. Typed as
+        # VARCHAR, it was converted again for every row a sequential scan filtered (160 ms for
+        # 2,000 ids over 2,400 clusters).
+        return column == any_(cast(bindparam(None, _pg_array(values), type_=NullType()), ARRAY(BigInteger)))
     return column == any_(bindparam(None, values, type_=ARRAY(Text)))
 
 
