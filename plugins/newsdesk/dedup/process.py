@@ -261,6 +261,23 @@ def _requeue(conn: Connection, article_id: int, epoch: int) -> None:
         dedup_state="pending", cluster_id=None, relation=None, similarity=None, dedup_epoch=epoch))
 
 
+# SQL element types of the article columns dedup writes (PostgreSQL array updates).
+_ARTICLE_ARRAY_TYPES = {"clean_text": "text", "attribution": "text", "clean_sha256": "text", "cluster_id": "bigint",
+                        "relation": "text", "similarity": "float8", "dedup_state": "text", "dedup_epoch": "bigint"}
+
+
+def _update_articles_pg(conn: Connection, cols: tuple[str, ...], params: list[dict]) -> None:
+    """One UPDATE ... FROM unnest(arrays) for many articles: one statement, not one per row
+    (the decisions are written while the advisory lock is held)."""
+    values = {"ids": _pg_array(p["aid_"] for p in params)}
+    values.update({c: [p[f"v_{c}"] for p in params] for c in cols})
+    conn.execute(text(
+        "UPDATE articles AS a SET " + ", ".join(f"{c} = v.{c}" for c in cols)
+        + " FROM unnest(CAST(:ids AS bigint[]), "
+        + ", ".join(f"CAST(:{c} AS {_ARTICLE_ARRAY_TYPES[c]}[])" for c in cols)
+        + ") AS v(id, " + ", ".join(cols) + ") WHERE a.id = v.id"), values)
+
+
 # ---------------------------------------------------------------------------------- batch
 
 
@@ -1044,6 +1061,9 @@ class _Batch:
                 vals["cluster_id"] = fix(vals["cluster_id"])
             groups[tuple(sorted(vals))].append(dict({f"v_{k}": v for k, v in vals.items()}, aid_=aid))
         for cols, params in groups.items():
+            if _pg(conn) and set(cols) <= _ARTICLE_ARRAY_TYPES.keys():
+                _update_articles_pg(conn, cols, params)
+                continue
             conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
                 {c: bindparam(f"v_{c}") for c in cols}), params)
         # links
@@ -1091,7 +1111,14 @@ class _Batch:
                 cid = fix(self.rows[aid].cluster_id)
                 if cid is not None:
                     rows[(d, h, cid)] = dict(domain=d, paragraph_hash=h, cluster_id=cid)
-            insert_ignore(conn, site_paragraphs, list(rows.values()), ["domain", "paragraph_hash", "cluster_id"])
+            if _pg(conn) and rows:
+                d, h, c = zip(*rows)
+                conn.execute(text(
+                    "INSERT INTO site_paragraphs (domain, paragraph_hash, cluster_id) SELECT * FROM "
+                    "unnest(CAST(:d AS text[]), CAST(:h AS bigint[]), CAST(:c AS bigint[])) ON CONFLICT DO NOTHING"),
+                    {"d": list(d), "h": _pg_array(h), "c": _pg_array(c)})
+            else:
+                insert_ignore(conn, site_paragraphs, list(rows.values()), ["domain", "paragraph_hash", "cluster_id"])
         if self.new_boilerplate:
             insert_ignore(conn, site_boilerplate, self.new_boilerplate, ["domain", "paragraph_hash"])
 
