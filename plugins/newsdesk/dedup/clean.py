@@ -55,7 +55,7 @@ def paragraphs(text: str) -> list[str]:
 # Paragraph -> hash, remembered: a site's furniture and a story's copies repeat paragraphs
 # verbatim across articles (bounded: cleared when full).
 _HASH_CACHE: dict[str, int] = {}
-_HASH_CACHE_MAX = 50_000
+_HASH_CACHE_MAX = 50_000  # ~20 MB of paragraphs
 
 
 def paragraph_hash(paragraph: str) -> int:

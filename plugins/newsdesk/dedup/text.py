@@ -79,7 +79,7 @@ def _content_word(token: str) -> str:
 # Token -> content word, remembered: a vocabulary repeats across articles far more than it grows
 # (bounded: cleared when full).
 _CONTENT_CACHE: dict[str, str] = {}
-_CONTENT_CACHE_MAX = 500_000
+_CONTENT_CACHE_MAX = 200_000  # ~20 MB
 
 
 def content_words(tokens: list[str]) -> list[str]:
