@@ -464,3 +464,22 @@ def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monk
         trans.rollback()
     assert set(found) == set(full) | set(windowed)
     assert all(routes == {"lsh"} and hits == 1 for hits, routes in found.values())
+
+
+def test_pipeline_dedup_runs_several_processes_on_postgres(pg_engine, pg_url):
+    """NEWSDESK_DEDUP_WORKERS=3: three dedup processes share the pending articles; the
+    clusters are those of one process."""
+    from newsdesk import pipeline
+    from newsdesk.config import Settings
+
+    arts = [a for a in build(6, 12) if a["kind"] != "brief"]
+    insert_articles(pg_engine, arts)
+    stats = pipeline.dedup(pg_engine, Settings.from_env(database_url=pg_url, dedup_workers=3))
+    assert stats["processed"] >= len(arts)
+    rows = by_url(pg_engine)
+    assert all(r.dedup_state == "done" for r in rows.values())
+    stories: dict[str, set] = {}
+    for a in arts:
+        stories.setdefault(a["story"], set()).add(rows[a["url"]].cluster_id)
+    assert all(len(c) == 1 for c in stories.values())
+    assert len({rows[a["url"]].cluster_id for a in arts}) == len(stories)

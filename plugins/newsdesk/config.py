@@ -59,6 +59,7 @@ class Settings:
     max_pages_per_run: int = 5000
     max_fetch_attempts: int = 3
     dedup_window_days: int = 14
+    dedup_workers: int = 1
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -81,6 +82,7 @@ class Settings:
             max_pages_per_run=_env_int("NEWSDESK_MAX_PAGES_PER_RUN", 5000),
             max_fetch_attempts=_env_int("NEWSDESK_MAX_FETCH_ATTEMPTS", 3),
             dedup_window_days=_env_int("NEWSDESK_DEDUP_WINDOW_DAYS", 14),
+            dedup_workers=_env_int("NEWSDESK_DEDUP_WORKERS", 1),
         )
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
@@ -108,6 +110,7 @@ OPTIONS: dict[str, str] = {
     "max_pages_per_run": "NEWSDESK_MAX_PAGES_PER_RUN",
     "max_fetch_attempts": "NEWSDESK_MAX_FETCH_ATTEMPTS",
     "dedup_window_days": "NEWSDESK_DEDUP_WINDOW_DAYS",
+    "dedup_workers": "NEWSDESK_DEDUP_WORKERS",
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Settings
 from .storage import loads, schema
-from .storage.db import get_engine
+from .storage.db import dispose_all, get_engine
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +218,33 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
 # --- dedup ------------------------------------------------------------------
 
 def dedup(engine: Engine, settings: Settings, limit: int | None = None) -> dict:
+    """Cluster the pending articles. PostgreSQL with ``dedup_workers`` > 1: that many processes
+    at once (each claims its own batches; only their decisions are serialised)."""
     from .dedup import dedup_pending
 
-    return dedup_pending(engine, settings, limit=limit)
+    workers = settings.dedup_workers
+    if workers <= 1 or limit is not None or engine.dialect.name != "postgresql":
+        return dedup_pending(engine, settings, limit=limit)
+    from collections import Counter
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    url = engine.url.render_as_string(hide_password=False)
+    total: Counter = Counter()
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        for stats in pool.map(_dedup_process, [(url, settings)] * workers):
+            total.update(stats)
+    return dict(total)
+
+
+def _dedup_process(job: tuple[str, Settings]) -> dict:
+    from .dedup import dedup_pending
+
+    url, settings = job
+    try:
+        return dedup_pending(get_engine(url), settings)
+    finally:
+        dispose_all()
 
 
 # --- one whole round, as the CLI runs it --------------------------------------
