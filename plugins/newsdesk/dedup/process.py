@@ -943,39 +943,40 @@ class _Batch:
         self.load_cluster_ids(all_cands)
         self.load_clusters({self.cluster_of(c) for c in all_cands} - {None})
         self.load_sigs(set(self.corig.values()))
-        todo: dict[int, list[int]] = {}
+        ranked_db: dict[int, list[tuple[int, int, set]]] = {}  # article -> best clusters as (original, hits, routes)
+        need = set()
         for aid, cands in db_cands.items():
-            ranked = [(self.corig.get(cid), routes) for cid, (_, routes) in self.rank_clusters(cands)]
-            worth = self.worth_verifying(aid, [oid for oid, routes in ranked if routes == {"lsh"} and oid is not None])
-            todo[aid] = [oid for oid, routes in ranked
-                         if oid is not None and (routes != {"lsh"} or worth[oid]) and not self.settled(aid, oid)]
-        self.load_articles({oid for oids in todo.values() for oid in oids})
-        matched = {aid: False for aid in self.ids}
-        for aid, oids in todo.items():
-            for oid in oids:
-                if oid in self.rows and self.verdict(aid, oid).matched:
-                    matched[aid] = True
-        # The batch's own earlier articles, in id order: each article against those that will be
-        # originals if nothing changes meanwhile (the earlier ones that matched nothing): the
-        # pairs ``assign`` verifies in the common case, most copies' among them.
+            ranked = [(self.corig[cid], hits, routes) for cid, (hits, routes) in self.rank_clusters(cands)
+                      if self.corig.get(cid) is not None]
+            ranked_db[aid] = ranked
+            worth = self.worth_verifying(aid, [oid for oid, _, routes in ranked if routes == {"lsh"}])
+            need.update(oid for oid, _, routes in ranked
+                        if (routes != {"lsh"} or worth[oid]) and not self.settled(aid, oid))
+        self.load_articles(need)
+        # In id order, as ``assign`` goes: each article against the MAX_CLUSTERS best of its warehouse
+        # clusters and of the batch's earlier articles that will be originals if nothing changes
+        # meanwhile (those that matched nothing) — the pairs ``process`` verifies in the common case.
         provisional = _MemoryIndex()
         original_of: dict[int, int] = {}  # earlier batch article -> its provisional original
         for aid in self.ids:
             lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
             cands = provisional.candidates(self.docs[aid].key, self.rows[aid], self.bk[aid],
                                            lambda other: other != aid and lo <= self.pub_day[other] <= hi)
-            by_original: dict[int, list] = {}  # like clusters in ``process``: a copy stands for its original
-            for other, (hits, routes) in cands.items():
-                info = by_original.setdefault(original_of.get(other, other), [0, set()])
+            merged: dict[int, list] = {oid: [hits, routes] for oid, hits, routes in ranked_db.get(aid, ())}
+            for other, (hits, routes) in cands.items():  # a copy stands for its original, as in clusters
+                info = merged.setdefault(original_of.get(other, other), [0, set()])
                 info[0] += hits
-                info[1] |= routes
-            ranked = sorted(by_original.items(), key=lambda kv: (-kv[1][0], kv[0]))[:MAX_CLUSTERS]
-            worth = self.worth_verifying(aid, [other for other, (_, routes) in ranked if routes == {"lsh"}])
-            for other, (_, routes) in ranked:
-                if (routes != {"lsh"} or worth[other]) and self.verdict(aid, other).matched:
-                    matched[aid] = True
-                    original_of.setdefault(aid, other)
-            provisional.add(aid, self.docs[aid].key, self.rows[aid], () if matched[aid] else self.bk[aid])
+                info[1] = info[1] | routes
+            top = sorted(merged.items(), key=lambda kv: (-kv[1][0], kv[0]))[:MAX_CLUSTERS]
+            worth = self.worth_verifying(aid, [oid for oid, (_, routes) in top if routes == {"lsh"}])
+            matched = False
+            for oid, (_, routes) in top:
+                if ((routes != {"lsh"} or worth[oid]) and (oid in self.rows or self.settled(aid, oid))
+                        and self.verdict(aid, oid).matched):
+                    matched = True
+                    if oid in self.mine:
+                        original_of.setdefault(aid, oid)
+            provisional.add(aid, self.docs[aid].key, self.rows[aid], () if matched else self.bk[aid])
 
     def catch_up(self, since: int, until: int) -> None:
         """Take in the batches other workers committed after ``gather`` started (epochs
