@@ -412,17 +412,22 @@ class _Batch:
             # The wanted (domain, hash) pairs joined to each table's key: one index probe per pair.
             # (domain = ANY(...) AND hash = ANY(...) would probe every combination of the two.)
             pairs = sorted(want)
-            params = {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}
             for d, h in self.conn.execute(text(
                     "SELECT b.domain, b.paragraph_hash FROM unnest(CAST(:d AS text[]), CAST(:h AS bigint[])) "
                     "AS w(domain, paragraph_hash) JOIN site_boilerplate b "
-                    "ON b.domain = w.domain AND b.paragraph_hash = w.paragraph_hash"), params):
+                    "ON b.domain = w.domain AND b.paragraph_hash = w.paragraph_hash"),
+                    {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}):
                 self.learned[d].add(h)
-            for d, h, c in self.conn.execute(text(
-                    "SELECT p.domain, p.paragraph_hash, p.cluster_id FROM unnest(CAST(:d AS text[]), "
-                    "CAST(:h AS bigint[])) AS w(domain, paragraph_hash) JOIN site_paragraphs p "
-                    "ON p.domain = w.domain AND p.paragraph_hash = w.paragraph_hash"), params):
-                self.observed[(d, h)].add(c)
+            # Observations matter only for paragraphs not learned yet (a learned one is skipped
+            # before they are consulted); a learned paragraph's can be many rows.
+            pairs = [(d, h) for d, h in pairs if h not in self.learned.get(d, ())]
+            if pairs:
+                for d, h, c in self.conn.execute(text(
+                        "SELECT p.domain, p.paragraph_hash, p.cluster_id FROM unnest(CAST(:d AS text[]), "
+                        "CAST(:h AS bigint[])) AS w(domain, paragraph_hash) JOIN site_paragraphs p "
+                        "ON p.domain = w.domain AND p.paragraph_hash = w.paragraph_hash"),
+                        {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}):
+                    self.observed[(d, h)].add(c)
             return
         domains = sorted({d for d, _ in want})
         for hs in _chunks(sorted({h for _, h in want})):
