@@ -4,27 +4,31 @@
 
 1. claim (PostgreSQL: ``FOR UPDATE SKIP LOCKED LIMIT n``; SQLite: the write lock);
 2. clean every text with its domain's learned boilerplate (one query per batch) and
-   compute signatures (no lock held);
-3. PostgreSQL: take a transaction advisory lock, so that candidate search and cluster
-   assignment are serialised across workers, and re-read the site boilerplate that other
-   workers committed while this one waited (articles it concerns are cleaned again);
-4. candidates for the whole batch in a few queries: same clean-text hash, canonical-URL
-   links, LSH bands (word shingles and content words) within ±``dedup_window_days``
-   (PostgreSQL: unnest arrays joined LATERAL to ``lsh_buckets``; SQLite: a temp table);
-   a bucket holding more than ``MAX_BUCKET`` articles of the window (a band of common
-   words) is ignored, which bounds the rows read per band; articles earlier in the same
-   batch are candidates too (an in-memory band index of the batch);
-5. one query for the candidate clusters' originals (texts and signatures); candidates
-   found only by LSH whose MinHash estimates are far below any verdict are dropped
-   before the verification on the texts, and so is a pair whose estimated containment is
-   far below ``near`` and that lacks the numbers/names a paraphrase needs;
-6. in id order, in Python: verify against each candidate cluster's ORIGINAL (never
-   against members), join the matching cluster — merging several if the article
-   matches their originals — choose the cluster's original again, and re-point the
-   cluster when it changed: every member is re-verified against the new original;
-   members that no longer match are put back to pending (processed again in the same run);
-7. bulk writes: articles, links, clusters, signatures, bands (of clusters' originals only:
-   candidates are verified against originals), site boilerplate.
+   compute signatures;
+3. ``gather``, no lock held: candidates for the whole batch in a few queries — same
+   clean-text hash, canonical-URL links, LSH bands (word shingles and content words) within
+   ±``dedup_window_days`` (each distinct band, bucket and window probed once; PostgreSQL:
+   unnest arrays joined LATERAL to ``lsh_buckets``; SQLite: temp tables); a bucket holding
+   more than ``MAX_BUCKET`` articles of the window (a band of common words) is ignored,
+   which bounds the rows read per band. Then the candidate clusters' originals: signatures
+   and stored numbers/names first — an LSH-only candidate whose MinHash estimates are far
+   below any verdict is dropped, and so is a pair whose estimated containment is far below
+   ``near`` and that lacks the numbers/names a paraphrase needs — and texts only for the
+   rest, which are verified, against warehouse originals and against the batch's own
+   earlier articles that will be originals if nothing changes meanwhile;
+4. PostgreSQL: take a transaction advisory lock, which serialises decisions across
+   workers; re-read the site boilerplate other workers committed meanwhile (articles it
+   concerns are cleaned again) and catch up with the articles their batches changed (dedup
+   epochs): they become candidates, and the clusters this batch read are read again;
+5. ``assign``, in id order, in Python: verify against each candidate cluster's ORIGINAL
+   (never against members; most verdicts are ready from step 3), join the matching cluster
+   — merging several if the article matches their originals — choose the cluster's original
+   again, and re-point the cluster when it changed: every member is re-verified against the
+   new original; members that no longer match are put back to pending (processed again in
+   the same run); articles earlier in the batch are candidates too (an in-memory index);
+6. bulk writes, stamped with the next dedup epoch: articles, links, clusters, signatures,
+   bands (of clusters' originals only: candidates are verified against originals), site
+   boilerplate.
 
 The decisions are those of processing the articles one by one in id order: the batch
 keeps an overlay (cluster of each touched article, original and members of each
