@@ -56,7 +56,7 @@ from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
 from .original import canonical_or_none as _canon
-from .signatures import feature_bytes, feature_set, from_bytes, signature, signature_buckets, to_bytes
+from .signatures import estimate, feature_bytes, feature_set, from_bytes, signature, signature_buckets, to_bytes
 from .verify import Doc, Verdict, compare, lacks_paraphrase_evidence
 
 log = logging.getLogger(__name__)
@@ -228,18 +228,12 @@ def _canonical_link(a, b) -> bool:
     return bool((ca and ca == ub) or (cb and cb == ua) or (ca and cb and ca == cb and (ca != ua or cb != ub)))
 
 
-def _estimate(a, b) -> float | None:
-    if a is None or b is None or len(a) != len(b):
-        return None
-    return np.count_nonzero(a == b) / len(a)
-
-
 def _worth_verifying(mine: tuple, theirs: tuple | None) -> bool:
     """Cheap filter on MinHash estimates before comparing texts."""
     if theirs is None:
         return True
-    js = _estimate(mine[0], theirs[0])
-    jl = _estimate(mine[1], theirs[1])
+    js = estimate(mine[0], theirs[0])
+    jl = estimate(mine[1], theirs[1])
     if js is None or jl is None:
         return True
     return js >= PREFILTER_SHINGLE or jl >= PREFILTER_LEXICAL
@@ -773,7 +767,7 @@ class _Batch:
             return False
         j = self._jaccard.get((aid, oid))
         if j is None:
-            j = _estimate(a[0], b[0])
+            j = estimate(a[0], b[0])
         containment = j * (a[2] + b[2]) / ((1 + j) * min(a[2], b[2]))
         if containment >= PREFILTER_CONTAINMENT:
             return False
