@@ -19,6 +19,8 @@ How the index is reached:
 * ``--through-dedup``: every article goes through ``dedup_pending`` in ``--batch`` steps
   (the index is exactly dedup's own; the printed rate is then the whole climb's average).
 
+``--profile``: the measured step runs under cProfile, with the wall time of each SQL statement.
+
 ``--workers N``: the measured step runs in N dedup processes at once (as several Airflow
 workers would; PostgreSQL). CPU and RSS are then those of the busiest process.
 """
@@ -66,21 +68,63 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _dedup_worker(url: str) -> tuple[int, float, float]:
+def _dedup_worker(url: str, profile: bool = False) -> tuple[int, float, float]:
     """One dedup process: (articles processed, CPU seconds, peak RSS MB)."""
+    engine = db.get_engine(url)
+    if profile:
+        return _profiled(engine)
     c0 = time.process_time()
-    stats = dedup_pending(db.get_engine(url))
+    stats = dedup_pending(engine)
     out = stats["processed"], time.process_time() - c0, rss_mb()
     db.dispose_all()
     return out
 
 
-def dedup_step(url: str, workers: int) -> tuple[int, float, float, float]:
+def _profiled(engine) -> tuple[int, float, float]:
+    """``--profile``: the step under cProfile, with wall time per SQL statement (the server's
+    share of the step), printed to stderr. cProfile slows the Python side, so read the report
+    as proportions, not as the step's rate."""
+    import cProfile
+    import pstats
+    from sqlalchemy import event
+
+    spent, calls, rows = Counter(), Counter(), Counter()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("bench_t0", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        key = " ".join(statement.split())[:110]
+        spent[key] += time.perf_counter() - conn.info["bench_t0"].pop()
+        calls[key] += 1
+        rows[key] += max(cursor.rowcount, 0)
+
+    prof = cProfile.Profile()
+    c0, t0 = time.process_time(), time.perf_counter()
+    prof.enable()
+    stats = dedup_pending(engine)
+    prof.disable()
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    n = max(stats["processed"], 1)
+    out = sys.stderr
+    print(f"profile: {stats['processed']} articles, wall {wall:.1f} s, process CPU {cpu:.1f} s, SQL wall "
+          f"{sum(spent.values()):.1f} s ({1000 * sum(spent.values()) / n:.2f} ms/article); {dict(stats)}", file=out)
+    for key, t in spent.most_common(15):
+        print(f"  sql {1000 * t / n:6.3f} ms/article  calls={calls[key]:>6} rows={rows[key]:>9}  {key}", file=out)
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
+    db.dispose_all()
+    return stats["processed"], cpu, rss_mb()
+
+
+def dedup_step(url: str, workers: int, profile: bool = False) -> tuple[int, float, float, float]:
     """dedup_pending over everything pending, in ``workers`` fresh processes:
     (processed, wall seconds, CPU seconds and peak RSS of the busiest process)."""
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         t0 = time.perf_counter()
-        results = pool.map(_dedup_worker, [url] * workers)
+        results = pool.starmap(_dedup_worker, [(url, profile)] * workers)
         wall = time.perf_counter() - t0
     return sum(r[0] for r in results), wall, max(r[1] for r in results), max(r[2] for r in results)
 
@@ -164,10 +208,10 @@ def counts(engine) -> Counter:
                         for t in ("articles", "lsh_buckets", "site_paragraphs")})
 
 
-def measure(label: str, url: str, engine, src_arts: list[dict], workers: int) -> None:
+def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, profile: bool = False) -> None:
     insert_articles(engine, src_arts)
     before = counts(engine)
-    processed, wall, cpu, peak = dedup_step(url, workers)
+    processed, wall, cpu, peak = dedup_step(url, workers, profile)
     precision, recall, joined = step_quality(engine, src_arts)
     print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
           f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / max(processed, 1):5.2f} ms/article, "
@@ -255,7 +299,8 @@ class Warehouses:
                 shutil.rmtree(Path(name).parent, ignore_errors=True)
 
 
-def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, store: Warehouses) -> None:
+def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, store: Warehouses,
+             profile: bool = False) -> None:
     """Each size reached by the preindexer (every backend from one computation, starting from
     the largest state already built), then a measured step on a copy of it."""
     src = Source()
@@ -289,7 +334,7 @@ def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, sto
                 url = store.fresh(b, template)
             engine = db.get_engine(url)
             db.upgrade(engine)
-            measure(b, url, engine, arts, workers if b == "postgresql" else 1)
+            measure(b, url, engine, arts, workers if b == "postgresql" else 1, profile)
     db.dispose_all()
 
 
@@ -341,6 +386,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-index", action="store_true",
                     help="keep each size's index (PostgreSQL template databases ndscale_*, SQLite files under "
                          "$TMPDIR/newsdesk_dedup_scale) and reuse them while the indexing code is unchanged")
+    ap.add_argument("--profile", action="store_true",
+                    help="print a cProfile of each measured step and its time per SQL statement (stderr)")
     args = ap.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if not (args.sqlite or args.pg):
@@ -354,7 +401,7 @@ def main(argv=None) -> int:
                 run_through_dedup(b, store.fresh(b, None), sizes, args.batch, args.time_budget,
                                   args.workers if b == "postgresql" else 1)
         else:
-            run_bulk(backends, sizes, args.step, args.workers, store)
+            run_bulk(backends, sizes, args.step, args.workers, store, args.profile)
     finally:
         store.drop_working()
     return 0
