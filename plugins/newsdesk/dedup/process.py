@@ -65,6 +65,12 @@ ADVISORY_LOCK_KEY = 0x6E657773_64656475 & ((1 << 63) - 1)  # "newsdedu"
 BATCH = 400
 FIRST_BATCH = 25
 MAX_LSH_CANDIDATES = 60
+# Candidates sharing a single band are mostly chance collisions of common words: at 1M indexed,
+# ~50 per article, nearly all of a new article's candidates. True copies share 2+ bands (all but
+# ~1 % of truncated and 0.3 % of reworded copies in bench/dedup_eval), so only the few nearest
+# in publication day are kept (republication follows the original within days; the rest were,
+# at scale, a lottery by id under MAX_LSH_CANDIDATES anyway).
+MAX_WEAK_CANDIDATES = 8
 MAX_BUCKET = 40  # articles per LSH bucket within the window beyond which the bucket is ignored
 MAX_CLUSTERS = 25
 CANONICAL_MIN_SIMILARITY = 0.3
@@ -83,6 +89,15 @@ def _pub_day(published_at: datetime | None, extracted_at: datetime | None) -> in
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return int(when.timestamp() // 86400)
+
+
+def _rank_lsh(found, day: int) -> list[tuple[int, int]]:
+    """LSH candidates as (id, shared bands, pub_day) -> those kept, best first, as (id, shared
+    bands): the MAX_LSH_CANDIDATES sharing most bands (then lowest id), of which those sharing
+    one band only are the MAX_WEAK_CANDIDATES nearest to ``day`` (then lowest id)."""
+    strong = sorted((t for t in found if t[1] >= 2), key=lambda t: (-t[1], t[0]))
+    weak = sorted((t for t in found if t[1] < 2), key=lambda t: (abs(t[2] - day), t[0]))[:MAX_WEAK_CANDIDATES]
+    return [(c, n) for c, n, _ in (strong + weak)[:MAX_LSH_CANDIDATES]]
 
 
 def _chunks(seq, size=_IN_CHUNK):
@@ -279,6 +294,17 @@ def _update_articles_pg(conn: Connection, cols: tuple[str, ...], params: list[di
 # ---------------------------------------------------------------------------------- batch
 
 
+# The server's half of ``_rank_lsh`` (it returns a superset: ``_rank_lsh`` then orders and cuts
+# it the same way on either database), from ``found`` (k, day of the asking article,
+# candidate, its pub_day) and the uses (i, k): which article asked for which probe.
+_LSH_RANKED = (
+    "SELECT i, article_id, hits, pub_day FROM (SELECT u.i, f.article_id, count(*) AS hits, "
+    "min(f.pub_day) AS pub_day, row_number() OVER (PARTITION BY u.i, count(*) >= 2 ORDER BY count(*) DESC, "
+    "CASE WHEN count(*) >= 2 THEN 0 ELSE abs(min(f.pub_day) - min(f.day)) END, f.article_id) AS r "
+    "FROM {uses} JOIN found f ON f.k = u.k GROUP BY u.i, f.article_id) ranked "
+    "WHERE r <= CASE WHEN hits >= 2 THEN :top ELSE :weak END")
+
+
 class _MemoryIndex:
     """Exact-hash keys, URLs and LSH bands of articles held in memory, looked up like the
     warehouse: a batch's own processed articles, and those other workers committed meanwhile."""
@@ -287,18 +313,20 @@ class _MemoryIndex:
         self.keys: dict[str, list[int]] = defaultdict(list)
         self.urls: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+        self.day: dict[int, int] = {}
 
-    def add(self, aid: int, key: str, row, bands) -> None:
+    def add(self, aid: int, key: str, row, bands, day: int) -> None:
         """``bands``: those of an original only (like the warehouse index), else empty."""
         for pair in bands:
             self.buckets[pair].append(aid)
+        self.day[aid] = day
         self.keys[key].append(aid)
         # what another article's lookups match: ("u", url) for articles.url, ("c", canonical_url)
         self.urls[("u", row.url)].append(aid)
         if row.canonical_url:
             self.urls[("c", row.canonical_url)].append(aid)
 
-    def candidates(self, key: str, row, bands, ok) -> dict[int, list]:
+    def candidates(self, key: str, row, bands, day: int, ok) -> dict[int, list]:
         """{candidate id: [hits, routes]} as ``db_candidates`` scores them; ``ok`` filters."""
         out: dict[int, list] = {}
         for other in self.keys.get(key, ()):
@@ -323,7 +351,7 @@ class _MemoryIndex:
             for other in self.buckets.get(pair, ()):
                 if ok(other):
                     hits[other] += 1
-        for other, n in sorted(hits.items(), key=lambda t: (-t[1], t[0]))[:MAX_LSH_CANDIDATES]:
+        for other, n in _rank_lsh([(o, n, self.day[o]) for o, n in hits.items()], day):
             info = out.setdefault(other, [0, set()])
             info[0] += n
             info[1].add("lsh")
@@ -560,22 +588,21 @@ class _Batch:
                 ds, db_, dlo, dhi = zip(*distinct)
                 # A bucket shared by more than MAX_BUCKET articles in the window is uninformative
                 # (a band of common words): it is skipped, and reading it stops at MAX_BUCKET + 1 rows.
-                # Only each article's MAX_LSH_CANDIDATES best (most shared bands, then lowest id)
-                # come back: the ranking below, done by the server.
+                # Only what ``_rank_lsh`` can keep comes back: per article, the MAX_LSH_CANDIDATES
+                # sharing most bands and the MAX_WEAK_CANDIDATES single-band ones nearest in day.
                 res = conn.execute(text(
-                    "WITH found AS (SELECT p.k, x.article_id FROM unnest(CAST(:s AS integer[]), "
+                    "WITH found AS (SELECT p.k, (p.lo + p.hi) / 2 AS day, x.article_id, x.pub_day "
+                    "FROM unnest(CAST(:s AS integer[]), "
                     "CAST(:b AS bigint[]), CAST(:lo AS integer[]), CAST(:hi AS integer[])) "
                     "WITH ORDINALITY AS p(scheme, bucket, lo, hi, k) "
-                    "CROSS JOIN LATERAL (SELECT y.article_id, count(*) OVER () AS n FROM ("
-                    "SELECT b.article_id FROM lsh_buckets b WHERE b.scheme = p.scheme AND b.bucket = p.bucket "
-                    "AND b.pub_day BETWEEN p.lo AND p.hi LIMIT :cap) y) x WHERE x.n < :cap) "
-                    "SELECT i, article_id, hits FROM (SELECT u.i, f.article_id, count(*) AS hits, "
-                    "row_number() OVER (PARTITION BY u.i ORDER BY count(*) DESC, f.article_id) AS r "
-                    "FROM unnest(CAST(:ui AS bigint[]), CAST(:uk AS bigint[])) AS u(i, k) "
-                    "JOIN found f ON f.k = u.k GROUP BY u.i, f.article_id) ranked WHERE r <= :top"),
+                    "CROSS JOIN LATERAL (SELECT y.article_id, y.pub_day, count(*) OVER () AS n FROM ("
+                    "SELECT b.article_id, b.pub_day FROM lsh_buckets b WHERE b.scheme = p.scheme "
+                    "AND b.bucket = p.bucket AND b.pub_day BETWEEN p.lo AND p.hi LIMIT :cap) y) x "
+                    "WHERE x.n < :cap) " + _LSH_RANKED.format(uses="unnest(CAST(:ui AS bigint[]), "
+                                                                   "CAST(:uk AS bigint[])) AS u(i, k)")),
                     {"s": _pg_array(ds), "b": _pg_array(db_), "lo": _pg_array(dlo), "hi": _pg_array(dhi),
                      "ui": _pg_array(use_i), "uk": _pg_array(use_k), "cap": MAX_BUCKET + 1,
-                     "top": MAX_LSH_CANDIDATES})
+                     "top": MAX_LSH_CANDIDATES, "weak": MAX_WEAK_CANDIDATES})
             else:
                 conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS dedup_band "
                                   "(k INTEGER PRIMARY KEY, scheme INTEGER, bucket BIGINT, lo INTEGER, hi INTEGER)"))
@@ -594,20 +621,18 @@ class _Batch:
                     "AND b.pub_day BETWEEN dedup_band.lo AND dedup_band.hi LIMIT 1 OFFSET :cap)"),
                     {"cap": MAX_BUCKET})
                 res = conn.execute(text(
-                    "WITH found AS MATERIALIZED (SELECT p.k, b.article_id FROM dedup_band p JOIN lsh_buckets b "
+                    "WITH found AS MATERIALIZED (SELECT p.k, (p.lo + p.hi) / 2 AS day, b.article_id, b.pub_day "
+                    "FROM dedup_band p JOIN lsh_buckets b "
                     "ON b.scheme = p.scheme AND b.bucket = p.bucket AND b.pub_day BETWEEN p.lo AND p.hi) "
-                    "SELECT i, article_id, hits FROM (SELECT u.i, f.article_id, count(*) AS hits, "
-                    "row_number() OVER (PARTITION BY u.i ORDER BY count(*) DESC, f.article_id) AS r "
-                    "FROM dedup_use u JOIN found f ON f.k = u.k GROUP BY u.i, f.article_id) WHERE r <= :top"),
-                    {"top": MAX_LSH_CANDIDATES})
+                    + _LSH_RANKED.format(uses="dedup_use u")),
+                    {"top": MAX_LSH_CANDIDATES, "weak": MAX_WEAK_CANDIDATES})
             mine = self.mine
-            for aid, cand, n in res.all():  # in the server's order: most shared bands, then lowest id
+            for aid, cand, n, day in res.all():
                 if cand != aid and cand not in mine:
-                    lsh[aid].append((cand, n))
+                    lsh[aid].append((cand, n, day))
             for aid, found in lsh.items():
-                found.sort(key=lambda t: (-t[1], t[0]))  # the same order, whichever the database
                 cands = out[aid]
-                for cand, n in found[:MAX_LSH_CANDIDATES]:
+                for cand, n in _rank_lsh(found, self.pub_day[aid]):  # the same order, whichever the database
                     info = cands.get(cand)
                     if info is None:
                         cands[cand] = [n, {"lsh"}]
@@ -621,11 +646,11 @@ class _Batch:
         committed meanwhile (``catch_up``): an in-memory index."""
         lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
         return self.memory.candidates(
-            self.docs[aid].key, self.rows[aid], self.bk[aid],
+            self.docs[aid].key, self.rows[aid], self.bk[aid], self.pub_day[aid],
             lambda other: other != aid and lo <= self.pub_day[other] <= hi and self.cluster_of(other) is not None)
 
     def index_in_batch(self, aid: int, original: bool) -> None:
-        self.memory.add(aid, self.docs[aid].key, self.rows[aid], self.bk[aid] if original else ())
+        self.memory.add(aid, self.docs[aid].key, self.rows[aid], self.bk[aid] if original else (), self.pub_day[aid])
 
     # ----------------------------------------------------------------- overlay loads
 
@@ -963,7 +988,7 @@ class _Batch:
         original_of: dict[int, int] = {}  # earlier batch article -> its provisional original
         for aid in self.ids:
             lo, hi = self.pub_day[aid] - self.window, self.pub_day[aid] + self.window
-            cands = provisional.candidates(self.docs[aid].key, self.rows[aid], self.bk[aid],
+            cands = provisional.candidates(self.docs[aid].key, self.rows[aid], self.bk[aid], self.pub_day[aid],
                                            lambda other: other != aid and lo <= self.pub_day[other] <= hi)
             merged: dict[int, list] = {oid: [hits, routes] for oid, hits, routes in ranked_db.get(aid, ())}
             for other, (hits, routes) in cands.items():  # a copy stands for its original, as in clusters
@@ -979,7 +1004,8 @@ class _Batch:
                     matched = True
                     if oid in self.mine:
                         original_of.setdefault(aid, oid)
-            provisional.add(aid, self.docs[aid].key, self.rows[aid], () if matched else self.bk[aid])
+            provisional.add(aid, self.docs[aid].key, self.rows[aid], () if matched else self.bk[aid],
+                            self.pub_day[aid])
 
     def catch_up(self, since: int, until: int) -> None:
         """Take in the batches other workers committed after ``gather`` started (epochs
@@ -1013,7 +1039,8 @@ class _Batch:
             if r.cluster_id is None or r.pub_day is None:  # put back to pending
                 continue
             self.pub_day[r.id] = r.pub_day
-            self.memory.add(r.id, r.clean_sha256, r, _stored_buckets(r) if r.original_article_id == r.id else ())
+            self.memory.add(r.id, r.clean_sha256, r, _stored_buckets(r) if r.original_article_id == r.id else (),
+                            r.pub_day)
         self.stats["caught_up"] += len(changed)
 
     def assign(self) -> Counter:
