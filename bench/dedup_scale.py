@@ -240,8 +240,8 @@ class Warehouses:
     """Index states kept between runs (``--keep-index``): a PostgreSQL template database and a
     SQLite file per (backend, size, code fingerprint); every measurement runs on a copy."""
 
-    def __init__(self, admin, keep: bool, learned):
-        self.admin, self.keep = admin, keep
+    def __init__(self, admin, keep: bool, learned, prewarm: bool = False):
+        self.admin, self.keep, self.prewarm = admin, keep, prewarm
         self.tag = _fingerprint(learned)
         self.made: list[tuple[str, str]] = []
         self.cache_dir = Path(tempfile.gettempdir()) / "newsdesk_dedup_scale"
@@ -267,14 +267,35 @@ class Warehouses:
         if backend == "postgresql":
             name = f"ndscale_work_{uuid.uuid4().hex[:8]}"
             with self.admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+                # FILE_COPY: the copy is checkpointed files, not ~11 GB of WAL whose checkpoint
+                # would still be writing while the step is measured.
+                c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY'
+                                                               if template else "")))
             self.made.append(("postgresql", name))
-            return self._pg_url(name)
+            url = self._pg_url(name)
+            if template and self.prewarm:
+                self._prewarm(url)
+            return url
         path = Path(tempfile.mkdtemp()) / "scale.db"
         if template:
             shutil.copyfile(template, path)
         self.made.append(("sqlite", str(path)))
         return f"sqlite:///{path}"
+
+    @staticmethod
+    def _prewarm(url: str) -> None:
+        """Every relation of the copy read into the OS page cache (pg_prewarm 'read'), as on a
+        server that has been deduplicating into it: the step then measures the steady state,
+        not first reads of a freshly copied database."""
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as c:
+                c.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+                c.execute(text("SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c "
+                               "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                               "WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast')"))
+        finally:
+            engine.dispose()
 
     def save(self, backend: str, url: str, size: int) -> None:
         if not self.keep:
@@ -386,6 +407,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-index", action="store_true",
                     help="keep each size's index (PostgreSQL template databases ndscale_*, SQLite files under "
                          "$TMPDIR/newsdesk_dedup_scale) and reuse them while the indexing code is unchanged")
+    ap.add_argument("--prewarm", action="store_true",
+                    help="PostgreSQL, with --keep-index: read the copied warehouse into the OS page cache "
+                         "before the step (pg_prewarm), as on a server in steady state")
     ap.add_argument("--profile", action="store_true",
                     help="print a cProfile of each measured step and its time per SQL statement (stderr)")
     args = ap.parse_args(argv)
@@ -394,7 +418,7 @@ def main(argv=None) -> int:
         args.sqlite = args.pg = True
     backends = (["sqlite"] if args.sqlite else []) + (["postgresql"] if args.pg else [])
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    store = Warehouses(admin, args.keep_index, Source().learned)
+    store = Warehouses(admin, args.keep_index, Source().learned, args.prewarm)
     try:
         if args.through_dedup:
             for b in backends:

@@ -239,7 +239,10 @@ def _member(r) -> Member:
 
 def _canonical_link(a, b) -> bool:
     """One article's canonical URL names the other's URL (or both name the same document)."""
-    ua, ub, ca, cb = _canon(a.url), _canon(b.url), _canon(a.canonical_url), _canon(b.canonical_url)
+    ca, cb = _canon(a.canonical_url), _canon(b.canonical_url)
+    if not (ca or cb):  # most candidate pairs: no need to canonicalise their URLs
+        return False
+    ua, ub = _canon(a.url), _canon(b.url)
     return bool((ca and ca == ub) or (cb and cb == ua) or (ca and cb and ca == cb and (ca != ua or cb != ub)))
 
 
