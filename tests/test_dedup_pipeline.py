@@ -483,3 +483,47 @@ def test_pipeline_dedup_runs_several_processes_on_postgres(pg_engine, pg_url):
         stories.setdefault(a["story"], set()).add(rows[a["url"]].cluster_id)
     assert all(len(c) == 1 for c in stories.values())
     assert len({rows[a["url"]].cluster_id for a in arts}) == len(stories)
+
+
+def test_single_band_candidates_are_only_the_nearest_in_day_and_both_indexes_agree(engine):
+    """Candidates sharing two or more bands all come back (up to MAX_LSH_CANDIDATES); of those
+    sharing one band, only the MAX_WEAK_CANDIDATES nearest in publication day (ties: lowest id).
+    The warehouse lookup (either database) and the batch's in-memory index choose the same."""
+    from types import SimpleNamespace
+
+    from newsdesk.config import Settings
+    from newsdesk.dedup.process import MAX_WEAK_CANDIDATES, _Batch, _claim, _MemoryIndex
+
+    stored = insert_articles(engine, [art(f"https://w{i}.example/a", f"Story number {i} about nothing.")
+                                      for i in range(24)])
+    ids = list(stored.values())
+    with engine.begin() as conn:
+        conn.execute(articles.update().values(dedup_state="done"))
+    insert_articles(engine, [art("https://probe.example/a", "The probe article.", published=T0)])
+    strong, weak = ids[:3], ids[3:]
+    offsets = [(-1) ** i * (i // 2) for i in range(len(weak))]  # 0, 0, -1, 1, -2, 2, ...: two per distance
+    with engine.connect() as conn:
+        trans = conn.begin()
+        batch = _Batch(conn, _claim(conn, 1), Settings.from_env())
+        batch.prepare()
+        probe = batch.ids[0]
+        day = batch.pub_day[probe]
+        rows = [dict(scheme=s, bucket=10 + s, article_id=a, pub_day=day + 5) for a in strong for s in (0, 1)]
+        rows += [dict(scheme=2 + i, bucket=100 + i, article_id=a, pub_day=day + off)
+                 for i, (a, off) in enumerate(zip(weak, offsets))]
+        conn.execute(lsh_buckets.insert(), rows)
+        batch.bk[probe] = sorted({(r["scheme"], r["bucket"]) for r in rows})
+        found = batch.db_candidates([probe])[probe]
+        trans.rollback()
+    nearest = sorted(zip(weak, offsets), key=lambda t: (abs(t[1]), t[0]))[:MAX_WEAK_CANDIDATES]
+    assert set(found) == set(strong) | {a for a, _ in nearest}
+    assert all(found[a][0] == 2 for a in strong), found
+
+    memory = _MemoryIndex()
+    for r in rows:
+        memory.add(r["article_id"], f"key{r['article_id']}", SimpleNamespace(url=f"https://m/{r['article_id']}",
+                                                                             canonical_url=None),
+                   [(r["scheme"], r["bucket"])], r["pub_day"])
+    in_memory = memory.candidates("probe", SimpleNamespace(url="https://probe.example/a", canonical_url=None),
+                                  batch.bk[probe], day, lambda other: True)
+    assert set(in_memory) == set(found)
