@@ -202,6 +202,20 @@ def step_quality(engine, arts: list[dict]) -> tuple[float, float, int]:
     return precision, recall, joined_index
 
 
+def decisions_digest(engine, arts: list[dict]) -> str:
+    """A hash of every step article's decision (its cluster's original, relation, similarity):
+    two code versions measured on the same step decided alike when their digests agree."""
+    import hashlib
+
+    urls = {a["url"] for a in arts}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT a.url, o.url, a.relation, a.similarity FROM articles a "
+                                 "LEFT JOIN clusters c ON c.id = a.cluster_id "
+                                 "LEFT JOIN articles o ON o.id = c.original_article_id")).all()
+    picked = sorted((u, o or "", r or "", round(s or 0.0, 4)) for u, o, r, s in rows if u in urls)
+    return hashlib.sha256(repr(picked).encode()).hexdigest()[:10]
+
+
 def counts(engine) -> Counter:
     with engine.connect() as conn:
         return Counter({t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
@@ -213,10 +227,11 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
     before = counts(engine)
     processed, wall, cpu, peak = dedup_step(url, workers, profile)
     precision, recall, joined = step_quality(engine, src_arts)
+    digest = decisions_digest(engine, src_arts)
     print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
           f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / max(processed, 1):5.2f} ms/article, "
           f"busiest process) peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
-          f"joined_index={joined} lsh_rows={before['lsh_buckets']} site_paragraphs={before['site_paragraphs']}",
+          f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} site_paragraphs={before['site_paragraphs']}",
           flush=True)
 
 
