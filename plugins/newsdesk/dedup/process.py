@@ -684,28 +684,20 @@ class _Batch:
                     _among(self.conn, articles.c.id, chunk))):
                 self._cluster_of[aid] = cid
 
-    def load_sigs(self, ids, with_clusters: bool = False) -> None:
+    def load_sigs(self, ids) -> None:
         """Signatures, stored features and addresses of warehouse articles: what the prefilters
-        need, without the texts. ``with_clusters``: their clusters too, in the same read (the
-        search's candidates are nearly all originals, whose signatures are wanted next)."""
+        need, without the texts."""
         missing = [i for i in set(ids) if i not in self.sig_loaded and i not in self.mine]
-        cols = [articles.c.id, dedup_signatures.c.minhash, dedup_signatures.c.lexhash,
-                dedup_signatures.c.token_count, dedup_signatures.c.numbers, dedup_signatures.c.names,
-                articles.c.url, articles.c.canonical_url]
-        if with_clusters:
-            cols.append(articles.c.cluster_id)
         for chunk in _chunks(missing):
-            for r in self.conn.execute(select(*cols).select_from(
-                    articles.outerjoin(dedup_signatures, dedup_signatures.c.article_id == articles.c.id))
-                    .where(_among(self.conn, articles.c.id, chunk))):
-                aid = r.id
-                if with_clusters and aid not in self.rows:
-                    self._cluster_of[aid] = r.cluster_id
-                if r.minhash is None and r.lexhash is None and r.token_count is None:
-                    continue  # no signature row (yet)
-                self.sigs[aid] = (from_bytes(r.minhash), from_bytes(r.lexhash), max(1, (r.token_count or 3) - 2))
-                self._stored_features(aid, r.numbers, r.names)
-                self.addresses[aid] = SimpleNamespace(url=r.url, canonical_url=r.canonical_url)
+            for aid, mh, lx, n, numbers, names, url, canonical in self.conn.execute(select(
+                    dedup_signatures.c.article_id, dedup_signatures.c.minhash, dedup_signatures.c.lexhash,
+                    dedup_signatures.c.token_count, dedup_signatures.c.numbers, dedup_signatures.c.names,
+                    articles.c.url, articles.c.canonical_url)
+                    .join(articles, articles.c.id == dedup_signatures.c.article_id)
+                    .where(_among(self.conn, dedup_signatures.c.article_id, chunk))):
+                self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (n or 3) - 2))
+                self._stored_features(aid, numbers, names)
+                self.addresses[aid] = SimpleNamespace(url=url, canonical_url=canonical)
         self.sig_loaded.update(missing)
 
     def _stored_features(self, aid: int, numbers: bytes | None, names: bytes | None) -> None:
@@ -982,7 +974,7 @@ class _Batch:
         self.epoch0 = _epoch(self.conn)
         db_cands = self.db_cands = self.db_candidates(self.ids)
         all_cands = {c for d in db_cands.values() for c in d}
-        self.load_sigs(all_cands, with_clusters=True)
+        self.load_cluster_ids(all_cands)
         self.load_clusters({self.cluster_of(c) for c in all_cands} - {None})
         self.load_sigs(set(self.corig.values()))
         ranked_db: dict[int, list[tuple[int, int, set]]] = {}  # article -> best clusters as (original, hits, routes)
