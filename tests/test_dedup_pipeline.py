@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -433,27 +434,35 @@ def test_a_cluster_deleted_by_another_worker_after_the_search_is_not_joined(pg_e
     assert original_url(pg_engine, truncated["url"]) == base["url"]
 
 
-def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monkeypatch):
-    """A bucket holding more than MAX_BUCKET articles inside the window is uninformative and
-    skipped; entries outside the ±window days neither count nor come back. Both backends."""
+@contextmanager
+def _probe_batch(engine, indexed: int):
+    """``indexed`` done articles (their ids) and a batch holding one pending probe article,
+    inside a transaction rolled back afterwards: (ids, connection, batch, probe id, probe day)."""
     from newsdesk.config import Settings
-    from newsdesk.dedup import process
     from newsdesk.dedup.process import _Batch, _claim
 
-    monkeypatch.setattr(process, "MAX_BUCKET", 5)
     stored = insert_articles(engine, [art(f"https://w{i}.example/a", f"Story number {i} about nothing.")
-                                      for i in range(18)])
-    ids = list(stored.values())
+                                      for i in range(indexed)])
     with engine.begin() as conn:
         conn.execute(articles.update().values(dedup_state="done"))
     insert_articles(engine, [art("https://probe.example/a", "The probe article.", published=T0)])
-    crowded, full, windowed, outside = ids[0:6], ids[6:11], ids[11:14], ids[14:18]
     with engine.connect() as conn:
         trans = conn.begin()
         batch = _Batch(conn, _claim(conn, 1), Settings.from_env())
         batch.prepare()
         probe = batch.ids[0]
-        day = batch.pub_day[probe]
+        yield list(stored.values()), conn, batch, probe, batch.pub_day[probe]
+        trans.rollback()
+
+
+def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monkeypatch):
+    """A bucket holding more than MAX_BUCKET articles inside the window is uninformative and
+    skipped; entries outside the ±window days neither count nor come back. Both backends."""
+    from newsdesk.dedup import process
+
+    monkeypatch.setattr(process, "MAX_BUCKET", 5)
+    with _probe_batch(engine, 18) as (ids, conn, batch, probe, day):
+        crowded, full, windowed, outside = ids[0:6], ids[6:11], ids[11:14], ids[14:18]
         rows = ([dict(scheme=0, bucket=111, article_id=a, pub_day=day) for a in crowded]
                 + [dict(scheme=1, bucket=222, article_id=a, pub_day=day + 3) for a in full]
                 + [dict(scheme=2, bucket=333, article_id=a, pub_day=day - 14) for a in windowed]
@@ -461,7 +470,6 @@ def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monk
         conn.execute(lsh_buckets.insert(), rows)
         batch.bk[probe] = [(0, 111), (1, 222), (2, 333)]
         found = batch.db_candidates([probe])[probe]
-        trans.rollback()
     assert set(found) == set(full) | set(windowed)
     assert all(routes == {"lsh"} and hits == 1 for hits, routes in found.values())
 
@@ -491,30 +499,17 @@ def test_single_band_candidates_are_only_the_nearest_in_day_and_both_indexes_agr
     The warehouse lookup (either database) and the batch's in-memory index choose the same."""
     from types import SimpleNamespace
 
-    from newsdesk.config import Settings
-    from newsdesk.dedup.process import MAX_WEAK_CANDIDATES, _Batch, _claim, _MemoryIndex
+    from newsdesk.dedup.process import MAX_WEAK_CANDIDATES, _MemoryIndex
 
-    stored = insert_articles(engine, [art(f"https://w{i}.example/a", f"Story number {i} about nothing.")
-                                      for i in range(24)])
-    ids = list(stored.values())
-    with engine.begin() as conn:
-        conn.execute(articles.update().values(dedup_state="done"))
-    insert_articles(engine, [art("https://probe.example/a", "The probe article.", published=T0)])
-    strong, weak = ids[:3], ids[3:]
-    offsets = [(-1) ** i * (i // 2) for i in range(len(weak))]  # 0, 0, -1, 1, -2, 2, ...: two per distance
-    with engine.connect() as conn:
-        trans = conn.begin()
-        batch = _Batch(conn, _claim(conn, 1), Settings.from_env())
-        batch.prepare()
-        probe = batch.ids[0]
-        day = batch.pub_day[probe]
+    with _probe_batch(engine, 24) as (ids, conn, batch, probe, day):
+        strong, weak = ids[:3], ids[3:]
+        offsets = [(-1) ** i * (i // 2) for i in range(len(weak))]  # 0, 0, -1, 1, -2, 2, ...: two per distance
         rows = [dict(scheme=s, bucket=10 + s, article_id=a, pub_day=day + 5) for a in strong for s in (0, 1)]
         rows += [dict(scheme=2 + i, bucket=100 + i, article_id=a, pub_day=day + off)
                  for i, (a, off) in enumerate(zip(weak, offsets))]
         conn.execute(lsh_buckets.insert(), rows)
         batch.bk[probe] = sorted({(r["scheme"], r["bucket"]) for r in rows})
         found = batch.db_candidates([probe])[probe]
-        trans.rollback()
     nearest = sorted(zip(weak, offsets), key=lambda t: (abs(t[1]), t[0]))[:MAX_WEAK_CANDIDATES]
     assert set(found) == set(strong) | {a for a, _ in nearest}
     assert all(found[a][0] == 2 for a in strong), found
