@@ -10,8 +10,10 @@
    ±``dedup_window_days`` (each distinct band, bucket and window probed once; PostgreSQL:
    unnest arrays joined LATERAL to ``lsh_buckets``; SQLite: temp tables); a bucket holding
    more than ``MAX_BUCKET`` articles of the window (a band of common words) is ignored,
-   which bounds the rows read per band. Then the candidate clusters' originals: signatures
-   and stored numbers/names first — an LSH-only candidate whose MinHash estimates are far
+   which bounds the rows read per band; an article keeps up to ``MAX_LSH_CANDIDATES`` sharing
+   two or more bands and the ``MAX_WEAK_CANDIDATES`` single-band ones nearest in day. Then
+   the candidate clusters' originals: signatures and stored numbers/names first — an
+   LSH-only candidate whose MinHash estimates are far
    below any verdict is dropped, and so is a pair whose estimated containment is far below
    ``near`` and that lacks the numbers/names a paraphrase needs — and texts only for the
    rest, which are verified, against warehouse originals and against the batch's own
@@ -577,7 +579,7 @@ class _Batch:
         # LSH bands
         probes = [(s, b, aid, lo[aid], hi[aid]) for aid in ids for s, b in self.bk[aid]]
         if probes:
-            lsh: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            lsh: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # aid -> (candidate, bands, day)
             # Copies in one batch share most bands (and usually the window): each distinct
             # (band, bucket, window) is read once, numbered k; (i, k) says which article asked.
             # Numbered in key order, so the server descends the index in order (fewer cache misses).
