@@ -1,14 +1,18 @@
 """Throughput and memory of dedup_pending as the warehouse index grows.
 
     python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--sqlite] [--pg] [--step 10000]
-                                [--workers N] [--through-dedup] [--batch 2000] [--time-budget SECONDS]
+                                [--workers N] [--keep-index] [--prewarm] [--profile]
+                                [--through-dedup] [--batch 2000] [--time-budget SECONDS]
 
 For each size, the warehouse is brought to that many indexed articles, then ``--step``
 new articles (bases, copies and hard negatives from the evaluation generator, ~14 per
 event, dates spread over 60 days) are inserted and ``dedup_pending`` runs on them in a
 fresh process. Printed per size: articles/s of that step, CPU per article, the dedup
 process's peak RSS (flat memory: it must not grow with the index), the step's pairwise
-precision and recall against the generator's stories, and the index's row counts.
+precision and recall against the generator's stories, how many step articles joined a
+cluster of the index (each step story is new: every one is a false merge), a hash of the
+step's decisions (equal hashes: two code versions decided alike on the same step), and the
+index's row counts.
 
 How the index is reached:
 
