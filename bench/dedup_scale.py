@@ -142,8 +142,8 @@ class Source:
     copies are indexed with their base); measured steps draw from seeds past STEP_SEED0."""
 
     def __init__(self):
-        # 30 seeds (5,100 articles, fewer than the default smallest size) hold every repeated edge line the
-        # generator makes at least MIN_ARTICLES times: what dedup learns early in its own climb.
+        # 30 seeds (5,100 articles, fewer than the default smallest size) hold every repeated edge
+        # line the generator makes at least MIN_ARTICLES times: what dedup learns early in its climb.
         self.learned = learned_boilerplate(range(LEARNING_SEEDS))
         self.per_seed = len(seed_articles(0))
         self.step_seed = STEP_SEED0
@@ -235,7 +235,8 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
     print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
           f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / max(processed, 1):5.2f} ms/article, "
           f"busiest process) peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
-          f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} site_paragraphs={before['site_paragraphs']}",
+          f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} "
+          f"site_paragraphs={before['site_paragraphs']}",
           flush=True)
 
 
@@ -286,10 +287,12 @@ class Warehouses:
         if backend == "postgresql":
             name = f"ndscale_work_{uuid.uuid4().hex[:8]}"
             with self.admin.connect() as c:
-                # FILE_COPY: the copy is checkpointed files, not ~11 GB of WAL whose checkpoint
-                # would still be writing while the step is measured.
-                c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY'
-                                                               if template else "")))
+                # FILE_COPY (PostgreSQL 15+, where WAL_LOG became the default): the copy is
+                # checkpointed files, not ~11 GB of WAL whose checkpoint would still be writing
+                # while the step is measured.
+                file_copy = int(c.execute(text("SHOW server_version_num")).scalar_one()) >= 150000
+                c.execute(text(f'CREATE DATABASE "{name}"' + (
+                    f' TEMPLATE "{template}"' + (" STRATEGY FILE_COPY" if file_copy else "") if template else "")))
             self.made.append(("postgresql", name))
             url = self._pg_url(name)
             if template and self.prewarm:
