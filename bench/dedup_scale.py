@@ -32,6 +32,7 @@ workers would; PostgreSQL). CPU and RSS are then those of the busiest process.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import multiprocessing
 import os
 import resource
@@ -180,22 +181,26 @@ def _index_job(job):
     return index_seed(seed, learned)
 
 
-def step_quality(engine, arts: list[dict]) -> tuple[float, float, int]:
+def step_quality(engine, arts: list[dict]) -> tuple[float, float, int, str]:
     """Pairwise precision and recall of the step's clusters against the generator's stories,
-    and how many step articles joined a cluster of the index (each story is new: none should)."""
+    how many step articles joined a cluster of the index (each story is new: none should), and
+    a hash of every step article's decision (its cluster's original, relation, similarity):
+    two code versions measured on the same step decided alike when their hashes agree."""
     urls = {a["url"]: a["story"] for a in arts}
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT a.url, a.cluster_id, o.url AS original FROM articles a "
-                                 "JOIN clusters c ON c.id = a.cluster_id JOIN articles o ON o.id = c.original_article_id "
-                                 "WHERE a.dedup_state = 'done'")).all()
-    cluster = {u: c for u, c, _ in rows if u in urls}
-    joined_index = [u for u, _, o in rows if u in urls and o not in urls]
+        rows = [r for r in conn.execute(text(
+            "SELECT a.url, a.cluster_id, a.dedup_state, a.relation, a.similarity, o.url AS original "
+            "FROM articles a LEFT JOIN clusters c ON c.id = a.cluster_id "
+            "LEFT JOIN articles o ON o.id = c.original_article_id")) if r.url in urls]
+    digest = hashlib.sha256(repr(sorted((r.url, r.original or "", r.relation or "", round(r.similarity or 0.0, 4))
+                                        for r in rows)).encode()).hexdigest()[:10]
+    done = [r for r in rows if r.dedup_state == "done" and r.original is not None]
+    joined_index = [r.url for r in done if r.original not in urls]
     if joined_index and os.environ.get("NEWSDESK_BENCH_VERBOSE"):
         print("joined an indexed cluster:", joined_index[:5], file=sys.stderr)
-    joined_index = len(joined_index)
     by_cluster: dict[int, list[str]] = {}
-    for u, c in cluster.items():
-        by_cluster.setdefault(c, []).append(u)
+    for r in done:
+        by_cluster.setdefault(r.cluster_id, []).append(r.url)
     by_story: dict[str, list[str]] = {}
     for u, s in urls.items():
         by_story.setdefault(s, []).append(u)
@@ -203,21 +208,7 @@ def step_quality(engine, arts: list[dict]) -> tuple[float, float, int]:
     truth = {frozenset(p) for g in by_story.values() for p in combinations(sorted(g), 2)}
     precision = len(predicted & truth) / len(predicted) if predicted else 1.0
     recall = len(predicted & truth) / len(truth) if truth else 1.0
-    return precision, recall, joined_index
-
-
-def decisions_digest(engine, arts: list[dict]) -> str:
-    """A hash of every step article's decision (its cluster's original, relation, similarity):
-    two code versions measured on the same step decided alike when their digests agree."""
-    import hashlib
-
-    urls = {a["url"] for a in arts}
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT a.url, o.url, a.relation, a.similarity FROM articles a "
-                                 "LEFT JOIN clusters c ON c.id = a.cluster_id "
-                                 "LEFT JOIN articles o ON o.id = c.original_article_id")).all()
-    picked = sorted((u, o or "", r or "", round(s or 0.0, 4)) for u, o, r, s in rows if u in urls)
-    return hashlib.sha256(repr(picked).encode()).hexdigest()[:10]
+    return precision, recall, len(joined_index), digest
 
 
 def counts(engine) -> Counter:
@@ -230,8 +221,7 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
     insert_articles(engine, src_arts)
     before = counts(engine)
     processed, wall, cpu, peak = dedup_step(url, workers, profile)
-    precision, recall, joined = step_quality(engine, src_arts)
-    digest = decisions_digest(engine, src_arts)
+    precision, recall, joined, digest = step_quality(engine, src_arts)
     print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
           f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / max(processed, 1):5.2f} ms/article, "
           f"busiest process) peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
@@ -245,8 +235,6 @@ def _fingerprint(learned) -> str:
     seeds (clean texts, signatures, bands, features, verdicts) and of the learned boilerplate.
     A cached index is reused only while the library computes the same rows; migrations are
     not part of it (a cached warehouse is upgraded before it is measured)."""
-    import hashlib
-
     h = hashlib.sha256(repr(sorted((d, sorted(hs)) for d, hs in learned.items())).encode())
     for seed in (0, 1):
         for r in index_seed(seed, learned):
