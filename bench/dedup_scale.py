@@ -7,12 +7,14 @@
 For each size, the warehouse is brought to that many indexed articles, then ``--step``
 new articles (bases, copies and hard negatives from the evaluation generator, ~14 per
 event, dates spread over 60 days) are inserted and ``dedup_pending`` runs on them in a
-fresh process. Printed per size: articles/s of that step, CPU per article, the dedup
-process's peak RSS (flat memory: it must not grow with the index), the step's pairwise
-precision and recall against the generator's stories, how many step articles joined a
-cluster of the index (each step story is new: every one is a false merge), a hash of the
-step's decisions (equal hashes: two code versions decided alike on the same step), and the
-index's row counts.
+fresh process. Printed per size: articles/s of that step, CPU per article (of the busiest
+dedup process, and of the whole machine: dedup, database server and kernel — on a machine
+whose cores the step saturates, the figure that decides throughput), PostgreSQL's WAL per
+article and the checkpoints during the step, the dedup process's peak RSS (flat memory: it
+must not grow with the index), the step's pairwise precision and recall against the
+generator's stories, how many step articles joined a cluster of the index (each step story
+is new: every one is a false merge), a hash of the step's decisions (equal hashes: two code
+versions decided alike on the same step), and the index's row counts.
 
 How the index is reached:
 
@@ -124,14 +126,30 @@ def _profiled(engine) -> tuple[int, float, float]:
     return stats["processed"], cpu, rss_mb()
 
 
-def dedup_step(url: str, workers: int, profile: bool = False) -> tuple[int, float, float, float]:
-    """dedup_pending over everything pending, in ``workers`` fresh processes:
-    (processed, wall seconds, CPU seconds and peak RSS of the busiest process)."""
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat: the dedup
+    processes, the PostgreSQL server (backends, WAL writer, checkpointer) and the kernel."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def dedup_step(url: str, workers: int, profile: bool = False) -> tuple[int, float, float, float, float, float]:
+    """dedup_pending over everything pending, in ``workers`` fresh processes: (processed, wall
+    seconds, CPU seconds and peak RSS of the busiest process, busy and steal CPU seconds of the
+    machine meanwhile)."""
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        busy0, steal0 = machine_cpu()
         t0 = time.perf_counter()
         results = pool.starmap(_dedup_worker, [(url, profile)] * workers)
         wall = time.perf_counter() - t0
-    return sum(r[0] for r in results), wall, max(r[1] for r in results), max(r[2] for r in results)
+        busy1, steal1 = machine_cpu()
+    return (sum(r[0] for r in results), wall, max(r[1] for r in results), max(r[2] for r in results),
+            busy1 - busy0, steal1 - steal0)
 
 
 LEARNING_SEEDS = 30
@@ -217,14 +235,35 @@ def counts(engine) -> Counter:
                         for t in ("articles", "lsh_buckets", "site_paragraphs")})
 
 
+def server_wal(engine) -> tuple[int, int] | None:
+    """PostgreSQL: (WAL bytes written so far, checkpoints so far) of the whole server."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        # PostgreSQL 17 moved the checkpoint counters to pg_stat_checkpointer
+        checkpoints = ("SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+                       if int(conn.execute(text("SHOW server_version_num")).scalar_one()) >= 170000
+                       else "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+        return (int(conn.execute(text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")).scalar_one()),
+                int(conn.execute(text(checkpoints)).scalar_one()))
+
+
 def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, profile: bool = False) -> None:
     insert_articles(engine, src_arts)
     before = counts(engine)
-    processed, wall, cpu, peak = dedup_step(url, workers, profile)
+    wal0 = server_wal(engine)
+    processed, wall, cpu, peak, busy, steal = dedup_step(url, workers, profile)
+    wal1 = server_wal(engine)
     precision, recall, joined, digest = step_quality(engine, src_arts)
+    n = max(processed, 1)
+    # WAL per article and checkpoints during the step: a checkpoint makes the next change of
+    # every index page write the whole page to WAL again, a large share of the server's work.
+    wal = "" if wal0 is None else (f" wal={(wal1[0] - wal0[0]) / n / 1024:5.1f} kB/article "
+                                   f"checkpoints={wal1[1] - wal0[1]}")
     print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
-          f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / max(processed, 1):5.2f} ms/article, "
-          f"busiest process) peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
+          f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / n:5.2f} ms/article, "
+          f"busiest process; machine {1000 * busy / n:5.2f} ms/article, steal {1000 * steal / n:4.2f}){wal} "
+          f"peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
           f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} "
           f"site_paragraphs={before['site_paragraphs']}",
           flush=True)
@@ -387,7 +426,7 @@ def run_through_dedup(label: str, url: str, sizes: list[int], batch: int, budget
                 break
             n = min(batch, size - have)
             insert_articles(engine, src.articles(n))
-            processed, wall, cpu, rss = dedup_step(url, workers)
+            processed, wall, cpu, rss, _, _ = dedup_step(url, workers)
             t_dedup += wall
             c_dedup += cpu
             peak = max(peak, rss)
