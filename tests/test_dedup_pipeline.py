@@ -434,6 +434,46 @@ def test_a_cluster_deleted_by_another_worker_after_the_search_is_not_joined(pg_e
     assert original_url(pg_engine, truncated["url"]) == base["url"]
 
 
+def test_a_cluster_re_pointed_by_another_worker_after_the_search_is_seen_with_its_new_original(pg_engine):
+    """B reads a cluster (a copy as its provisional original) while searching; before B decides,
+    A's batch brings the story's real original, earlier published, and re-points the cluster.
+    B must catch up with the cluster it already read and compare its copy with the new original."""
+    from newsdesk.config import Settings
+    from newsdesk.dedup.process import _Batch, _claim, _epoch, _serialise
+
+    base, template, truncated = _story()
+    assert base["published_at"] < template["published_at"]
+    insert_articles(pg_engine, [template])
+    dedup_pending(pg_engine)  # the cluster, with the template copy as its original for now
+    insert_articles(pg_engine, [truncated, base])  # in id order: B claims the copy, A the base
+    settings = Settings.from_env()
+    with pg_engine.connect() as conn_a, pg_engine.connect() as conn_b:
+        trans_b = conn_b.begin()
+        batch_b = _Batch(conn_b, _claim(conn_b, 1), settings)
+        trans_a = conn_a.begin()
+        batch_a = _Batch(conn_a, _claim(conn_a, 1), settings)
+        batch_b.prepare()
+        batch_b.gather()
+        cluster = next(iter(batch_b.corig))
+        assert batch_b.rows[batch_b.corig[cluster]].url == template["url"]
+        batch_a.prepare()
+        batch_a.decide()
+        trans_a.commit()  # the base is the cluster's original now
+        # decide_serialised, step by step: the catch-up must read the cluster again
+        assert _serialise(conn_b)
+        batch_b.catch_up(batch_b.epoch0, _epoch(conn_b))
+        assert batch_b.stats["caught_up"] == 2  # the base, and the template copy re-pointed to it
+        assert conn_b.execute(select(articles.c.url).where(articles.c.id == batch_b.corig[cluster])).scalar_one() \
+            == base["url"]
+        stats = batch_b.assign()
+        trans_b.commit()
+    assert stats["processed"] == 1
+    rows = by_url(pg_engine)
+    assert len({rows[a["url"]].cluster_id for a in (base, template, truncated)}) == 1
+    assert original_url(pg_engine, truncated["url"]) == base["url"]
+    assert rows[truncated["url"]].relation in ("near", "exact")
+
+
 @contextmanager
 def _probe_batch(engine, indexed: int):
     """``indexed`` done articles (their ids) and a batch holding one pending probe article,
