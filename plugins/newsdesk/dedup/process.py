@@ -21,7 +21,7 @@
 4. PostgreSQL: take a transaction advisory lock, which serialises decisions across
    workers; re-read the site boilerplate other workers committed meanwhile (articles it
    concerns are cleaned again) and catch up with the articles their batches changed (dedup
-   epochs): they become candidates, and the clusters this batch read are read again;
+   epochs): they become candidates, and the clusters they changed are read again;
 5. ``assign``, in id order, in Python: verify against each candidate cluster's ORIGINAL
    (never against members; most verdicts are ready from step 3), join the matching cluster
    — merging several if the article matches their originals — choose the cluster's original
@@ -1188,6 +1188,12 @@ def dedup_pending(engine: Engine, settings: Settings | None = None, limit: int |
             n = size if limit is None else min(size, limit - stats["processed"])
             size = min(batch, size * 2)  # small first batches leave work for workers starting alongside
             with engine.begin() as conn:
+                if _pg(conn):
+                    # A batch's commit does not wait for its WAL to reach the disk (~60 MB of mostly
+                    # full-page images of the bucket index per 400 articles at 1M): a server crash
+                    # can lose the last batches' decisions, never half of one, and their articles,
+                    # still pending, are decided again by the next run. +2-3 % with two workers.
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
                 claimed = _claim(conn, n)
                 if not claimed:
                     break
