@@ -235,14 +235,18 @@ def counts(engine) -> Counter:
                         for t in ("articles", "lsh_buckets", "site_paragraphs")})
 
 
+def _server_version(conn) -> int:
+    """PostgreSQL's version number (150000 for 15.0)."""
+    return int(conn.execute(text("SHOW server_version_num")).scalar_one())
+
+
 def server_wal(engine) -> tuple[int, int] | None:
     """PostgreSQL: (WAL bytes written so far, checkpoints so far) of the whole server."""
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as conn:
         # PostgreSQL 17 moved the checkpoint counters to pg_stat_checkpointer
-        checkpoints = ("SELECT num_timed + num_requested FROM pg_stat_checkpointer"
-                       if int(conn.execute(text("SHOW server_version_num")).scalar_one()) >= 170000
+        checkpoints = ("SELECT num_timed + num_requested FROM pg_stat_checkpointer" if _server_version(conn) >= 170000
                        else "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
         return (int(conn.execute(text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")).scalar_one()),
                 int(conn.execute(text(checkpoints)).scalar_one()))
@@ -317,7 +321,7 @@ class Warehouses:
                 # FILE_COPY (PostgreSQL 15+, where WAL_LOG became the default): the copy is
                 # checkpointed files, not ~11 GB of WAL whose checkpoint would still be writing
                 # while the step is measured.
-                file_copy = int(c.execute(text("SHOW server_version_num")).scalar_one()) >= 150000
+                file_copy = _server_version(c) >= 150000
                 c.execute(text(f'CREATE DATABASE "{name}"' + (
                     f' TEMPLATE "{template}"' + (" STRATEGY FILE_COPY" if file_copy else "") if template else "")))
             self.made.append(("postgresql", name))
