@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
 from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -562,3 +562,38 @@ def test_single_band_candidates_are_only_the_nearest_in_day_and_both_indexes_agr
     in_memory = memory.candidates("probe", SimpleNamespace(url="https://probe.example/a", canonical_url=None),
                                   batch.bk[probe], day, lambda other: True)
     assert set(in_memory) == set(found)
+
+
+@hsettings(max_examples=200, deadline=None)
+@example([(1, k, c, c % 7) for c in range(100, 175) for k in (1, 2)] + [(1, 3, c, 1) for c in range(200, 211)]
+         + [(2, 3, c, 0) for c in range(100, 120)], set())
+@given(st.lists(st.tuples(st.integers(1, 6), st.integers(1, 40), st.integers(100, 400), st.integers(-20, 20)),
+                max_size=300),
+       st.sets(st.integers(100, 400), max_size=5))
+def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude):
+    """``_rank_found`` (numpy, the whole batch at once) keeps, for every asking article, exactly what
+    ``_rank_lsh`` keeps from that article's own candidates, in the same order — with ties in bands
+    and in days, strong and single-band candidates, and more than the caps can hold (the
+    explicit example: 75 candidates sharing two bands with one article, and 11 sharing one)."""
+    from newsdesk.dedup.process import _rank_found, _rank_lsh
+
+    # entries: (asking article, probe, candidate, candidate's day offset); probes are distinct per
+    # article, and a probe holds a candidate once
+    uses = sorted({(i, k) for i, k, _, _ in entries})
+    found = sorted({(k, c): off for _, k, c, off in entries}.items())
+    day = {i: 1000 + 3 * i for i, _ in uses}
+    cand_day = {c: 1000 + off for (_, c), off in found}  # a candidate has one publication day
+    got = _rank_found([i for i, _ in uses], [k for _, k in uses], [day[i] for i, _ in uses],
+                      [k for (k, _), _ in found], [c for (_, c), _ in found], [cand_day[c] for (_, c), _ in found],
+                      exclude=exclude)
+    want = {}
+    for i in sorted({i for i, _ in uses}):
+        probes = {k for j, k in uses if j == i}
+        hits = {}
+        for (k, c), _ in found:
+            if k in probes and c not in exclude:
+                hits[c] = hits.get(c, 0) + 1
+        ranked = _rank_lsh([(c, n, cand_day[c]) for c, n in hits.items()], day[i])
+        if ranked:
+            want[i] = ranked
+    assert dict(got) == want
