@@ -163,6 +163,14 @@ def _rank_within(*keys: np.ndarray) -> np.ndarray:
     return np.arange(len(change)) - np.repeat(starts, np.diff(np.r_[starts, len(change)]))
 
 
+def _observable(paras: list[str]) -> list[int]:
+    """Indexes of the paragraphs boilerplate learning observes: the first HEAD and the last TAIL,
+    of MIN_WORDS words or more."""
+    n = len(paras)
+    return [i for i in list(range(min(HEAD, n))) + list(range(max(HEAD, n - TAIL), n))
+            if len(paras[i].split()) >= MIN_WORDS]
+
+
 def _chunks(seq, size=_IN_CHUNK):
     seq = list(seq)
     for i in range(0, len(seq), size):
@@ -462,15 +470,16 @@ class _Batch:
             self.names = dict(conn.execute(select(sources.c.id, sources.c.name).where(sources.c.id.in_(src_ids))).all())
         # Site boilerplate known for the batch's domains and paragraphs, and the observations so far.
         self.paras = {}
-        self.edge = {}
-        want = set()
+        want, observable = set(), set()
         for r in self.claimed.values():
             ps = paragraphs(r.text)
             hs = [paragraph_hash(p) for p in ps]
             self.paras[r.id] = (ps, hs)
             if r.domain:
                 want |= {(r.domain, h) for h in hs}
-        self.want = want
+                observable |= {(r.domain, hs[i]) for i in _observable(ps)}
+        self.want = want  # learned boilerplate is stripped wherever it stands: every paragraph
+        self.observable = observable  # observations are counted for edge paragraphs only: half as many
         self.new_boilerplate: list[dict] = []
         self.new_observations: list[tuple[str, int, int]] = []  # (domain, hash, article id)
         self.load_site_knowledge()
@@ -500,9 +509,9 @@ class _Batch:
                     "ON b.domain = w.domain AND b.paragraph_hash = w.paragraph_hash"),
                     {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}):
                 self.learned[d].add(h)
-            # Observations matter only for paragraphs not learned yet (a learned one is skipped
+            # Observations matter only for edge paragraphs not learned yet (a learned one is skipped
             # before they are consulted); a learned paragraph's can be many rows.
-            pairs = [(d, h) for d, h in pairs if h not in self.learned.get(d, ())]
+            pairs = sorted((d, h) for d, h in self.observable if h not in self.learned.get(d, ()))
             if pairs:
                 for d, h, c in self.conn.execute(text(
                         "SELECT p.domain, p.paragraph_hash, p.cluster_id FROM unnest(CAST(:d AS text[]), "
@@ -519,7 +528,7 @@ class _Batch:
                     self.learned[d].add(h)
             for d, h, c in self.conn.execute(select(site_paragraphs).where(
                     site_paragraphs.c.domain.in_(domains), site_paragraphs.c.paragraph_hash.in_(hs))):
-                if (d, h) in want:
+                if (d, h) in self.observable:
                     self.observed[(d, h)].add(c)
 
     def _clean(self, aid: int) -> None:
@@ -954,13 +963,11 @@ class _Batch:
             return
         paras, hs = self.paras[aid]
         already = self.known[aid]
-        n = len(paras)
-        edge_idx = list(range(min(HEAD, n))) + list(range(max(HEAD, n - TAIL), n))
         cid = self.rows[aid].cluster_id
         seen = set()
-        for i in edge_idx:
+        for i in _observable(paras):
             h = hs[i]
-            if h in already or h in seen or len(paras[i].split()) < MIN_WORDS:
+            if h in already or h in seen:
                 continue
             seen.add(h)
             key = (r.domain, h)
