@@ -161,6 +161,46 @@ def test_search_index_follows_inserts_updates_and_deletes(warehouse):
     assert search.search(engine, "zebra") == []
 
 
+def test_postgres_search_rows_are_rewritten_only_when_title_text_or_language_change(pg_engine):
+    """Dedup updates every article once (cluster, relation, clean text): that must not re-insert
+    its lexemes into the GIN index. A re-extraction that changes the text must."""
+    info = sample.build_sample_warehouse(pg_engine)
+    storm = info["articles"]["storm"]
+
+    def version():
+        with pg_engine.connect() as conn:
+            return conn.execute(text("SELECT xmin::text FROM article_search WHERE article_id = :a"),
+                                {"a": storm}).scalar_one()
+
+    before = version()
+    with pg_engine.begin() as conn:
+        conn.execute(update(schema.articles).where(schema.articles.c.id == storm).values(
+            clean_text="Cleaned again.", relation="near", similarity=0.9, dedup_state="done", dedup_epoch=7))
+    assert version() == before
+    with pg_engine.begin() as conn:
+        conn.execute(update(schema.articles).where(schema.articles.c.id == storm).values(text="Hailstones in Cork."))
+    assert version() != before
+    assert [s.article_id for s in search.search(pg_engine, "hailstones")] == [storm]
+
+
+def test_postgres_upgrade_moves_the_former_generated_search_column(pg_engine):
+    """Warehouses created before 2026-11 kept the tsvector as a generated column of articles
+    (with its GIN index): an upgrade drops it and builds the side table from every article."""
+    sample.build_sample_warehouse(pg_engine)
+    with pg_engine.begin() as conn:
+        conn.execute(text("DROP TABLE article_search"))
+        conn.execute(text(f"ALTER TABLE articles ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS "
+                          f"({search._pg_tsv_expr()}) STORED"))
+        conn.execute(text("CREATE INDEX ix_articles_search_tsv ON articles USING GIN (search_tsv)"))
+    db.upgrade(pg_engine)
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM information_schema.columns "
+                                 "WHERE table_name = 'articles' AND column_name = 'search_tsv'")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM article_search")).scalar_one() == 13
+    assert len(search.search(pg_engine, "buffer zones")) == 1
+    assert search.ensure_search_index(pg_engine) == "present"
+
+
 def test_ensure_search_index_is_idempotent_and_backfills(engine):
     sample.build_sample_warehouse(engine)
     assert search.ensure_search_index(engine) == "present"
@@ -171,13 +211,14 @@ def test_ensure_search_index_is_idempotent_and_backfills(engine):
         assert search.ensure_search_index(engine).startswith("created")
     else:
         with engine.begin() as conn:
-            conn.execute(text("DROP INDEX ix_articles_search_tsv"))
-            conn.execute(text("ALTER TABLE articles DROP COLUMN search_tsv"))
-        assert search.ensure_search_index(engine) == "created column"
+            conn.execute(text("DROP TABLE article_search"))
+        assert search.ensure_search_index(engine) == "created table"
         with engine.connect() as conn:
+            conn.execute(text("SET enable_seqscan = off"))
             plan = "\n".join(conn.execute(text(
-                "EXPLAIN SELECT id FROM articles WHERE search_tsv @@ to_tsquery('simple', 'buffer')")).scalars())
-            assert "search_tsv" in plan
+                "EXPLAIN SELECT article_id FROM article_search WHERE search_tsv @@ to_tsquery('simple', 'buffer')")
+            ).scalars())
+            assert "ix_article_search_tsv" in plan
     assert len(search.search(engine, "buffer zones")) == 1
 
 

@@ -1,9 +1,13 @@
 """Full-text search over articles, one story per syndication cluster.
 
-PostgreSQL: a stored generated ``tsvector`` column ``articles.search_tsv`` (title
-weighted A, text B, stemmed with the article's language where PostgreSQL has a
-configuration for it) and a GIN index on it. SQLite: an FTS5 external-content table
-``articles_fts`` (porter + unicode61) kept in step by triggers on ``articles``.
+PostgreSQL: a side table ``article_search(article_id, search_tsv)`` (title weighted A,
+text B, stemmed with the article's language where PostgreSQL has a configuration for it)
+with a GIN index, kept in step by triggers on ``articles`` that fire when an article is
+inserted or its title, text or language change. Not a column of ``articles``: dedup
+updates every article once (cluster, relation, clean text), and each new row version
+re-inserted the article's ~300 lexemes into the GIN index. SQLite: an FTS5
+external-content table ``articles_fts`` (porter + unicode61) kept in step by triggers on
+``articles`` (its update trigger is already limited to title and text).
 
 ``ensure_search_index`` creates whichever the dialect needs; it is idempotent and
 runs from ``storage.db.upgrade``. Both objects backfill existing rows when created.
@@ -22,8 +26,9 @@ from sqlalchemy.engine import Connection, Engine
 from ..times import as_utc
 
 FTS_TABLE = "articles_fts"
+TSV_TABLE = "article_search"
 TSV_COLUMN = "search_tsv"
-TSV_INDEX = "ix_articles_search_tsv"
+TSV_INDEX = "ix_article_search_tsv"
 
 # ISO 639-1 -> PostgreSQL text search configuration (built-in ones only); others use 'simple'.
 PG_CONFIGS = {
@@ -35,15 +40,16 @@ PG_CONFIGS = {
 COPY_RELATIONS = ("exact", "near", "paraphrase")
 
 
-def _pg_config_expr() -> str:
+def _pg_config_expr(row: str = "") -> str:
+    """The text search configuration of an article's language; ``row``: the article's alias, with its dot."""
     cases = " ".join(f"WHEN '{iso}' THEN '{cfg}'::regconfig" for iso, cfg in sorted(PG_CONFIGS.items()))
-    return f"CASE lower(left(coalesce(language, ''), 2)) {cases} ELSE 'simple'::regconfig END"
+    return f"CASE lower(left(coalesce({row}language, ''), 2)) {cases} ELSE 'simple'::regconfig END"
 
 
-def _pg_tsv_expr() -> str:
-    cfg = _pg_config_expr()
-    return (f"setweight(to_tsvector({cfg}, coalesce(title, '')), 'A') || "
-            f"setweight(to_tsvector({cfg}, coalesce(text, '')), 'B')")
+def _pg_tsv_expr(row: str = "") -> str:
+    cfg = _pg_config_expr(row)
+    return (f"setweight(to_tsvector({cfg}, coalesce({row}title, '')), 'A') || "
+            f"setweight(to_tsvector({cfg}, coalesce({row}text, '')), 'B')")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,20 +65,64 @@ def ensure_search_index(engine: Engine) -> str:
     return "unsupported dialect"
 
 
+# Inserted articles are indexed per statement (one INSERT ... SELECT over the transition
+# table); an update of title, text or language per row (rare: re-extraction). Deleted
+# articles leave with their row (ON DELETE CASCADE).
+_PG_DDL = [
+    f"""CREATE TABLE IF NOT EXISTS {TSV_TABLE} (
+        article_id BIGINT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+        {TSV_COLUMN} tsvector NOT NULL)""",
+    f"""CREATE OR REPLACE FUNCTION newsdesk_index_inserted_articles() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN})
+            SELECT n.id, {_pg_tsv_expr("n.")} FROM inserted_articles n
+            ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN};
+            RETURN NULL;
+        END $$""",
+    f"""CREATE OR REPLACE FUNCTION newsdesk_index_updated_article() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN})
+            VALUES (NEW.id, {_pg_tsv_expr("NEW.")})
+            ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN};
+            RETURN NULL;
+        END $$""",
+    "DROP TRIGGER IF EXISTS article_search_ai ON articles",
+    """CREATE TRIGGER article_search_ai AFTER INSERT ON articles REFERENCING NEW TABLE AS inserted_articles
+        FOR EACH STATEMENT EXECUTE FUNCTION newsdesk_index_inserted_articles()""",
+    "DROP TRIGGER IF EXISTS article_search_au ON articles",
+    """CREATE TRIGGER article_search_au AFTER UPDATE OF title, text, language ON articles
+        FOR EACH ROW EXECUTE FUNCTION newsdesk_index_updated_article()""",
+]
+
+
 def _ensure_pg(engine: Engine) -> str:
     with engine.begin() as conn:
-        has_col = conn.execute(text(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = 'articles' AND column_name = :c"), {"c": TSV_COLUMN}).first()
+        has = set(conn.execute(text(
+            "SELECT 'column' FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'articles' AND column_name = :c "
+            "UNION ALL SELECT 'table' FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_name = :t "
+            "UNION ALL SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('articles') "
+            "AND tgname IN ('article_search_ai', 'article_search_au')"), {"c": TSV_COLUMN, "t": TSV_TABLE}).scalars())
+        if has == {"table", "article_search_ai", "article_search_au"}:
+            return "present"
         did = []
-        if not has_col:
-            # A stored generated column fills itself for existing rows (the backfill) and
-            # for every insert/update afterwards.
-            conn.execute(text(f"ALTER TABLE articles ADD COLUMN IF NOT EXISTS {TSV_COLUMN} tsvector "
-                              f"GENERATED ALWAYS AS ({_pg_tsv_expr()}) STORED"))
-            did.append("column")
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TSV_INDEX} ON articles USING GIN ({TSV_COLUMN})"))
-    return "created " + ",".join(did) if did else "present"
+        if "column" in has:  # a generated column of articles until 2026-11: its GIN index goes with it
+            conn.execute(text(f"ALTER TABLE articles DROP COLUMN {TSV_COLUMN}"))
+            did.append("moved column")
+        # Creating the triggers locks articles against writes until this transaction commits,
+        # so the backfill below sees every article that will not fire them.
+        for ddl in _PG_DDL:
+            conn.execute(text(ddl))
+        conn.execute(text(
+            f"INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN}) SELECT a.id, {_pg_tsv_expr('a.')} FROM articles a "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {TSV_TABLE} t WHERE t.article_id = a.id)"))
+        # After the backfill: one GIN build sorts all its entries at once, instead of inserting
+        # them article by article.
+        conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TSV_INDEX} ON {TSV_TABLE} USING GIN ({TSV_COLUMN})"))
+        did.append("table" if "table" not in has else "triggers")
+    return "created " + ",".join(did)
 
 
 _SQLITE_TRIGGERS = {
@@ -149,11 +199,15 @@ class bulk_indexing:
 
 
 def rebuild_search_index(engine: Engine) -> None:
-    """Re-index every article (SQLite); PostgreSQL's generated column never drifts."""
-    if engine.dialect.name == "sqlite":
-        ensure_search_index(engine)
-        with engine.begin() as conn:
+    """Re-index every article."""
+    ensure_search_index(engine)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
             conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
+        elif engine.dialect.name == "postgresql":
+            conn.execute(text(
+                f"INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN}) SELECT a.id, {_pg_tsv_expr('a.')} "
+                f"FROM articles a ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN}"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,12 +298,12 @@ def _hits_sql(dialect: str, filters: list[str]) -> str:
         # the GIN index can answer: it narrows the rows first.
         configs = sorted(set(PG_CONFIGS.values())) + ["simple"]
         tsq_any = " || ".join(f"websearch_to_tsquery('{c}', :q)" for c in configs)
-        own = f"websearch_to_tsquery({_pg_config_expr().replace('language', 'a.language')}, :q)"
+        own = f"websearch_to_tsquery({_pg_config_expr('a.')}, :q)"
         return f"""hits AS (
-            SELECT a.id, a.cluster_id, ts_rank_cd(a.{TSV_COLUMN}, {own}, 1) AS score
-            FROM articles a CROSS JOIN (SELECT ({tsq_any}) AS tsq) q
+            SELECT a.id, a.cluster_id, ts_rank_cd(t.{TSV_COLUMN}, {own}, 1) AS score
+            FROM {TSV_TABLE} t JOIN articles a ON a.id = t.article_id CROSS JOIN (SELECT ({tsq_any}) AS tsq) q
             LEFT JOIN sources s ON s.id = a.source_id
-            WHERE a.{TSV_COLUMN} @@ q.tsq AND a.{TSV_COLUMN} @@ {own}{where})"""
+            WHERE t.{TSV_COLUMN} @@ q.tsq AND t.{TSV_COLUMN} @@ {own}{where})"""
     # bm25 is lower-is-better: negate, and weight the title 5x. bm25() only works in the
     # full-text query itself, so that query is materialised before joins and grouping.
     return f"""fts AS MATERIALIZED (
