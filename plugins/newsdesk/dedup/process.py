@@ -365,6 +365,19 @@ def _update_articles_pg(conn: Connection, cols: tuple[str, ...], params: list[di
         + ") AS v(id, " + ", ".join(cols) + ") WHERE a.id = v.id"), values)
 
 
+# (domain, paragraph hash) pairs as rows: the batch's few distinct domains sent once and
+# numbered, so that no list of thousands of strings is adapted parameter by parameter.
+_WANTED_PARAGRAPHS = ("(SELECT (CAST(:domains AS text[]))[u.n] AS domain, u.paragraph_hash "
+                      "FROM unnest(CAST(:n AS integer[]), CAST(:h AS bigint[])) AS u(n, paragraph_hash)) w")
+
+
+def _wanted_params(pairs) -> dict:
+    pairs = sorted(pairs)
+    domains = sorted({d for d, _ in pairs})
+    number = {d: i for i, d in enumerate(domains, 1)}
+    return {"domains": domains, "n": _pg_array(number[d] for d, _ in pairs), "h": _pg_array(h for _, h in pairs)}
+
+
 # ---------------------------------------------------------------------------------- batch
 
 
@@ -502,22 +515,18 @@ class _Batch:
         if _pg(self.conn):
             # The wanted (domain, hash) pairs joined to each table's key: one index probe per pair.
             # (domain = ANY(...) AND hash = ANY(...) would probe every combination of the two.)
-            pairs = sorted(want)
             for d, h in self.conn.execute(text(
-                    "SELECT b.domain, b.paragraph_hash FROM unnest(CAST(:d AS text[]), CAST(:h AS bigint[])) "
-                    "AS w(domain, paragraph_hash) JOIN site_boilerplate b "
-                    "ON b.domain = w.domain AND b.paragraph_hash = w.paragraph_hash"),
-                    {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}):
+                    "SELECT b.domain, b.paragraph_hash FROM " + _WANTED_PARAGRAPHS + " JOIN site_boilerplate b "
+                    "ON b.domain = w.domain AND b.paragraph_hash = w.paragraph_hash"), _wanted_params(want)):
                 self.learned[d].add(h)
             # Observations matter only for edge paragraphs not learned yet (a learned one is skipped
             # before they are consulted); a learned paragraph's can be many rows.
-            pairs = sorted((d, h) for d, h in self.observable if h not in self.learned.get(d, ()))
+            pairs = [(d, h) for d, h in self.observable if h not in self.learned.get(d, ())]
             if pairs:
                 for d, h, c in self.conn.execute(text(
-                        "SELECT p.domain, p.paragraph_hash, p.cluster_id FROM unnest(CAST(:d AS text[]), "
-                        "CAST(:h AS bigint[])) AS w(domain, paragraph_hash) JOIN site_paragraphs p "
-                        "ON p.domain = w.domain AND p.paragraph_hash = w.paragraph_hash"),
-                        {"d": [d for d, _ in pairs], "h": _pg_array(h for _, h in pairs)}):
+                        "SELECT p.domain, p.paragraph_hash, p.cluster_id FROM " + _WANTED_PARAGRAPHS + " JOIN "
+                        "site_paragraphs p ON p.domain = w.domain AND p.paragraph_hash = w.paragraph_hash"),
+                        _wanted_params(pairs)):
                     self.observed[(d, h)].add(c)
             return
         domains = sorted({d for d, _ in want})
