@@ -5,7 +5,7 @@ text B, stemmed with the article's language where PostgreSQL has a configuration
 with a GIN index, kept in step by triggers on ``articles`` that fire when an article is
 inserted or its title, text or language change. Not a column of ``articles``: dedup
 updates every article once (cluster, relation, clean text), and each new row version
-re-inserted the article's ~300 lexemes into the GIN index. SQLite: an FTS5
+re-inserted all the article's lexemes into the GIN index. SQLite: an FTS5
 external-content table ``articles_fts`` (porter + unicode61) kept in step by triggers on
 ``articles`` (its update trigger is already limited to title and text).
 

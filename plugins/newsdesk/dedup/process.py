@@ -118,7 +118,8 @@ def _rank_found(use_i, use_k, use_day, found_k, found_id, found_day, exclude) ->
         return {}
     use_k = np.asarray(use_k, dtype=np.int64)
     by_k = np.argsort(use_k, kind="stable")
-    use_k, use_i, use_day = use_k[by_k], np.asarray(use_i, dtype=np.int64)[by_k], np.asarray(use_day, dtype=np.int64)[by_k]
+    use_k = use_k[by_k]
+    use_i, use_day = np.asarray(use_i, dtype=np.int64)[by_k], np.asarray(use_day, dtype=np.int64)[by_k]
     # every entry found once per article that asked its probe
     first = np.searchsorted(use_k, found_k, "left")
     askers = np.searchsorted(use_k, found_k, "right") - first
@@ -656,7 +657,8 @@ class _Batch:
             # band of common words): it is skipped, found by reading at most MAX_BUCKET + 1 entries.
             if _pg(conn):
                 # No JIT for the rest of this transaction: compiling costs more than it saves on
-                # this many-probe join. One row of three arrays: parsed in C, ~100x fewer rows.
+                # this many-probe join. What the probes found comes back as one row of three
+                # arrays (the driver parses them in C) and is ranked in numpy.
                 conn.execute(text("SET LOCAL jit = off"))
                 ds, db_, dlo, dhi = zip(*distinct)
                 found = conn.execute(text(

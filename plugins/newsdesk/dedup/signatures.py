@@ -59,8 +59,11 @@ def minhash(features: set[str], params: tuple[np.ndarray, np.ndarray]) -> np.nda
         return np.full(len(a), _EMPTY, dtype=np.uint32)
     crc32 = zlib.crc32  # h32, inlined: called for every shingle of every article
     x = np.fromiter((crc32(f.encode("utf-8")) for f in features), dtype=np.uint64, count=len(features))
-    with np.errstate(over="ignore"):
-        hv = (a[:, None] * x[None, :] + b[:, None]) >> np.uint64(32)
+    # In place, one (permutations x features) buffer instead of three: ~20 % of the function's
+    # time. Unsigned array arithmetic wraps modulo 2^64 without a warning.
+    hv = np.multiply(a[:, None], x[None, :])
+    hv += b[:, None]
+    hv >>= np.uint64(32)
     return hv.min(axis=1).astype(np.uint32)
 
 
