@@ -65,6 +65,12 @@ def ensure_search_index(engine: Engine) -> str:
     return "unsupported dialect"
 
 
+def _pg_upsert_vectors(rows: str) -> str:
+    """Writes the vector of each article ``rows`` yields as (id, vector), replacing an old one."""
+    return (f"INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN}) {rows} "
+            f"ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN}")
+
+
 # Inserted articles are indexed per statement (one INSERT ... SELECT over the transition
 # table); an update of title, text or language per row (rare: re-extraction). Deleted
 # articles leave with their row (ON DELETE CASCADE).
@@ -74,16 +80,12 @@ _PG_DDL = [
         {TSV_COLUMN} tsvector NOT NULL)""",
     f"""CREATE OR REPLACE FUNCTION newsdesk_index_inserted_articles() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
-            INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN})
-            SELECT n.id, {_pg_tsv_expr("n.")} FROM inserted_articles n
-            ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN};
+            {_pg_upsert_vectors(f"SELECT n.id, {_pg_tsv_expr('n.')} FROM inserted_articles n")};
             RETURN NULL;
         END $$""",
     f"""CREATE OR REPLACE FUNCTION newsdesk_index_updated_article() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
-            INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN})
-            VALUES (NEW.id, {_pg_tsv_expr("NEW.")})
-            ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN};
+            {_pg_upsert_vectors(f"VALUES (NEW.id, {_pg_tsv_expr('NEW.')})")};
             RETURN NULL;
         END $$""",
     "DROP TRIGGER IF EXISTS article_search_ai ON articles",
@@ -114,9 +116,9 @@ def _ensure_pg(engine: Engine) -> str:
         # so the backfill below sees every article that will not fire them.
         for ddl in _PG_DDL:
             conn.execute(text(ddl))
-        conn.execute(text(
-            f"INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN}) SELECT a.id, {_pg_tsv_expr('a.')} FROM articles a "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {TSV_TABLE} t WHERE t.article_id = a.id)"))
+        conn.execute(text(_pg_upsert_vectors(
+            f"SELECT a.id, {_pg_tsv_expr('a.')} FROM articles a "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {TSV_TABLE} t WHERE t.article_id = a.id)")))
         # After the backfill: one GIN build sorts all its entries at once, instead of inserting
         # them article by article.
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
@@ -205,9 +207,7 @@ def rebuild_search_index(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
         elif engine.dialect.name == "postgresql":
-            conn.execute(text(
-                f"INSERT INTO {TSV_TABLE} (article_id, {TSV_COLUMN}) SELECT a.id, {_pg_tsv_expr('a.')} "
-                f"FROM articles a ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN}"))
+            conn.execute(text(_pg_upsert_vectors(f"SELECT a.id, {_pg_tsv_expr('a.')} FROM articles a")))
 
 
 # ---------------------------------------------------------------------------------------------
