@@ -554,7 +554,7 @@ class _Batch:
         cleaned = clean(r.text, r.title, known)
         sig = signature(cleaned.text)
         doc = Doc(cleaned.text)
-        doc.tokens = sig.tokens  # the same tokenisation, computed once
+        doc.tokens, doc.shingles = sig.tokens, sig.shingles  # the same tokens and 3-gram set, computed once
         self.known[aid] = known
         self.bk[aid] = sig.buckets
         self.docs[aid] = doc
