@@ -597,3 +597,33 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
         if ranked:
             want[i] = ranked
     assert dict(got) == want
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from([0, 1, 100, 139]), st.integers(0, 4) | st.just((1 << 63) - 1)),
+                         max_size=6),
+                max_size=8),
+       st.lists(st.integers(19_990, 20_010), min_size=8, max_size=8))
+def test_batch_probes_are_numbered_like_sorted_tuples(bands, days):
+    """``_distinct_probes`` (numpy) numbers a batch's probes as sorting the distinct (scheme, bucket,
+    lo, hi) tuples in Python does, and says which article asked which, in article and band order —
+    with bands shared between articles, repeated windows, articles without bands and the largest
+    bucket value."""
+    from newsdesk.dedup.process import _distinct_probes
+
+    ids = [10 + 7 * n for n in range(len(bands))]
+    bands_of = dict(zip(ids, bands))
+    day_of = dict(zip(ids, days))
+    window = 14
+    probes = [(s, b, a, day_of[a] - window, day_of[a] + window) for a in ids for s, b in bands_of[a]]
+    got = _distinct_probes(ids, bands_of, day_of, window)
+    if not probes:
+        assert got is None
+        return
+    keys = sorted({(s, b, lo, hi) for s, b, _, lo, hi in probes})
+    number = {key: k for k, key in enumerate(keys, 1)}
+    use_i, use_k, use_day, distinct = got
+    assert use_i.tolist() == [p[2] for p in probes]
+    assert use_k.tolist() == [number[(s, b, lo, hi)] for s, b, _, lo, hi in probes]
+    assert use_day.tolist() == [day_of[p[2]] for p in probes]
+    assert list(zip(*(column.tolist() for column in distinct))) == keys
