@@ -335,9 +335,11 @@ _MEMBER_COLS = (articles.c.id, articles.c.url, articles.c.canonical_url, article
 
 
 def _member(r) -> Member:
+    length = getattr(r, "length", None)
+    if length is None:  # counted once per row: a cluster's members are ranked again with every new copy
+        length = r.length = len((r.clean_text or "").split())
     return Member(id=r.id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, source_name=r.name,
-                  attribution=r.attribution, published_at=r.published_at,
-                  length=len((r.clean_text or "").split()))
+                  attribution=r.attribution, published_at=r.published_at, length=length)
 
 
 def _canonical_link(a, b) -> bool:
