@@ -135,7 +135,7 @@ def _rank_found(use_i, use_k, use_day, found_k, found_id, found_day, exclude) ->
     # one row per (asker, candidate): the bands they share
     order = np.lexsort((cand, asker))
     asker, day, cand, cand_day = asker[order], day[order], cand[order], cand_day[order]
-    starts = np.flatnonzero(np.r_[True, (asker[1:] != asker[:-1]) | (cand[1:] != cand[:-1])])
+    starts = np.flatnonzero(_run_starts(asker, cand))
     hits = np.diff(np.r_[starts, len(cand)])
     asker, day, cand, cand_day = asker[starts], day[starts], cand[starts], cand_day[starts]
     # _rank_lsh's order: per asker, strong (2+ bands) by bands then id, then weak by distance in days then id
@@ -173,24 +173,27 @@ def _distinct_probes(ids: list[int], bands_of: dict, day_of: dict, window: int):
     lo, hi = use_day - window, use_day + window
     order = np.lexsort((hi, lo, bucket, scheme))
     keys = [scheme[order], bucket[order], lo[order], hi[order]]
-    first = np.ones(len(order), dtype=bool)
-    for key in keys:
-        first[1:] &= key[1:] == key[:-1]
-    first = ~first
-    first[0] = True
+    first = _run_starts(*keys)
     use_k = np.empty(len(order), dtype=np.int64)
     use_k[order] = np.cumsum(first)
     return use_i, use_k, use_day, tuple(key[first] for key in keys)
 
 
+def _run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Rows sorted by ``keys``: True where a run of equal keys begins."""
+    change = np.zeros(len(keys[0]), dtype=bool)
+    if len(change):
+        change[0] = True
+        for k in keys:
+            change[1:] |= k[1:] != k[:-1]
+    return change
+
+
 def _rank_within(*keys: np.ndarray) -> np.ndarray:
     """Position of each row within its run of equal ``keys`` (rows sorted by them)."""
-    change = np.zeros(len(keys[0]), dtype=bool)
+    change = _run_starts(*keys)
     if not len(change):
         return np.zeros(0, dtype=np.int64)
-    change[0] = True
-    for k in keys:
-        change[1:] |= k[1:] != k[:-1]
     starts = np.flatnonzero(change)
     return np.arange(len(change)) - np.repeat(starts, np.diff(np.r_[starts, len(change)]))
 
