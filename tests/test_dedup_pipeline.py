@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 import sys
 import threading
 from contextlib import contextmanager
@@ -171,6 +172,60 @@ def test_site_boilerplate_is_learned_and_never_merges_articles(engine):
     fourth = max((r for r in rows.values() if r.domain == "aljazeera.com"), key=lambda r: r.id)
     assert "All rights reserved" in fourth.text and "All rights reserved" not in fourth.clean_text
     assert "social media" not in fourth.clean_text
+
+
+@pytest.mark.parametrize("batch", [400, 2])
+def test_articles_that_taught_a_site_its_boilerplate_are_cleaned_again(engine, batch):
+    """A site's footer is learned from its third article: the articles it was learned from were
+    cleaned before that, in the same batch or in earlier ones (``batch=2``). They are cleaned
+    again, their signatures and index entries with them, and keep their decisions."""
+    from newsdesk.dedup.process import _stored_buckets, _verify
+    from newsdesk.dedup.signatures import signature, to_bytes
+    from newsdesk.dedup.verify import Doc
+    from newsdesk.storage.schema import dedup_signatures
+
+    arts = [a for a in build(3, 32) if a["kind"] == "base"]
+    site = [a for a in arts if a["domain"] == "aljazeera.com"]
+    assert len(site) == 4 and all("All rights reserved" in a["text"] for a in site)
+    copy = dict(site[0], url="https://partner.example/copy", domain="partner.example", source_name="Partner",
+                published_at=site[0]["published_at"] + timedelta(hours=3))
+    first = arts.index(site[0]) + 1  # the copy is decided against the original before the footer is learned
+    insert_articles(engine, arts[:first] + [copy] + arts[first:])
+    stats = dedup_pending(engine, batch=batch)
+    per_domain = Counter(a["domain"] for a in arts)
+    taught = [d for d, n in per_domain.items() if n >= 3]
+    assert stats["recleaned"] == 3 * len(taught)  # each site's first three articles; the fourth was clean at once
+    rows = by_url(engine)
+    with engine.connect() as conn:
+        learned = conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.sample)).all()
+    assert {d for d, _ in learned} == set(taught)
+    for r in rows.values():
+        assert not any(d == r.domain and sample in r.clean_text for d, sample in learned)
+    for a in site:
+        r = rows[a["url"]]
+        assert "All rights reserved" in r.text and "All rights reserved" not in r.clean_text
+    assert rows[copy["url"]].cluster_id == rows[site[0]["url"]].cluster_id
+    with engine.connect() as conn:
+        sigs = {s.article_id: s for s in conn.execute(select(dedup_signatures))}
+        bands = {}
+        for b in conn.execute(select(lsh_buckets)):
+            bands.setdefault(b.article_id, set()).add((b.scheme, b.bucket))
+        originals = set(conn.execute(select(clusters.c.original_article_id)).scalars())
+    for r in rows.values():  # every article's signature is its clean text's; an original's bands are its signature's
+        sig = signature(r.clean_text)
+        assert sigs[r.id].minhash == to_bytes(sig.minhash) and sigs[r.id].token_count == len(sig.tokens)
+        assert bands.get(r.id, set()) == (set(_stored_buckets(sigs[r.id])) if r.id in originals else set())
+    # every link's relation and similarity are those of the clean texts as they now stand
+    with engine.connect() as conn:
+        links = conn.execute(select(dedup_links).where(dedup_links.c.relation != "original")).all()
+    by_id = {r.id: r for r in rows.values()}
+    assert any("compared_again" in (link.evidence or {}) for link in links)
+    for link in links:
+        copy_row, orig_row = by_id[link.article_id], by_id[link.original_article_id]
+        verdict = _verify(copy_row, Doc(copy_row.clean_text), orig_row, Doc(orig_row.clean_text))
+        assert (link.relation, round(link.similarity, 6)) == (verdict.relation, round(verdict.similarity, 6))
+    assert dedup_pending(engine) == dict(processed=0, originals=0, exact=0, near=0, paraphrase=0, requeued=0,
+                                         recleaned=0)
 
 
 def test_an_articles_own_text_is_never_boilerplate(engine):

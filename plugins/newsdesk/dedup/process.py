@@ -57,10 +57,12 @@ from ..storage.loads import insert_ignore, upsert, utcnow
 from ..storage.schema import (articles, clusters, dedup_epoch, dedup_links, dedup_signatures, lsh_buckets,
                               site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
+from .boilerplate import known as boilerplate_known
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
 from .original import canonical_or_none as _canon
-from .signatures import estimate, feature_bytes, feature_set, from_bytes, signature, signature_buckets, to_bytes
+from .signatures import (LEXICAL_SCHEME0, estimate, feature_bytes, feature_set, from_bytes, signature,
+                         signature_buckets, to_bytes)
 from .verify import Doc, Verdict, compare, lacks_paraphrase_evidence
 
 log = logging.getLogger(__name__)
@@ -330,6 +332,120 @@ def _insert_index(conn: Connection, sig_rows: list[dict], bucket_rows: list[tupl
                                            for s, b, a, d in bucket_rows])
 
 
+def _signature_row(aid: int, sig, doc: Doc, day: int) -> dict:
+    """A ``dedup_signatures`` row: a MinHash is kept only when the text had enough features to be banded."""
+    has_mh = any(s < LEXICAL_SCHEME0 for s, _ in sig.buckets)
+    has_lx = any(s >= LEXICAL_SCHEME0 for s, _ in sig.buckets)
+    return dict(article_id=aid, minhash=to_bytes(sig.minhash) if has_mh else None,
+                lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=day, token_count=len(sig.tokens),
+                numbers=feature_bytes(doc.numbers), names=feature_bytes(doc.names))
+
+
+def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: int, exclude: set[int]) -> set[int]:
+    """Warehouse articles that taught their site a paragraph just learned as boilerplate.
+
+    They were cleaned before it was known, so their clean text, signature and index entries
+    still hold it: each one of ``teachers``' domains and clusters (those that observed the
+    paragraph) is cleaned again with what its site has learned. Decisions stand, as for the
+    batch's own articles (``reclean_decided``). Returns those cleaned again."""
+    found = []
+    for domain, cids in teachers.items():
+        for chunk in _chunks(sorted(c for c in cids if c is not None and c > 0)):
+            found += conn.execute(select(
+                articles.c.id, articles.c.domain, articles.c.title, articles.c.text, articles.c.clean_text,
+                articles.c.published_at, articles.c.extracted_at).where(
+                articles.c.domain == domain, articles.c.cluster_id.in_(chunk), articles.c.dedup_state == "done")).all()
+    changed = []
+    for r in found:
+        if r.id in exclude:
+            continue
+        cleaned = clean(r.text or "", r.title, boilerplate_known(conn, r.domain, r.text or ""))
+        if cleaned.text != r.clean_text:
+            changed.append((r, cleaned))
+    if not changed:
+        return set()
+    ids = [r.id for r, _ in changed]
+    _drop_index_entries(conn, ids)
+    originals = set()
+    for chunk in _chunks(ids):
+        originals |= set(conn.execute(select(clusters.c.original_article_id).where(
+            clusters.c.original_article_id.in_(chunk))).scalars())
+    sig_rows, bucket_rows, params = [], [], []
+    for r, cleaned in changed:
+        sig = signature(cleaned.text)
+        doc = Doc(cleaned.text)
+        doc.tokens, doc.shingles = sig.tokens, sig.shingles
+        day = _pub_day(r.published_at, r.extracted_at)
+        sig_rows.append(_signature_row(r.id, sig, doc, day))
+        if r.id in originals:
+            bucket_rows.extend((s, b, r.id, day) for s, b in sig.buckets)
+        params.append(dict(aid_=r.id, v_clean_text=cleaned.text, v_attribution=cleaned.attribution,
+                           v_clean_sha256=doc.key, v_dedup_epoch=epoch))
+    conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
+        {c: bindparam(f"v_{c}") for c in ("clean_text", "attribution", "clean_sha256", "dedup_epoch")}), params)
+    _insert_index(conn, sig_rows, bucket_rows)
+    return set(ids)
+
+
+def _compare_again(conn: Connection, recleaned: set[int], epoch: int, now: datetime) -> None:
+    """The links whose texts changed under them (a copy cleaned again, or its cluster's original):
+    compared again, so that relation and similarity describe the clean texts. Membership stands:
+    a pair that no longer matches keeps its link as decided. The evidence says the scores were
+    recomputed."""
+    if not recleaned:
+        return
+    cluster_of = {}
+    for chunk in _chunks(sorted(recleaned)):
+        cluster_of.update(conn.execute(select(articles.c.id, articles.c.cluster_id).where(
+            articles.c.id.in_(chunk), articles.c.cluster_id.is_not(None), articles.c.dedup_state == "done")).all())
+    original_of = {}
+    for chunk in _chunks(sorted(set(cluster_of.values()))):
+        original_of.update(conn.execute(select(clusters.c.id, clusters.c.original_article_id).where(
+            clusters.c.id.in_(chunk))).all())
+    pairs = {(a, original_of[c]) for a, c in cluster_of.items() if original_of.get(c) not in (None, a)}
+    recleaned_originals = {c: o for c, o in original_of.items() if o in recleaned}
+    for chunk in _chunks(sorted(recleaned_originals)):
+        for aid, cid in conn.execute(select(articles.c.id, articles.c.cluster_id).where(
+                articles.c.cluster_id.in_(chunk), articles.c.dedup_state == "done")):
+            if aid != recleaned_originals[cid]:
+                pairs.add((aid, recleaned_originals[cid]))
+    if not pairs:
+        return
+    rows, links = {}, {}
+    for chunk in _chunks(sorted({i for pair in pairs for i in pair})):
+        rows.update((r.id, r) for r in conn.execute(select(
+            articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.clean_text).where(
+            articles.c.id.in_(chunk))))
+        links.update((r.article_id, r) for r in conn.execute(select(dedup_links).where(
+            dedup_links.c.article_id.in_(chunk))))
+    docs: dict[int, Doc] = {}
+    article_params, link_params = [], []
+    for aid, oid in sorted(pairs):
+        copy, orig, link = rows.get(aid), rows.get(oid), links.get(aid)
+        if copy is None or orig is None or link is None or link.original_article_id != oid:
+            continue
+        for r in (copy, orig):
+            if r.id not in docs:
+                docs[r.id] = Doc(r.clean_text or "")
+        verdict = _verify(copy, docs[aid], orig, docs[oid])
+        if not verdict.matched:
+            continue
+        evidence = dict(verdict.evidence, compared_again="clean text changed: site boilerplate learned")
+        for key in ("routes", "candidate_hits"):  # how the candidate was found still holds
+            if key in (link.evidence or {}):
+                evidence[key] = link.evidence[key]
+        article_params.append(dict(aid_=aid, v_relation=verdict.relation, v_similarity=verdict.similarity,
+                                   v_dedup_epoch=epoch))
+        link_params.append(dict(aid_=aid, v_relation=verdict.relation, v_similarity=verdict.similarity,
+                                v_method=verdict.method, v_evidence=evidence, v_decided_at=now))
+    if article_params:
+        conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
+            {c: bindparam(f"v_{c}") for c in ("relation", "similarity", "dedup_epoch")}), article_params)
+        conn.execute(update(dedup_links).where(dedup_links.c.article_id == bindparam("aid_")).values(
+            {c: bindparam(f"v_{c}") for c in ("relation", "similarity", "method", "evidence", "decided_at")}),
+            link_params)
+
+
 # ---------------------------------------------------------------------------------- helpers
 
 
@@ -491,6 +607,7 @@ class _Batch:
         self.touched: dict[int, dict] = {}  # article id -> column values to write
         self.links: dict[int, dict | None] = {}  # article id -> link row, None: delete
         self.requeued_mine: set[int] = set()
+        self.recleaned: set[int] = set()  # articles cleaned again after their site learned boilerplate
         self.verdicts: dict[tuple[int, int], Verdict] = {}
         self.batch_sig = {}
         self.memory = _MemoryIndex()
@@ -578,6 +695,16 @@ class _Batch:
                     self.observed[(d, h)].add(c)
 
     def _clean(self, aid: int) -> None:
+        cleaned, doc = self._cleaned(aid)
+        r = self.claimed[aid]
+        self.rows[aid] = SimpleNamespace(
+            id=aid, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=cleaned.attribution,
+            published_at=r.published_at, clean_text=cleaned.text, cluster_id=None, name=self.names.get(r.source_id))
+        self.touched[aid] = dict(clean_text=cleaned.text, attribution=cleaned.attribution, clean_sha256=doc.key)
+        self.pub_day[aid] = _pub_day(r.published_at, r.extracted_at)
+
+    def _cleaned(self, aid: int):
+        """The article cleaned with the boilerplate learned so far, and its signature and doc."""
         self._worth.clear()  # a signature changes (rare: boilerplate learned mid-batch)
         self._needs_text.clear()
         self._jaccard.clear()
@@ -596,11 +723,28 @@ class _Batch:
         self.docs[aid] = doc
         self.batch_sig[aid] = sig
         self.sigs[aid] = (sig.minhash, sig.lexhash, len(sig.shingles))
-        self.rows[aid] = SimpleNamespace(
-            id=aid, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=cleaned.attribution,
-            published_at=r.published_at, clean_text=cleaned.text, cluster_id=None, name=self.names.get(r.source_id))
-        self.touched[aid] = dict(clean_text=cleaned.text, attribution=cleaned.attribution, clean_sha256=doc.key)
-        self.pub_day[aid] = _pub_day(r.published_at, r.extracted_at)
+        return cleaned, doc
+
+    def reclean_decided(self) -> None:
+        """Batch articles decided before the batch learned one of their paragraphs (those that
+        taught it, mostly) are cleaned again; their decisions stand. Boilerplate only pads a
+        text, which the verification tolerates, but the clean text analysts read and the index
+        future articles are compared with must not keep it."""
+        if not self.new_boilerplate:
+            return
+        for aid in self.ids:
+            domain = self.claimed[aid].domain
+            now_known = self.learned.get(domain, ()) if domain else ()
+            if not any(h in now_known and h not in self.known[aid] for h in self.paras[aid][1]):
+                continue
+            cleaned, doc = self._cleaned(aid)
+            row = self.rows[aid]
+            if cleaned.text == row.clean_text:  # the paragraph was removed by another rule already
+                continue
+            row.clean_text, row.attribution, row.length = cleaned.text, cleaned.attribution, None
+            self.touched.setdefault(aid, {}).update(clean_text=cleaned.text, attribution=cleaned.attribution,
+                                                    clean_sha256=doc.key)
+            self.recleaned.add(aid)
 
     # ----------------------------------------------------------------- candidates
 
@@ -1159,6 +1303,7 @@ class _Batch:
             self.stats["processed"] += 1
             self.stats["originals" if relation == "original" else relation] += 1
             self.stats["requeued"] += requeued
+        self.reclean_decided()
         self.flush()
         return self.stats
 
@@ -1216,18 +1361,9 @@ class _Batch:
         for aid in self.ids:
             if aid in self.requeued_mine and self.rows[aid].cluster_id is None:
                 continue
-            sig = self.batch_sig[aid]
-            pairs = self.bk[aid]
-            has_mh = any(s < 100 for s, _ in pairs)
-            has_lx = any(s >= 100 for s, _ in pairs)
-            day = self.pub_day[aid]
-            doc = self.docs[aid]
-            sig_rows.append(dict(article_id=aid, minhash=to_bytes(sig.minhash) if has_mh else None,
-                                 lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=day,
-                                 token_count=len(sig.tokens), numbers=feature_bytes(doc.numbers),
-                                 names=feature_bytes(doc.names)))
+            sig_rows.append(_signature_row(aid, self.batch_sig[aid], self.docs[aid], self.pub_day[aid]))
             if aid in originals:
-                bucket_rows.extend((s, b, aid, day) for s, b in pairs)
+                bucket_rows.extend((s, b, aid, self.pub_day[aid]) for s, b in self.bk[aid])
         _insert_index(conn, sig_rows, bucket_rows)
         # Earlier articles that became their cluster's original in this batch (re-pointing);
         # one that was an original before still has its rows (the insert ignores them).
@@ -1251,6 +1387,12 @@ class _Batch:
                 insert_ignore(conn, site_paragraphs, list(rows.values()), ["domain", "paragraph_hash", "cluster_id"])
         if self.new_boilerplate:
             insert_ignore(conn, site_boilerplate, self.new_boilerplate, ["domain", "paragraph_hash"])
+            teachers = defaultdict(set)  # domain -> clusters whose articles taught it a paragraph now learned
+            for b in self.new_boilerplate:
+                teachers[b["domain"]] |= {fix(c) for c in self.observed[(b["domain"], b["paragraph_hash"])]}
+            self.recleaned |= _reclean_teachers(conn, teachers, epoch, self.mine)
+            _compare_again(conn, self.recleaned, epoch, now)
+            self.stats["recleaned"] += len(self.recleaned)
 
 
 # ---------------------------------------------------------------------------------- API
@@ -1261,7 +1403,7 @@ def dedup_pending(engine: Engine, settings: Settings | None = None, limit: int |
     """Cluster pending articles (id order, ``batch`` per transaction). Safe to run from several
     workers on PostgreSQL; running it again with nothing pending changes nothing."""
     settings = settings or Settings.from_env()
-    stats = Counter(processed=0, originals=0, exact=0, near=0, paraphrase=0, requeued=0)
+    stats = Counter(processed=0, originals=0, exact=0, near=0, paraphrase=0, requeued=0, recleaned=0)
     size = min(batch, FIRST_BATCH)
     with _rare_collections():
         while limit is None or stats["processed"] < limit:
