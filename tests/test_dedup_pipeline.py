@@ -228,6 +228,37 @@ def test_articles_that_taught_a_site_its_boilerplate_are_cleaned_again(engine, b
                                          recleaned=0)
 
 
+@pytest.mark.parametrize("batch", [400, 2])
+def test_a_teacher_whose_cluster_was_merged_away_is_cleaned_again(engine, batch):
+    """An article observed a site's footer in its own cluster, which a later article merged into
+    an older one; when the footer is learned, the teacher is found through ``cluster_merges``."""
+    from newsdesk.storage.schema import cluster_merges
+
+    title, story = fixture_article("aljazeera_buffer_zones_original.txt")
+    paras = story.split("\n\n")
+    footer = "Follow X Daily Report on every platform for the latest headlines, analysis and video."
+    others = [a for a in build(3, 32) if a["kind"] == "base"][:2]
+    first_half = art("https://z.example/half", "\n\n".join(paras[:8]), title=title, published=T0 + timedelta(hours=1))
+    teacher = art("https://x.example/half", "\n\n".join(paras[8:] + [footer]), title=title,
+                  published=T0 + timedelta(hours=2))
+    original = art("https://www.aljazeera.com/full", story, title=title, published=T0)
+    later = [dict(a, url=f"https://x.example/other-{i}", domain="x.example", source_name="x.example",
+                  text=a["text"] + "\n\n" + footer) for i, a in enumerate(others)]
+    # the two halves found two clusters; the full story joins both, merging the teacher's away
+    insert_articles(engine, [first_half, teacher, original] + later)
+    dedup_pending(engine, batch=batch)
+    rows = by_url(engine)
+    assert len({rows[u].cluster_id for u in (first_half["url"], teacher["url"], original["url"])}) == 1
+    with engine.connect() as conn:
+        merges = conn.execute(select(cluster_merges)).all()
+        # only a committed cluster is recorded (one batch: the merge happened in memory)
+        assert [m.merged_into for m in merges] == ([rows[original["url"]].cluster_id] if batch == 2 else [])
+        assert conn.execute(select(site_boilerplate.c.sample).where(site_boilerplate.c.domain == "x.example")
+                            ).scalars().all() == [footer]
+    for a in [teacher] + later:
+        assert footer in rows[a["url"]].text and footer not in rows[a["url"]].clean_text
+
+
 def test_an_articles_own_text_is_never_boilerplate(engine):
     title, orig = fixture_article("aljazeera_buffer_zones_original.txt")
     # The same story posted three times by one site (tracking variants) stays a story.

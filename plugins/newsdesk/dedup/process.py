@@ -54,8 +54,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..config import Settings
 from ..storage.loads import insert_ignore, upsert, utcnow
-from ..storage.schema import (articles, clusters, dedup_epoch, dedup_links, dedup_signatures, lsh_buckets,
-                              site_boilerplate, site_paragraphs, sources)
+from ..storage.schema import (articles, cluster_merges, clusters, dedup_epoch, dedup_links, dedup_signatures,
+                              lsh_buckets, site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .boilerplate import known as boilerplate_known
 from .clean import clean, paragraph_hash, paragraphs
@@ -346,11 +346,12 @@ def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: in
 
     They were cleaned before it was known, so their clean text, signature and index entries
     still hold it: each one of ``teachers``' domains and clusters (those that observed the
-    paragraph) is cleaned again with what its site has learned. Decisions stand, as for the
+    paragraph, or the clusters those were merged into since) is cleaned again with what its
+    site has learned. Decisions stand, as for the
     batch's own articles (``reclean_decided``). Returns those cleaned again."""
     found = []
     for domain, cids in teachers.items():
-        for chunk in _chunks(sorted(c for c in cids if c is not None and c > 0)):
+        for chunk in _chunks(sorted(_merged_into(conn, {c for c in cids if c is not None and c > 0}))):
             found += conn.execute(select(
                 articles.c.id, articles.c.domain, articles.c.title, articles.c.text, articles.c.clean_text,
                 articles.c.published_at, articles.c.extracted_at).where(
@@ -385,6 +386,19 @@ def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: in
         {c: bindparam(f"v_{c}") for c in ("clean_text", "attribution", "clean_sha256", "dedup_epoch")}), params)
     _insert_index(conn, sig_rows, bucket_rows)
     return set(ids)
+
+
+def _merged_into(conn: Connection, cids: set[int]) -> set[int]:
+    """The given clusters and those they were merged into, chains of merges followed."""
+    out, frontier = set(cids), set(cids)
+    while frontier:
+        found = set()
+        for chunk in _chunks(sorted(frontier)):
+            found |= set(conn.execute(select(cluster_merges.c.merged_into).where(
+                cluster_merges.c.cluster_id.in_(chunk))).scalars())
+        frontier = found - out
+        out |= found
+    return out
 
 
 def _compare_again(conn: Connection, recleaned: set[int], epoch: int, now: datetime) -> None:
@@ -603,6 +617,7 @@ class _Batch:
         self.corig: dict[int, int] = {}  # cluster id -> original article id (overlay)
         self.cmembers: dict[int, set[int]] = {}  # cluster id -> member ids, for clusters fully loaded
         self.deleted_clusters: set[int] = set()
+        self.merged_into: dict[int, int] = {}  # deleted cluster -> the one it was merged into
         self.new_clusters: list[int] = []  # provisional ids (negative), creation order
         self.touched: dict[int, dict] = {}  # article id -> column values to write
         self.links: dict[int, dict | None] = {}  # article id -> link row, None: delete
@@ -1132,6 +1147,7 @@ class _Batch:
         for c in matched:
             if c != target:
                 self.deleted_clusters.add(c)
+                self.merged_into[c] = target
                 self.cmembers.pop(c, None)
         if relation is None:
             cid = self._new_cluster(aid)
@@ -1352,6 +1368,9 @@ class _Batch:
         deleted = [c for c in self.deleted_clusters if c > 0]
         for chunk in _chunks(deleted):
             conn.execute(delete(clusters).where(clusters.c.id.in_(chunk)))
+        merges = [dict(cluster_id=c, merged_into=fix(t), merged_at=now) for c, t in self.merged_into.items() if c > 0]
+        if merges:
+            insert_ignore(conn, cluster_merges, merges, ["cluster_id"])
         # Index: every article keeps its signature, but only clusters' originals get LSH bucket
         # rows. Candidates are verified against originals only, so a copy's bands add nothing but
         # rows (an exact copy's are its original's, again) — and a story copied dozens of times

@@ -199,6 +199,16 @@ dedup_epoch = Table(
     Column("epoch", BigInteger, nullable=False),
 )
 
+# A cluster merged into another (a new article matched both) is deleted; this says where it
+# went, so that rows naming it (boilerplate observations) can still be followed.
+cluster_merges = Table(
+    "cluster_merges",
+    metadata,
+    Column("cluster_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("merged_into", BigInteger, nullable=False),
+    _ts("merged_at", nullable=False),
+)
+
 dedup_signatures = Table(
     "dedup_signatures",
     metadata,
