@@ -347,8 +347,8 @@ def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: in
     They were cleaned before it was known, so their clean text, signature and index entries
     still hold it: each one of ``teachers``' domains and clusters (those that observed the
     paragraph, or the clusters those were merged into since) is cleaned again with what its
-    site has learned. Decisions stand, as for the
-    batch's own articles (``reclean_decided``). Returns those cleaned again."""
+    site has learned. Decisions stand, as for the batch's own articles (``reclean_decided``).
+    Returns those cleaned again."""
     found = []
     for domain, cids in teachers.items():
         for chunk in _chunks(sorted(_merged_into(conn, {c for c in cids if c is not None and c > 0}))):
