@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections import Counter
 import sys
 import threading
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
