@@ -174,16 +174,48 @@ def test_site_boilerplate_is_learned_and_never_merges_articles(engine):
     assert "social media" not in fourth.clean_text
 
 
-@pytest.mark.parametrize("batch", [400, 2])
-def test_articles_that_taught_a_site_its_boilerplate_are_cleaned_again(engine, batch):
-    """A site's footer is learned from its third article: the articles it was learned from were
-    cleaned before that, in the same batch or in earlier ones (``batch=2``). They are cleaned
-    again, their signatures and index entries with them, and keep their decisions."""
+def _learned_lines_left(engine) -> int:
+    """Articles whose clean text holds a paragraph their site has learned as boilerplate."""
+    from newsdesk.dedup.clean import paragraph_hash, paragraphs
+
+    with engine.connect() as conn:
+        learned = set(conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash)).all())
+        return sum(any((r.domain, paragraph_hash(p)) in learned for p in paragraphs(r.clean_text or ""))
+                   for r in conn.execute(select(articles.c.domain, articles.c.clean_text)))
+
+
+def _assert_signatures_bands_and_links_follow_clean_texts(engine) -> list:
+    """Every article's signature is its clean text's, an original's bands are its signature's,
+    and every link's relation and similarity are those of the two clean texts as they stand."""
     from newsdesk.dedup.process import _stored_buckets, _verify
     from newsdesk.dedup.signatures import signature, to_bytes
     from newsdesk.dedup.verify import Doc
     from newsdesk.storage.schema import dedup_signatures
 
+    rows = {r.id: r for r in by_url(engine).values()}
+    with engine.connect() as conn:
+        sigs = {s.article_id: s for s in conn.execute(select(dedup_signatures))}
+        bands = {}
+        for b in conn.execute(select(lsh_buckets)):
+            bands.setdefault(b.article_id, set()).add((b.scheme, b.bucket))
+        originals = set(conn.execute(select(clusters.c.original_article_id)).scalars())
+        links = conn.execute(select(dedup_links).where(dedup_links.c.relation != "original")).all()
+    for r in rows.values():
+        sig = signature(r.clean_text)
+        assert sigs[r.id].minhash == to_bytes(sig.minhash) and sigs[r.id].token_count == len(sig.tokens)
+        assert bands.get(r.id, set()) == (set(_stored_buckets(sigs[r.id])) if r.id in originals else set())
+    for link in links:
+        copy_row, orig_row = rows[link.article_id], rows[link.original_article_id]
+        verdict = _verify(copy_row, Doc(copy_row.clean_text), orig_row, Doc(orig_row.clean_text))
+        assert (link.relation, round(link.similarity, 6)) == (verdict.relation, round(verdict.similarity, 6))
+    return links
+
+
+@pytest.mark.parametrize("batch", [400, 2])
+def test_articles_that_taught_a_site_its_boilerplate_are_cleaned_again(engine, batch):
+    """A site's footer is learned from its third article: the articles it was learned from were
+    cleaned before that, in the same batch or in earlier ones (``batch=2``). They are cleaned
+    again, their signatures and index entries with them, and keep their decisions."""
     arts = [a for a in build(3, 32) if a["kind"] == "base"]
     site = [a for a in arts if a["domain"] == "aljazeera.com"]
     assert len(site) == 4 and all("All rights reserved" in a["text"] for a in site)
@@ -197,33 +229,14 @@ def test_articles_that_taught_a_site_its_boilerplate_are_cleaned_again(engine, b
     assert stats["recleaned"] == 3 * len(taught)  # each site's first three articles; the fourth was clean at once
     rows = by_url(engine)
     with engine.connect() as conn:
-        learned = conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.sample)).all()
-    assert {d for d, _ in learned} == set(taught)
-    for r in rows.values():
-        assert not any(d == r.domain and sample in r.clean_text for d, sample in learned)
+        assert set(conn.execute(select(site_boilerplate.c.domain)).scalars()) == set(taught)
+    assert _learned_lines_left(engine) == 0
     for a in site:
         r = rows[a["url"]]
         assert "All rights reserved" in r.text and "All rights reserved" not in r.clean_text
     assert rows[copy["url"]].cluster_id == rows[site[0]["url"]].cluster_id
-    with engine.connect() as conn:
-        sigs = {s.article_id: s for s in conn.execute(select(dedup_signatures))}
-        bands = {}
-        for b in conn.execute(select(lsh_buckets)):
-            bands.setdefault(b.article_id, set()).add((b.scheme, b.bucket))
-        originals = set(conn.execute(select(clusters.c.original_article_id)).scalars())
-    for r in rows.values():  # every article's signature is its clean text's; an original's bands are its signature's
-        sig = signature(r.clean_text)
-        assert sigs[r.id].minhash == to_bytes(sig.minhash) and sigs[r.id].token_count == len(sig.tokens)
-        assert bands.get(r.id, set()) == (set(_stored_buckets(sigs[r.id])) if r.id in originals else set())
-    # every link's relation and similarity are those of the clean texts as they now stand
-    with engine.connect() as conn:
-        links = conn.execute(select(dedup_links).where(dedup_links.c.relation != "original")).all()
-    by_id = {r.id: r for r in rows.values()}
+    links = _assert_signatures_bands_and_links_follow_clean_texts(engine)
     assert any("compared_again" in (link.evidence or {}) for link in links)
-    for link in links:
-        copy_row, orig_row = by_id[link.article_id], by_id[link.original_article_id]
-        verdict = _verify(copy_row, Doc(copy_row.clean_text), orig_row, Doc(orig_row.clean_text))
-        assert (link.relation, round(link.similarity, 6)) == (verdict.relation, round(verdict.similarity, 6))
     assert dedup_pending(engine) == dict(processed=0, originals=0, exact=0, near=0, paraphrase=0, requeued=0,
                                          recleaned=0)
 
@@ -257,6 +270,40 @@ def test_a_teacher_whose_cluster_was_merged_away_is_cleaned_again(engine, batch)
                             ).scalars().all() == [footer]
     for a in [teacher] + later:
         assert footer in rows[a["url"]].text and footer not in rows[a["url"]].clean_text
+
+
+def test_newsdesk_dedup_reclean_repairs_a_warehouse_whose_teachers_kept_their_boilerplate(engine, monkeypatch):
+    """A warehouse deduplicated by an earlier version (its teachers kept the lines they taught):
+    ``newsdesk dedup --reclean`` cleans them as dedup now would, and changes nothing when run again."""
+    import json
+    import subprocess
+
+    from newsdesk.dedup import process
+
+    arts = [a for a in build(3, 32) if a["kind"] != "brief"]
+    insert_articles(engine, arts)
+    with monkeypatch.context() as m:  # the earlier version
+        m.setattr(process._Batch, "reclean_decided", lambda self: None)
+        m.setattr(process, "_reclean_teachers", lambda *args: set())
+        dedup_pending(engine, batch=50)
+    left = _learned_lines_left(engine)
+    assert left > 0
+    clusters_before = {u: r.cluster_id for u, r in by_url(engine).items()}
+    newsdesk = str(Path(sys.executable).with_name("newsdesk"))
+    url = engine.url.render_as_string(hide_password=False)
+
+    def cli(*args) -> dict:
+        done = subprocess.run([newsdesk, "dedup", *args, "--database", url], capture_output=True, text=True,
+                              timeout=180)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert cli("--reclean") == dict(checked=len(arts), recleaned=left)
+    assert _learned_lines_left(engine) == 0
+    assert {u: r.cluster_id for u, r in by_url(engine).items()} == clusters_before
+    _assert_signatures_bands_and_links_follow_clean_texts(engine)
+    assert cli("--reclean") == dict(checked=len(arts), recleaned=0)
+    assert cli()["processed"] == 0
 
 
 def test_an_articles_own_text_is_never_boilerplate(engine):

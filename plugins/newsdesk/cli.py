@@ -159,6 +159,18 @@ def cmd_reextract(args) -> int:
     return 0
 
 
+def cmd_dedup(args) -> int:
+    from . import pipeline
+    from .dedup import reclean_learned
+
+    engine = _ready_engine(args)
+    if args.reclean:
+        _print(reclean_learned(engine))
+    else:
+        _print(pipeline.dedup(engine, _settings(args), limit=args.limit))
+    return 0
+
+
 def cmd_stats(args) -> int:
     from . import pipeline
 
@@ -259,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every stored page (also failed extractions), not only those from older extractor versions")
     p.add_argument("--limit", type=int, help="at most this many pages")
     p.set_defaults(func=cmd_reextract)
+
+    p = sub.add_parser("dedup", parents=[common],
+                       help="cluster the pending articles (after import --no-dedup, or beside the DAGs)")
+    p.add_argument("--limit", type=int, help="at most this many articles")
+    p.add_argument("--reclean", action="store_true",
+                   help="instead: clean again the articles whose clean text kept a line their site has "
+                        "learned as boilerplate since (warehouses deduplicated by earlier versions)")
+    p.set_defaults(func=cmd_dedup)
 
     p = sub.add_parser("stats", parents=[common], help="warehouse counts")
     p.set_defaults(func=cmd_stats)

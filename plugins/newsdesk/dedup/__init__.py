@@ -1,12 +1,13 @@
 """Syndicated copies clustered to their originals.
 
 ``dedup_pending(engine)`` processes articles in ``dedup_state='pending'``; ``reset_dedup``
-puts articles back. Layers: ``text`` (tokens), ``clean`` (what republishers add),
+puts articles back; ``reclean_learned`` repairs clean texts that kept a line their site has
+learned as boilerplate since. Layers: ``text`` (tokens), ``clean`` (what republishers add),
 ``boilerplate`` (per-site furniture learned from repetition), ``signatures`` (MinHash,
 LSH bands), ``verify`` (exact / near / paraphrase on the texts), ``original`` (which
 member is the original), ``process`` (the warehouse index and cluster assignment).
 """
 
-from .process import dedup_pending, reset_dedup
+from .process import dedup_pending, reclean_learned, reset_dedup
 
-__all__ = ["dedup_pending", "reset_dedup"]
+__all__ = ["dedup_pending", "reclean_learned", "reset_dedup"]

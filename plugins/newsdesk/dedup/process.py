@@ -57,7 +57,6 @@ from ..storage.loads import insert_ignore, upsert, utcnow
 from ..storage.schema import (articles, cluster_merges, clusters, dedup_epoch, dedup_links, dedup_signatures,
                               lsh_buckets, site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
-from .boilerplate import known as boilerplate_known
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
 from .original import canonical_or_none as _canon
@@ -345,34 +344,52 @@ def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: in
     """Warehouse articles that taught their site a paragraph just learned as boilerplate.
 
     They were cleaned before it was known, so their clean text, signature and index entries
-    still hold it: each one of ``teachers``' domains and clusters (those that observed the
-    paragraph, or the clusters those were merged into since) is cleaned again with what its
-    site has learned. Decisions stand, as for the batch's own articles (``reclean_decided``).
-    Returns those cleaned again."""
+    still hold it: those of ``teachers``' domains and clusters (the clusters that observed the
+    paragraph, or those they were merged into since) are cleaned again (``_reclean``).
+    Decisions stand, as for the batch's own articles (``reclean_decided``). Returns those
+    cleaned again."""
     found = []
     for domain, cids in teachers.items():
         for chunk in _chunks(sorted(_merged_into(conn, {c for c in cids if c is not None and c > 0}))):
-            found += conn.execute(select(
-                articles.c.id, articles.c.domain, articles.c.title, articles.c.text, articles.c.clean_text,
-                articles.c.published_at, articles.c.extracted_at).where(
+            found += conn.execute(select(articles.c.id, articles.c.domain, articles.c.clean_text).where(
                 articles.c.domain == domain, articles.c.cluster_id.in_(chunk), articles.c.dedup_state == "done")).all()
-    changed = []
-    for r in found:
-        if r.id in exclude:
-            continue
-        cleaned = clean(r.text or "", r.title, boilerplate_known(conn, r.domain, r.text or ""))
-        if cleaned.text != r.clean_text:
-            changed.append((r, cleaned))
-    if not changed:
+    return _reclean(conn, [r for r in found if r.id not in exclude], epoch)
+
+
+def _learned_lines(conn: Connection, domains) -> dict[str, frozenset[int]]:
+    """Every boilerplate paragraph hash learned for the given domains (a site has a few dozen at most)."""
+    out: dict[str, set[int]] = defaultdict(set)
+    for chunk in _chunks(sorted(d for d in set(domains) if d)):
+        for d, h in conn.execute(select(site_boilerplate.c.domain, site_boilerplate.c.paragraph_hash).where(
+                site_boilerplate.c.domain.in_(chunk))):
+            out[d].add(h)
+    return {d: frozenset(hs) for d, hs in out.items()}
+
+
+def _reclean(conn: Connection, rows, epoch: int) -> set[int]:
+    """Of the given articles (id, domain, clean_text), those whose clean text still holds a
+    paragraph their site has learned as boilerplate are cleaned again with everything it has
+    learned: clean text, signature and (for an original) LSH bands. Returns their ids."""
+    learned = _learned_lines(conn, {r.domain for r in rows})
+    dirty = [r.id for r in rows if learned.get(r.domain)
+             and any(paragraph_hash(p) in learned[r.domain] for p in paragraphs(r.clean_text or ""))]
+    if not dirty:
         return set()
-    ids = [r.id for r, _ in changed]
-    _drop_index_entries(conn, ids)
+    full = []
+    for chunk in _chunks(dirty):
+        full += conn.execute(select(articles.c.id, articles.c.domain, articles.c.title, articles.c.text,
+                                    articles.c.published_at, articles.c.extracted_at).where(
+            articles.c.id.in_(chunk))).all()
+    _drop_index_entries(conn, dirty)
     originals = set()
-    for chunk in _chunks(ids):
+    for chunk in _chunks(dirty):
         originals |= set(conn.execute(select(clusters.c.original_article_id).where(
             clusters.c.original_article_id.in_(chunk))).scalars())
     sig_rows, bucket_rows, params = [], [], []
-    for r, cleaned in changed:
+    for r in full:
+        text_ = r.text or ""
+        known = frozenset(h for h in map(paragraph_hash, paragraphs(text_)) if h in learned[r.domain])
+        cleaned = clean(text_, r.title, known)
         sig = signature(cleaned.text)
         doc = Doc(cleaned.text)
         doc.tokens, doc.shingles = sig.tokens, sig.shingles
@@ -385,7 +402,7 @@ def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: in
     conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
         {c: bindparam(f"v_{c}") for c in ("clean_text", "attribution", "clean_sha256", "dedup_epoch")}), params)
     _insert_index(conn, sig_rows, bucket_rows)
-    return set(ids)
+    return set(dirty)
 
 
 def _merged_into(conn: Connection, cids: set[int]) -> set[int]:
@@ -1456,6 +1473,31 @@ def _rare_collections():
         yield
     finally:
         gc.set_threshold(*old)
+
+
+def reclean_learned(engine: Engine, batch: int = 2000) -> dict:
+    """Repair: articles whose clean text still holds a paragraph their site has learned as
+    boilerplate — a warehouse deduplicated before the articles that taught a site its
+    boilerplate were cleaned again — are cleaned again (text, signature, bands) and their
+    links compared again; clusters stand. Goes through the deduplicated articles in id order,
+    ``batch`` per transaction, serialised with dedup workers; running it again changes nothing."""
+    stats = Counter(checked=0, recleaned=0)
+    last = 0
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(select(articles.c.id, articles.c.domain, articles.c.clean_text).where(
+                articles.c.id > last, articles.c.dedup_state == "done", articles.c.domain.is_not(None))
+                .order_by(articles.c.id).limit(batch)).all()
+            if not rows:
+                break
+            last = rows[-1].id
+            stats["checked"] += len(rows)
+            _serialise(conn)
+            epoch = _advance_epoch(conn)
+            ids = _reclean(conn, rows, epoch)
+            _compare_again(conn, ids, epoch, utcnow())
+            stats["recleaned"] += len(ids)
+    return dict(stats)
 
 
 def reset_dedup(engine: Engine, article_ids) -> int:
