@@ -1485,6 +1485,7 @@ def reclean_learned(engine: Engine, batch: int = 2000) -> dict:
     last = 0
     while True:
         with engine.begin() as conn:
+            _serialise(conn)  # before reading: a worker's reset or re-pointing lands before or after, whole
             rows = conn.execute(select(articles.c.id, articles.c.domain, articles.c.clean_text).where(
                 articles.c.id > last, articles.c.dedup_state == "done", articles.c.domain.is_not(None))
                 .order_by(articles.c.id).limit(batch)).all()
@@ -1492,7 +1493,6 @@ def reclean_learned(engine: Engine, batch: int = 2000) -> dict:
                 break
             last = rows[-1].id
             stats["checked"] += len(rows)
-            _serialise(conn)
             epoch = _advance_epoch(conn)
             ids = _reclean(conn, rows, epoch)
             _compare_again(conn, ids, epoch, utcnow())
