@@ -28,9 +28,8 @@ from sqlalchemy.engine import Engine
 
 from newsdesk.dedup.boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from newsdesk.dedup.clean import clean, paragraph_hash, paragraphs
-from newsdesk.dedup.process import _pub_day, _verify
-from newsdesk.dedup.signatures import feature_bytes, signature, to_bytes
-from newsdesk.dedup.verify import Doc
+from newsdesk.dedup.process import _pub_day, _signed, _verify
+from newsdesk.dedup.signatures import feature_bytes, to_bytes
 from newsdesk.storage.schema import (articles, clusters, dedup_links, dedup_signatures, lsh_buckets, pages,
                                      site_boilerplate, site_paragraphs, sources)
 
@@ -94,9 +93,7 @@ def index_seed(seed: int, learned: dict[str, dict[int, str]]) -> list[dict]:
         known_here = learned.get(a["domain"], {})
         hashes = [paragraph_hash(p) for p in paragraphs(a["text"])]
         cleaned = clean(a["text"], a["title"], frozenset(h for h in hashes if h in known_here))
-        sig = signature(cleaned.text)
-        doc = Doc(cleaned.text)
-        doc.tokens = sig.tokens
+        sig, doc = _signed(cleaned.text)
         buckets = sig.buckets
         r = dict(a, clean_text=cleaned.text, attribution=cleaned.attribution, key=doc.key, doc=doc,
                  minhash=to_bytes(sig.minhash) if any(s < 100 for s, _ in buckets) else None,

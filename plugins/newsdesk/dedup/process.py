@@ -331,6 +331,14 @@ def _insert_index(conn: Connection, sig_rows: list[dict], bucket_rows: list[tupl
                                            for s, b, a, d in bucket_rows])
 
 
+def _signed(clean_text: str):
+    """The signature of a clean text and its verification doc, sharing one tokenisation and 3-gram set."""
+    sig = signature(clean_text)
+    doc = Doc(clean_text)
+    doc.tokens, doc.shingles = sig.tokens, sig.shingles
+    return sig, doc
+
+
 def _signature_row(aid: int, sig, doc: Doc, day: int) -> dict:
     """A ``dedup_signatures`` row: a MinHash is kept only when the text had enough features to be banded."""
     has_mh = any(s < LEXICAL_SCHEME0 for s, _ in sig.buckets)
@@ -375,32 +383,27 @@ def _reclean(conn: Connection, rows, epoch: int) -> set[int]:
              and any(paragraph_hash(p) in learned[r.domain] for p in paragraphs(r.clean_text or ""))]
     if not dirty:
         return set()
-    full = []
+    full, originals = [], set()
     for chunk in _chunks(dirty):
         full += conn.execute(select(articles.c.id, articles.c.domain, articles.c.title, articles.c.text,
                                     articles.c.published_at, articles.c.extracted_at).where(
             articles.c.id.in_(chunk))).all()
-    _drop_index_entries(conn, dirty)
-    originals = set()
-    for chunk in _chunks(dirty):
         originals |= set(conn.execute(select(clusters.c.original_article_id).where(
             clusters.c.original_article_id.in_(chunk))).scalars())
+    _drop_index_entries(conn, dirty)
     sig_rows, bucket_rows, params = [], [], []
     for r in full:
         text_ = r.text or ""
         known = frozenset(h for h in map(paragraph_hash, paragraphs(text_)) if h in learned[r.domain])
         cleaned = clean(text_, r.title, known)
-        sig = signature(cleaned.text)
-        doc = Doc(cleaned.text)
-        doc.tokens, doc.shingles = sig.tokens, sig.shingles
+        sig, doc = _signed(cleaned.text)
         day = _pub_day(r.published_at, r.extracted_at)
         sig_rows.append(_signature_row(r.id, sig, doc, day))
         if r.id in originals:
             bucket_rows.extend((s, b, r.id, day) for s, b in sig.buckets)
         params.append(dict(aid_=r.id, v_clean_text=cleaned.text, v_attribution=cleaned.attribution,
                            v_clean_sha256=doc.key, v_dedup_epoch=epoch))
-    conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
-        {c: bindparam(f"v_{c}") for c in ("clean_text", "attribution", "clean_sha256", "dedup_epoch")}), params)
+    _update_articles(conn, ("clean_text", "attribution", "clean_sha256", "dedup_epoch"), params)
     _insert_index(conn, sig_rows, bucket_rows)
     return set(dirty)
 
@@ -470,8 +473,7 @@ def _compare_again(conn: Connection, recleaned: set[int], epoch: int, now: datet
         link_params.append(dict(aid_=aid, v_relation=verdict.relation, v_similarity=verdict.similarity,
                                 v_method=verdict.method, v_evidence=evidence, v_decided_at=now))
     if article_params:
-        conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
-            {c: bindparam(f"v_{c}") for c in ("relation", "similarity", "dedup_epoch")}), article_params)
+        _update_articles(conn, ("relation", "similarity", "dedup_epoch"), article_params)
         conn.execute(update(dedup_links).where(dedup_links.c.article_id == bindparam("aid_")).values(
             {c: bindparam(f"v_{c}") for c in ("relation", "similarity", "method", "evidence", "decided_at")}),
             link_params)
@@ -535,6 +537,15 @@ def _requeue(conn: Connection, article_id: int, epoch: int) -> None:
 # SQL element types of the article columns dedup writes (PostgreSQL array updates).
 _ARTICLE_ARRAY_TYPES = {"clean_text": "text", "attribution": "text", "clean_sha256": "text", "cluster_id": "bigint",
                         "relation": "text", "similarity": "float8", "dedup_state": "text", "dedup_epoch": "bigint"}
+
+
+def _update_articles(conn: Connection, cols: tuple[str, ...], params: list[dict]) -> None:
+    """Article columns ``cols`` from params ``{"aid_": id, "v_<col>": value}``, many rows at once."""
+    if _pg(conn) and set(cols) <= _ARTICLE_ARRAY_TYPES.keys():
+        _update_articles_pg(conn, cols, params)
+    else:
+        conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
+            {c: bindparam(f"v_{c}") for c in cols}), params)
 
 
 def _update_articles_pg(conn: Connection, cols: tuple[str, ...], params: list[dict]) -> None:
@@ -747,9 +758,7 @@ class _Batch:
         hs = self.paras[aid][1]
         known = frozenset(h for h in hs if h in self.learned.get(r.domain, ())) if r.domain else frozenset()
         cleaned = clean(r.text, r.title, known)
-        sig = signature(cleaned.text)
-        doc = Doc(cleaned.text)
-        doc.tokens, doc.shingles = sig.tokens, sig.shingles  # the same tokens and 3-gram set, computed once
+        sig, doc = _signed(cleaned.text)
         self.known[aid] = known
         self.bk[aid] = sig.buckets
         self.docs[aid] = doc
@@ -1369,11 +1378,7 @@ class _Batch:
                 vals["cluster_id"] = fix(vals["cluster_id"])
             groups[tuple(sorted(vals))].append(dict({f"v_{k}": v for k, v in vals.items()}, aid_=aid))
         for cols, params in groups.items():
-            if _pg(conn) and set(cols) <= _ARTICLE_ARRAY_TYPES.keys():
-                _update_articles_pg(conn, cols, params)
-                continue
-            conn.execute(update(articles).where(articles.c.id == bindparam("aid_")).values(
-                {c: bindparam(f"v_{c}") for c in cols}), params)
+            _update_articles(conn, cols, params)
         # links
         drop = [a for a, v in self.links.items() if v is None]
         for chunk in _chunks(drop):
