@@ -43,6 +43,7 @@ import gc
 import logging
 from collections import Counter, defaultdict
 from contextlib import contextmanager
+from itertools import chain
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -60,9 +61,9 @@ from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
 from .original import canonical_or_none as _canon
-from .signatures import (LEXICAL_SCHEME0, estimate, feature_bytes, feature_set, from_bytes, signature,
+from .signatures import (LEXICAL_SCHEME0, estimate, feature_set, from_bytes, signature,
                          signature_buckets, to_bytes)
-from .verify import Doc, Verdict, compare, lacks_paraphrase_evidence
+from .verify import EXACT_MIN_WORDS, Doc, Verdict, compare, lacks_paraphrase_evidence
 
 log = logging.getLogger(__name__)
 
@@ -341,11 +342,13 @@ def _signed(clean_text: str):
 
 def _signature_row(aid: int, sig, doc: Doc, day: int) -> dict:
     """A ``dedup_signatures`` row: a MinHash is kept only when the text had enough features to be banded."""
-    has_mh = any(s < LEXICAL_SCHEME0 for s, _ in sig.buckets)
-    has_lx = any(s >= LEXICAL_SCHEME0 for s, _ in sig.buckets)
+    buckets = sig.buckets  # shingle bands first, then content-word bands
+    has_mh = bool(buckets) and buckets[0][0] < LEXICAL_SCHEME0
+    has_lx = bool(buckets) and buckets[-1][0] >= LEXICAL_SCHEME0
+    numbers, names = doc.feature_hashes
     return dict(article_id=aid, minhash=to_bytes(sig.minhash) if has_mh else None,
                 lexhash=to_bytes(sig.lexhash) if has_lx else None, pub_day=day, token_count=len(sig.tokens),
-                numbers=feature_bytes(doc.numbers), names=feature_bytes(doc.names))
+                numbers=numbers, names=names)
 
 
 def _reclean_teachers(conn: Connection, teachers: dict[str, set[int]], epoch: int, exclude: set[int]) -> set[int]:
@@ -617,12 +620,8 @@ class _MemoryIndex:
                     info = out.setdefault(other, [0, set()])
                     info[0] += 500
                     info[1].add("canonical-url")
-        hits = Counter()
-        buckets = self.buckets
-        for pair in bands:
-            found = buckets.get(pair)
-            if found:
-                hits.update(found)
+        # counted in C: called twice per article, against every band of the batch's originals
+        hits = Counter(chain.from_iterable(filter(None, map(self.buckets.get, bands))))
         for other, n in _rank_lsh([(o, n, self.day[o]) for o, n in hits.items() if ok(o)], day):
             info = out.setdefault(other, [0, set()])
             info[0] += n
@@ -864,8 +863,8 @@ class _Batch:
                     info = out[aid].setdefault(cid_, [0, set()])
                     info[0] += 500
                     info[1].add("canonical-url")
-        # LSH bands
-        probes = _distinct_probes(ids, self.bk, self.pub_day, self.window)
+        # LSH bands, for the articles whose exact text is not already clustered in their window
+        probes = _distinct_probes(self._needing_bands(ids, out), self.bk, self.pub_day, self.window)
         if probes is not None:
             use_i, use_k, use_day, (ds, db_, dlo, dhi) = probes
             # A bucket shared by more than MAX_BUCKET articles in the window is uninformative (a
@@ -913,6 +912,23 @@ class _Batch:
                     else:
                         info[0] += n
                         info[1].add("lsh")
+        return out
+
+    def _needing_bands(self, ids: list[int], found: dict[int, dict[int, list]]) -> list[int]:
+        """``ids`` less the articles whose exact text (long enough to be an ``exact`` copy) is in a
+        warehouse cluster within their window, or in an earlier article of the batch within it:
+        such an article joins that text's cluster, and its bands would find what that text's own
+        bands found, so they are not probed (in step A at 1M, a third of the articles are exact
+        copies). Only a cluster at the edge of two different windows could differ."""
+        earlier: dict[str, list[int]] = defaultdict(list)  # text key -> days of earlier batch articles
+        out = []
+        for aid in ids:
+            doc, day = self.docs[aid], self.pub_day[aid]
+            twin = (any("exact-hash" in routes for _, routes in found[aid].values())
+                    or any(abs(day - d) <= self.window for d in earlier.get(doc.key, ())))
+            if not (twin and len(doc.tokens) >= EXACT_MIN_WORDS):
+                out.append(aid)
+            earlier[doc.key].append(day)
         return out
 
     def batch_candidates(self, aid: int) -> dict[int, list]:
@@ -979,7 +995,7 @@ class _Batch:
             if aid not in self.rows:
                 self.load_articles([aid])
             doc = self.doc(aid)
-            f = self.feats[aid] = (feature_set(feature_bytes(doc.numbers)), feature_set(feature_bytes(doc.names)))
+            f = self.feats[aid] = tuple(map(feature_set, doc.feature_hashes))
         return f
 
     def cluster_of(self, aid: int) -> int | None:

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .signatures import feature_bytes
 from .text import content_words, sentences, shingles, words, words_normalised
 
 NEAR_CONTAINMENT = 0.6
@@ -82,6 +83,12 @@ class Doc:
     @cached_property
     def names(self) -> set[str]:
         return {m.lower() for m in _NAME.findall(self.text) if len(m) > 2}
+
+    @cached_property
+    def feature_hashes(self) -> tuple[bytes, bytes]:
+        """(numbers, names) as ``dedup_signatures`` stores them: the prefilter and the stored row
+        both need them."""
+        return feature_bytes(self.numbers), feature_bytes(self.names)
 
 
 @dataclass
