@@ -9,7 +9,8 @@ new articles (bases, copies and hard negatives from the evaluation generator, ~1
 event, dates spread over 60 days) are inserted and ``dedup_pending`` runs on them in a
 fresh process. Printed per size: articles/s of that step, CPU per article (of the busiest
 dedup process, and of the whole machine: dedup, database server and kernel — on a machine
-whose cores the step saturates, the figure that decides throughput), PostgreSQL's WAL per
+whose cores the step saturates, the figure that decides throughput), the step's wall time
+with its fixed costs (processes starting, a core left idle at the end), PostgreSQL's WAL per
 article and the checkpoints during the step, the dedup process's peak RSS (flat memory: it
 must not grow with the index), the step's pairwise precision and recall against the
 generator's stories, how many step articles joined a cluster of the index (each step story
@@ -75,14 +76,16 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _dedup_worker(url: str, profile: bool = False) -> tuple[int, float, float]:
-    """One dedup process: (articles processed, CPU seconds, peak RSS MB)."""
+def _dedup_worker(url: str, profile: bool = False) -> tuple[int, float, float, float, float]:
+    """One dedup process: (articles processed, CPU seconds, peak RSS MB, and when its dedup
+    started and ended on the machine's monotonic clock)."""
     engine = db.get_engine(url)
+    started = time.perf_counter()
     if profile:
-        return _profiled(engine)
+        return *_profiled(engine), started, time.perf_counter()
     c0 = time.process_time()
     stats = dedup_pending(engine)
-    out = stats["processed"], time.process_time() - c0, rss_mb()
+    out = stats["processed"], time.process_time() - c0, rss_mb(), started, time.perf_counter()
     db.dispose_all()
     return out
 
@@ -138,10 +141,13 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
-def dedup_step(url: str, workers: int, profile: bool = False) -> tuple[int, float, float, float, float, float]:
+def dedup_step(url: str, workers: int, profile: bool = False) -> tuple[int, float, float, float, float, float,
+                                                                       float, float]:
     """dedup_pending over everything pending, in ``workers`` fresh processes: (processed, wall
     seconds, CPU seconds and peak RSS of the busiest process, busy and steal CPU seconds of the
-    machine meanwhile)."""
+    machine meanwhile, seconds until the last process began deduplicating (interpreter start,
+    imports), seconds between the first and the last process finishing (a core idle at the
+    end: no batch left to claim))."""
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         busy0, steal0 = machine_cpu()
         t0 = time.perf_counter()
@@ -149,7 +155,8 @@ def dedup_step(url: str, workers: int, profile: bool = False) -> tuple[int, floa
         wall = time.perf_counter() - t0
         busy1, steal1 = machine_cpu()
     return (sum(r[0] for r in results), wall, max(r[1] for r in results), max(r[2] for r in results),
-            busy1 - busy0, steal1 - steal0)
+            busy1 - busy0, steal1 - steal0, max(r[3] for r in results) - t0,
+            max(r[4] for r in results) - min(r[4] for r in results))
 
 
 LEARNING_SEEDS = 30
@@ -256,7 +263,7 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
     insert_articles(engine, src_arts)
     before = counts(engine)
     wal0 = server_wal(engine)
-    processed, wall, cpu, peak, busy, steal = dedup_step(url, workers, profile)
+    processed, wall, cpu, peak, busy, steal, startup, tail = dedup_step(url, workers, profile)
     wal1 = server_wal(engine)
     precision, recall, joined, digest = step_quality(engine, src_arts)
     n = max(processed, 1)
@@ -266,7 +273,8 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
                                    f"checkpoints={wal1[1] - wal0[1]}")
     print(f"{label:<10} workers={workers} indexed={before['articles'] - len(src_arts):>8} step={processed:>6} "
           f"dedup={processed / wall:7.1f} articles/s (cpu {1000 * cpu / n:5.2f} ms/article, "
-          f"busiest process; machine {1000 * busy / n:5.2f} ms/article, steal {1000 * steal / n:4.2f}){wal} "
+          f"busiest process; machine {1000 * busy / n:5.2f} ms/article, steal {1000 * steal / n:4.2f}; "
+          f"wall {wall:.1f} s, of which startup {startup:.2f} s, tail {tail:.2f} s){wal} "
           f"peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
           f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} "
           f"site_paragraphs={before['site_paragraphs']}",
@@ -430,7 +438,7 @@ def run_through_dedup(label: str, url: str, sizes: list[int], batch: int, budget
                 break
             n = min(batch, size - have)
             insert_articles(engine, src.articles(n))
-            processed, wall, cpu, rss, _, _ = dedup_step(url, workers)
+            processed, wall, cpu, rss, *_ = dedup_step(url, workers)
             t_dedup += wall
             c_dedup += cpu
             peak = max(peak, rss)

@@ -979,10 +979,13 @@ class _Batch:
                     articles.c.url, articles.c.canonical_url)
                     .join(articles, articles.c.id == dedup_signatures.c.article_id)
                     .where(_among(self.conn, dedup_signatures.c.article_id, chunk))):
-                self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (n or 3) - 2))
-                self._stored_features(aid, numbers, names)
-                self.addresses[aid] = SimpleNamespace(url=url, canonical_url=canonical)
+                self._remember_sig(aid, mh, lx, n, numbers, names, url, canonical)
         self.sig_loaded.update(missing)
+
+    def _remember_sig(self, aid: int, mh, lx, token_count, numbers, names, url, canonical) -> None:
+        self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (token_count or 3) - 2))
+        self._stored_features(aid, numbers, names)
+        self.addresses[aid] = SimpleNamespace(url=url, canonical_url=canonical)
 
     def _stored_features(self, aid: int, numbers: bytes | None, names: bytes | None) -> None:
         if numbers is not None and names is not None and aid not in self.mine:
@@ -1327,6 +1330,10 @@ class _Batch:
                 cache.pop(r.id, None)
             self.sig_loaded.discard(r.id)
             self._cluster_of[r.id] = r.cluster_id
+            if r.pub_day is not None:  # read with the changes: not asked for again, one by one, under the lock
+                self._remember_sig(r.id, r.minhash, r.lexhash, r.token_count, r.numbers, r.names, r.url,
+                                   r.canonical_url)
+                self.sig_loaded.add(r.id)
         self.verdicts = {k: v for k, v in self.verdicts.items() if gone.isdisjoint(k)}
         self._worth = {k: v for k, v in self._worth.items() if gone.isdisjoint(k)}
         self._jaccard = {k: v for k, v in self._jaccard.items() if gone.isdisjoint(k)}
