@@ -647,6 +647,45 @@ def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monk
     assert all(routes == {"lsh"} and hits == 1 for hits, routes in found.values())
 
 
+def test_an_exact_copy_of_a_text_clustered_in_its_window_is_not_probed_again(engine, monkeypatch):
+    """An article whose exact text is already clustered within its window (in the warehouse, or
+    earlier in its batch) joins that text's cluster without probing the LSH index; a twin
+    outside the window, a near copy and a new text are probed as before. Both backends."""
+    from newsdesk.dedup import process
+
+    _, orig = fixture_article("aljazeera_buffer_zones_original.txt")
+    _, other = fixture_article("independent_same_event_buffer_zones.txt")
+    truncated = "\n\n".join(orig.split("\n\n")[: max(2, len(orig.split("\n\n")) * 2 // 3)])
+    insert_articles(engine, [art("https://a.example/orig", orig, published=T0)])
+    dedup_pending(engine)
+    probed: list[int] = []
+    real = process._distinct_probes
+
+    def spy(ids, *args):
+        probed.extend(ids)
+        return real(ids, *args)
+
+    monkeypatch.setattr(process, "_distinct_probes", spy)
+    insert_articles(engine, [
+        art("https://b.example/twin", orig, published=T0 + timedelta(days=1)),
+        art("https://c.example/far-twin", orig, published=T0 + timedelta(days=20)),
+        art("https://d.example/truncated", truncated, published=T0 + timedelta(days=1)),
+        art("https://e.example/new", other, published=T0 + timedelta(days=2)),
+        art("https://f.example/new-twin", other, published=T0 + timedelta(days=3)),
+    ])
+    dedup_pending(engine)
+    rows = by_url(engine)
+    skipped = {u for u, r in rows.items() if r.id not in probed} - {"https://a.example/orig"}
+    assert skipped == {"https://b.example/twin", "https://f.example/new-twin"}
+    assert rows["https://b.example/twin"].cluster_id == rows["https://a.example/orig"].cluster_id
+    assert rows["https://d.example/truncated"].cluster_id == rows["https://a.example/orig"].cluster_id
+    assert rows["https://f.example/new-twin"].cluster_id == rows["https://e.example/new"].cluster_id
+    assert rows["https://f.example/new-twin"].relation == rows["https://b.example/twin"].relation == "exact"
+    with engine.connect() as conn:
+        link = conn.execute(select(dedup_links).where(dedup_links.c.article_id == rows["https://b.example/twin"].id)).one()
+    assert link.original_article_id == rows["https://a.example/orig"].id and link.evidence["routes"] == ["exact-hash"]
+
+
 def test_pipeline_dedup_runs_several_processes_on_postgres(pg_engine, pg_url):
     """NEWSDESK_DEDUP_WORKERS=3: three dedup processes share the pending articles; the
     clusters are those of one process."""
