@@ -43,8 +43,8 @@ import gc
 import logging
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from itertools import chain
 from datetime import datetime, timezone
+from itertools import chain
 from types import SimpleNamespace
 
 import numpy as np
@@ -919,7 +919,9 @@ class _Batch:
         warehouse cluster within their window, or in an earlier article of the batch within it:
         such an article joins that text's cluster, and its bands would find what that text's own
         bands found, so they are not probed (in step A at 1M, a third of the articles are exact
-        copies). Only a cluster at the edge of two different windows could differ."""
+        copies). It differs only where that text's own search saw something else: a cluster at
+        the edge of two different windows, or a search made before its site's boilerplate was
+        learned (the twin was cleaned again later, its clusters standing)."""
         earlier: dict[str, list[int]] = defaultdict(list)  # text key -> days of earlier batch articles
         out = []
         for aid in ids:
