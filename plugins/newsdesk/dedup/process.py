@@ -988,6 +988,7 @@ class _Batch:
         self.sigs[aid] = (from_bytes(mh), from_bytes(lx), max(1, (token_count or 3) - 2))
         self._stored_features(aid, numbers, names)
         self.addresses[aid] = SimpleNamespace(url=url, canonical_url=canonical)
+        self.sig_loaded.add(aid)
 
     def _stored_features(self, aid: int, numbers: bytes | None, names: bytes | None) -> None:
         if numbers is not None and names is not None and aid not in self.mine:
@@ -1335,7 +1336,6 @@ class _Batch:
             if r.pub_day is not None:  # read with the changes: not asked for again, one by one, under the lock
                 self._remember_sig(r.id, r.minhash, r.lexhash, r.token_count, r.numbers, r.names, r.url,
                                    r.canonical_url)
-                self.sig_loaded.add(r.id)
         self.verdicts = {k: v for k, v in self.verdicts.items() if gone.isdisjoint(k)}
         self._worth = {k: v for k, v in self._worth.items() if gone.isdisjoint(k)}
         self._jaccard = {k: v for k, v in self._jaccard.items() if gone.isdisjoint(k)}
