@@ -21,6 +21,8 @@ _DIGIT_GAP = re.compile(r"\d[,\s]\s?\d")  # every _THOUSANDS match sits inside o
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _WORD_LOWER_ASCII = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")  # _WORD in lower-cased ASCII text: ~20 % faster
+_ASCII_WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122 or c == 39) else 32 for c in range(256))
+_LOOSE_APOSTROPHE = re.compile(r"(?<![a-z0-9])'|'(?![a-z0-9])|'[a-z0-9]+'")  # not one apostrophe inside a word
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 STOPWORDS = frozenset(
@@ -57,8 +59,15 @@ def words_normalised(text: str) -> list[str]:
     """``words`` for text that has already been through ``normalise``."""
     if text.isascii():  # one lower() and no per-token work; the same tokens as below
         text = text.lower()
-        tokens = _WORD_LOWER_ASCII.findall(text)
-        return [w.replace("'", "") for w in tokens] if "'" in text else tokens
+        # Every byte that is not [a-z0-9'] becomes a blank and the C split cuts the words: the
+        # regex's tokens at twice its speed. The regex's own rules for apostrophes are needed only
+        # where one is not a single apostrophe inside a word ("'quoted'", "rock'n'roll").
+        spaced = text.encode("ascii").translate(_ASCII_WORD_BYTES)
+        if "'" not in text:
+            return spaced.decode("ascii").split()
+        if _LOOSE_APOSTROPHE.search(text) is None:
+            return spaced.replace(b"'", b"").decode("ascii").split()
+        return [w.replace("'", "") for w in _WORD_LOWER_ASCII.findall(text)]
     # Lower-casing can change a non-ASCII text's length and word boundaries ("İ"): per token.
     return [w.lower().replace("'", "") for w in _WORD.findall(text)]
 
