@@ -496,7 +496,8 @@ def main(argv=None) -> int:
                          "$TMPDIR/newsdesk_dedup_scale) and reuse them while the indexing code is unchanged")
     ap.add_argument("--prewarm", action="store_true",
                     help="PostgreSQL, with --keep-index: read the copied warehouse into the OS page cache "
-                         "before the step (pg_prewarm), as on a server in steady state")
+                         "before the step (pg_prewarm; the template's files dropped from it first), as on a "
+                         "server in steady state")
     ap.add_argument("--profile", action="store_true",
                     help="print a cProfile of each measured step and its time per SQL statement (stderr)")
     args = ap.parse_args(argv)
