@@ -1,7 +1,7 @@
 """Throughput and memory of dedup_pending as the warehouse index grows.
 
     python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--sqlite] [--pg] [--step 10000]
-                                [--workers N] [--keep-index] [--prewarm] [--profile]
+                                [--workers N] [--keep-index] [--prewarm] [--profile] [--repeat N]
                                 [--through-dedup] [--batch 2000] [--time-budget SECONDS]
 
 For each size, the warehouse is brought to that many indexed articles, then ``--step``
@@ -28,6 +28,10 @@ How the index is reached:
 
 ``--profile``: the measured step runs under cProfile, with the wall time of each SQL statement.
 
+``--repeat N`` (with ``--keep-index``): the same step measured N times, each on a fresh copy of
+the index dropped after it, then the lowest, median and highest rate: this machine's speed
+moves by more between runs than most changes do.
+
 ``--workers N``: the measured step runs in N dedup processes at once (as several Airflow
 workers would; PostgreSQL). CPU and RSS are then those of the busiest process.
 """
@@ -41,6 +45,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -259,7 +264,8 @@ def server_wal(engine) -> tuple[int, int] | None:
                 int(conn.execute(text(checkpoints)).scalar_one()))
 
 
-def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, profile: bool = False) -> None:
+def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, profile: bool = False
+            ) -> tuple[float, float]:
     insert_articles(engine, src_arts)
     before = counts(engine)
     wal0 = server_wal(engine)
@@ -279,6 +285,7 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
           f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} "
           f"site_paragraphs={before['site_paragraphs']}",
           flush=True)
+    return processed / wall, 1000 * busy / n
 
 
 def _fingerprint(learned) -> str:
@@ -397,9 +404,18 @@ class Warehouses:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             shutil.copyfile(src, self.cache_dir / f"{self.tag}_{size}.db")
 
+    def drop(self, backend: str, url: str) -> None:
+        """One working warehouse dropped now (a 1M copy is 12 GB)."""
+        name = url.rsplit("/", 1)[1] if backend == "postgresql" else url.removeprefix("sqlite:///")
+        self._drop([(backend, name)])
+        self.made.remove((backend, name))
+
     def drop_working(self) -> None:
+        self._drop(self.made)
+
+    def _drop(self, made) -> None:
         db.dispose_all()
-        for backend, name in self.made:
+        for backend, name in made:
             if backend == "postgresql":
                 with self.admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -408,9 +424,10 @@ class Warehouses:
 
 
 def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, store: Warehouses,
-             profile: bool = False) -> None:
+             profile: bool = False, repeat: int = 1) -> None:
     """Each size reached by the preindexer (every backend from one computation, starting from
-    the largest state already built), then a measured step on a copy of it."""
+    the largest state already built), then a measured step on a copy of it (``repeat`` times,
+    each on its own copy, when the index is kept)."""
     src = Source()
     state: dict[str, str] = {}  # backend -> url of the working warehouse holding `have` seeds
     have = 0
@@ -438,11 +455,22 @@ def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, sto
             template = store.cached(b, seeds * src.per_seed)
             if template is None:  # not keeping: the step's articles join the working index
                 url = state[b]
-            else:
+                engine = db.get_engine(url)
+                db.upgrade(engine)
+                measure(b, url, engine, arts, workers if b == "postgresql" else 1, profile)
+                continue
+            runs = []
+            for _ in range(repeat):
                 url = store.fresh(b, template)
-            engine = db.get_engine(url)
-            db.upgrade(engine)
-            measure(b, url, engine, arts, workers if b == "postgresql" else 1, profile)
+                engine = db.get_engine(url)
+                db.upgrade(engine)
+                runs.append(measure(b, url, engine, arts, workers if b == "postgresql" else 1, profile))
+                store.drop(b, url)
+            if repeat > 1:
+                rates, machine = sorted(r for r, _ in runs), sorted(m for _, m in runs)
+                print(f"{b:<10} {repeat} runs: dedup={rates[0]:.1f} / {statistics.median(rates):.1f} / "
+                      f"{rates[-1]:.1f} articles/s (lowest / median / highest); machine "
+                      f"{machine[0]:.2f}–{machine[-1]:.2f} ms/article", flush=True)
     db.dispose_all()
 
 
@@ -498,6 +526,8 @@ def main(argv=None) -> int:
                     help="PostgreSQL, with --keep-index: read the copied warehouse into the OS page cache "
                          "before the step (pg_prewarm; the template's files dropped from it first), as on a "
                          "server in steady state")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="with --keep-index: measure each step this many times, each on a fresh copy of the index")
     ap.add_argument("--profile", action="store_true",
                     help="print a cProfile of each measured step and its time per SQL statement (stderr)")
     args = ap.parse_args(argv)
@@ -513,7 +543,7 @@ def main(argv=None) -> int:
                 run_through_dedup(b, store.fresh(b, None), sizes, args.batch, args.time_budget,
                                   args.workers if b == "postgresql" else 1)
         else:
-            run_bulk(backends, sizes, args.step, args.workers, store, args.profile)
+            run_bulk(backends, sizes, args.step, args.workers, store, args.profile, max(1, args.repeat))
     finally:
         store.drop_working()
     return 0
