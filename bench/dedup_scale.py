@@ -453,20 +453,16 @@ def run_bulk(backends: list[str], sizes: list[int], step: int, workers: int, sto
         arts = src.step_articles(step)
         for b in backends:
             template = store.cached(b, seeds * src.per_seed)
-            if template is None:  # not keeping: the step's articles join the working index
-                url = state[b]
-                engine = db.get_engine(url)
-                db.upgrade(engine)
-                measure(b, url, engine, arts, workers if b == "postgresql" else 1, profile)
-                continue
             runs = []
-            for _ in range(repeat):
-                url = store.fresh(b, template)
+            for _ in range(repeat if template else 1):
+                # not keeping: the step's articles join the working index, measured once
+                url = store.fresh(b, template) if template else state[b]
                 engine = db.get_engine(url)
                 db.upgrade(engine)
                 runs.append(measure(b, url, engine, arts, workers if b == "postgresql" else 1, profile))
-                store.drop(b, url)
-            if repeat > 1:
+                if template:
+                    store.drop(b, url)
+            if len(runs) > 1:
                 rates, machine = sorted(r for r, _ in runs), sorted(m for _, m in runs)
                 print(f"{b:<10} {repeat} runs: dedup={rates[0]:.1f} / {statistics.median(rates):.1f} / "
                       f"{rates[-1]:.1f} articles/s (lowest / median / highest); machine "
