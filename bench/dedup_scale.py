@@ -15,7 +15,8 @@ article and the checkpoints during the step, the dedup process's peak RSS (flat 
 must not grow with the index), the step's pairwise precision and recall against the
 generator's stories, how many step articles joined a cluster of the index (each step story
 is new: every one is a false merge), a hash of the step's decisions (equal hashes: two code
-versions decided alike on the same step), and the index's row counts.
+versions decided alike on the same step), the index's row counts, and the machine's speed
+during the step (``reference``: CPU ms of a fixed workload, see ``SpeedSampler``).
 
 How the index is reached:
 
@@ -132,6 +133,57 @@ def _profiled(engine) -> tuple[int, float, float]:
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
     db.dispose_all()
     return stats["processed"], cpu, rss_mb()
+
+
+_REFERENCE_WORDS = [f"w{(i * 7919) % 6007}" for i in range(20_000)]
+
+
+def _reference_work() -> float:
+    """CPU seconds of this thread for a fixed workload (~5 ms here): counting, sorting and
+    joining strings, blake2b, and a MinHash-shaped numpy product, none of it newsdesk's code."""
+    import numpy as np
+
+    t0 = time.thread_time()
+    counted = Counter(_REFERENCE_WORDS)
+    joined = " ".join(sorted(counted, key=lambda w: (-counted[w], w)))
+    for i in range(0, len(joined), 64):
+        hashlib.blake2b(joined[i:i + 64].encode(), digest_size=8).digest()
+    a = (np.arange(1, 241, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    x = np.arange(300, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+    for _ in range(4):
+        (a[:, None] * x[None, :]).min(axis=1)
+    return time.thread_time() - t0
+
+
+class SpeedSampler:
+    """The machine's speed while a step runs: every ``every`` seconds a thread of the parent
+    (idle meanwhile, waiting for the workers) times ``_reference_work`` in CPU time, so waiting
+    for a core does not count, a slower core does (~1 % of one core). On the VM these figures
+    come from, the same code and step ran 2x slower in one session than in another, and this
+    workload alone varied 2x within seconds on an idle machine: a rate is comparable with
+    another only next to this figure (``reference``: median ms, lower is faster)."""
+
+    def __init__(self, every: float = 0.5):
+        import threading
+
+        self.every, self.samples, self._stop = every, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(_reference_work())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def median_ms(self) -> float:
+        return 1000 * statistics.median(self.samples) if self.samples else float("nan")
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -269,7 +321,8 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
     insert_articles(engine, src_arts)
     before = counts(engine)
     wal0 = server_wal(engine)
-    processed, wall, cpu, peak, busy, steal, startup, tail = dedup_step(url, workers, profile)
+    with SpeedSampler() as speed:
+        processed, wall, cpu, peak, busy, steal, startup, tail = dedup_step(url, workers, profile)
     wal1 = server_wal(engine)
     precision, recall, joined, digest = step_quality(engine, src_arts)
     n = max(processed, 1)
@@ -283,7 +336,7 @@ def measure(label: str, url: str, engine, src_arts: list[dict], workers: int, pr
           f"wall {wall:.1f} s, of which startup {startup:.2f} s, tail {tail:.2f} s){wal} "
           f"peak_rss={peak:6.1f} MB precision={precision:.3f} recall={recall:.3f} "
           f"joined_index={joined} decisions={digest} lsh_rows={before['lsh_buckets']} "
-          f"site_paragraphs={before['site_paragraphs']}",
+          f"site_paragraphs={before['site_paragraphs']} reference={speed.median_ms:.2f} ms",
           flush=True)
     return processed / wall, 1000 * busy / n
 
