@@ -158,12 +158,13 @@ def _reference_work() -> float:
 class SpeedSampler:
     """The machine's speed while a step runs: every ``every`` seconds a thread of the parent
     (idle meanwhile, waiting for the workers) times ``_reference_work`` in CPU time, so waiting
-    for a core does not count, a slower core does (~1 % of one core). On the VM these figures
-    come from, the same code and step ran 2x slower in one session than in another, and this
-    workload alone varied 2x within seconds on an idle machine: a rate is comparable with
-    another only next to this figure (``reference``: median ms, lower is faster)."""
+    for a core does not count and a slower core does (its 6-13 ms a second are in the machine's
+    CPU figure, ~0.5 % of it). On the VM these figures come from, the same code and step ran 2x
+    slower in one session than in another, and this workload alone varied 2x within seconds on
+    an idle machine: a rate is comparable with another only next to this figure
+    (``reference``: median ms, lower is faster)."""
 
-    def __init__(self, every: float = 0.5):
+    def __init__(self, every: float = 1.0):
         import threading
 
         self.every, self.samples, self._stop = every, [], threading.Event()
