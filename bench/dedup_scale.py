@@ -49,6 +49,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -59,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
+import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.dedup_eval.load import insert_articles  # noqa: E402
@@ -141,8 +143,6 @@ _REFERENCE_WORDS = [f"w{(i * 7919) % 6007}" for i in range(20_000)]
 def _reference_work() -> float:
     """CPU seconds of this thread for a fixed workload (~5 ms here): counting, sorting and
     joining strings, blake2b, and a MinHash-shaped numpy product, none of it newsdesk's code."""
-    import numpy as np
-
     t0 = time.thread_time()
     counted = Counter(_REFERENCE_WORDS)
     joined = " ".join(sorted(counted, key=lambda w: (-counted[w], w)))
@@ -165,8 +165,6 @@ class SpeedSampler:
     (``reference``: median ms, lower is faster)."""
 
     def __init__(self, every: float = 1.0):
-        import threading
-
         self.every, self.samples, self._stop = every, [], threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
