@@ -185,6 +185,15 @@ class SpeedSampler:
         return 1000 * statistics.median(self.samples) if self.samples else float("nan")
 
 
+def server_settings(admin) -> str:
+    """The PostgreSQL settings the figures depend on most: a rate means little without them."""
+    names = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression")
+    with admin.connect() as c:
+        got = dict(c.execute(text("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(:n)"),
+                             {"n": list(names)}).all())
+    return " ".join(f"{n}={got.get(n, '?')}" for n in names)
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat: the dedup
     processes, the PostgreSQL server (backends, WAL writer, checkpointer) and the kernel."""
@@ -432,7 +441,10 @@ class Warehouses:
     def _prewarm(url: str) -> None:
         """Every relation of the copy read into the OS page cache (pg_prewarm 'read'), as on a
         server that has been deduplicating into it: the step then measures the steady state,
-        not first reads of a freshly copied database."""
+        not first reads of a freshly copied database. A server given the memory keeps what dedup
+        reads at random in ``shared_buffers``: the bucket index first (every probe and insert lands
+        on it), then the other indexes, then the candidates' signatures, are loaded into them
+        (pg_prewarm 'buffer') while they fit in half of it (none at the default 128 MB)."""
         engine = create_engine(url, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as c:
@@ -440,6 +452,18 @@ class Warehouses:
                 c.execute(text("SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c "
                                "JOIN pg_namespace n ON n.oid = c.relnamespace "
                                "WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast')"))
+                room = c.execute(text("SELECT setting::bigint * 8192 / 2 FROM pg_settings "
+                                      "WHERE name = 'shared_buffers'")).scalar_one()
+                hot = c.execute(text(
+                    "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND (c.relkind = 'i' "
+                    "OR c.relname = 'dedup_signatures') ORDER BY c.relname <> 'pk_lsh_buckets', "
+                    "c.relkind <> 'i', c.relname")).all()
+                for name, size in hot:
+                    if size > room:
+                        break
+                    room -= size
+                    c.execute(text("SELECT pg_prewarm(CAST(:r AS regclass), 'buffer')"), {"r": name})
         finally:
             engine.dispose()
 
@@ -572,7 +596,8 @@ def main(argv=None) -> int:
                          "$TMPDIR/newsdesk_dedup_scale) and reuse them while the indexing code is unchanged")
     ap.add_argument("--prewarm", action="store_true",
                     help="PostgreSQL, with --keep-index: read the copied warehouse into the OS page cache "
-                         "before the step (pg_prewarm; the template's files dropped from it first), as on a "
+                         "before the step (pg_prewarm; the template's files dropped from it first), and into "
+                         "shared_buffers what dedup reads at random, as far as half of them holds, as on a "
                          "server in steady state")
     ap.add_argument("--repeat", type=int, default=1,
                     help="with --keep-index: measure each step this many times, each on a fresh copy of the index")
@@ -584,6 +609,8 @@ def main(argv=None) -> int:
         args.sqlite = args.pg = True
     backends = (["sqlite"] if args.sqlite else []) + (["postgresql"] if args.pg else [])
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    if args.pg:
+        print(f"postgresql server: {server_settings(admin)}", flush=True)
     store = Warehouses(admin, args.keep_index, Source().learned, args.prewarm)
     try:
         if args.through_dedup:
