@@ -452,8 +452,7 @@ class Warehouses:
                 c.execute(text("SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c "
                                "JOIN pg_namespace n ON n.oid = c.relnamespace "
                                "WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast')"))
-                room = c.execute(text("SELECT setting::bigint * 8192 / 2 FROM pg_settings "
-                                      "WHERE name = 'shared_buffers'")).scalar_one()
+                room = c.execute(text("SELECT pg_size_bytes(current_setting('shared_buffers')) / 2")).scalar_one()
                 hot = c.execute(text(
                     "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
                     "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND (c.relkind = 'i' "
