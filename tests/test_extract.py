@@ -225,6 +225,57 @@ def test_undeclared_falls_back_utf8_then_cp1252():
     assert decode_html("<p>é</p>".encode("cp1252")) == ("<p>é</p>", "cp1252")
 
 
+RUSSIAN = ("<html><head><title>Новости региона</title></head><body><p>Правительство объявило о новых "
+           "мерах поддержки экономики региона в понедельник, сообщил представитель. Эксперты "
+           "приветствовали это решение.</p></body></html>")
+
+
+@pytest.mark.parametrize("text, charset", [
+    (RUSSIAN, "cp1251"),
+    (RUSSIAN, "koi8_r"),
+    ("<p>" + "政府は月曜日、地域経済を支援するための新たな措置を発表した。専門家はこの決定を歓迎している。" * 2 + "</p>", "shift_jis"),
+    ("<p>" + "政府周一宣布了支持地区经济的新措施，发言人表示。专家对这一决定表示欢迎。" * 2 + "</p>", "gb18030"),
+    ("<p>" + "Η κυβέρνηση ανακοίνωσε τη Δευτέρα νέα μέτρα για τη στήριξη της περιφερειακής οικονομίας. " * 2 + "</p>",
+     "cp1253"),
+])
+def test_undeclared_non_latin_legacy_charset_is_detected(text, charset):
+    body = text.encode(charset)
+    decoded, _ = decode_html(body)
+    assert decoded == text
+    assert decode_html(body, "text/html; charset=utf-8")[0] == text  # declared wrongly: the same
+
+
+@pytest.mark.parametrize("text", [
+    "<p>" + "A informação não chegou a São Paulo, disse o porta-voz à imprensa. Ações e eleições. " * 8 + "</p>",
+    "<p>" + "The deal is worth £5m, about €6m, officials said on Monday in the report. " * 8 + "</p>",
+    "<p>" + "Die Regierung kündigte am Montag neue Maßnahmen an. Über die Größe wurde nicht gesprochen. " * 8 + "</p>",
+])
+def test_undeclared_latin_text_stays_cp1252(text):
+    # detectors read these as cp1250, cp775 or mac_iceland; windows-1252 is the web's default
+    assert decode_html(text.encode("cp1252")) == (text, "cp1252")
+
+
+def test_sparsely_damaged_utf8_keeps_utf8():
+    # a CMS cut the page inside a character, and a stray byte: thousands of good characters stay
+    body = RUSSIAN.encode("utf-8")
+    body = body[:200] + b"\xd0" + body[200:-40] + b"\xff" + body[-40:]
+    for content_type in ("text/html; charset=utf-8", None):
+        text, charset = decode_html(body, content_type)
+        assert charset == "utf-8" and "Правительство объявило" in text and text.count("\ufffd") == 2
+
+
+def test_declared_single_byte_charset_with_an_undefined_byte_is_kept():
+    body = RUSSIAN.encode("cp1251").replace(b"<p>", b"<p>\x98", 1)  # 0x98 is undefined in cp1251
+    text, charset = decode_html(body, "text/html; charset=windows-1251")
+    assert charset == "cp1251" and "Правительство" in text
+
+
+def test_mostly_ascii_page_with_stray_bytes_is_not_guessed_into_another_script():
+    body = ("<p>" + "The government announced new measures on Monday. " * 20 + "</p>").encode() + b"\xff\xfe\xc3("
+    text, charset = decode_html(body)
+    assert charset == "cp1252" and text.startswith("<p>The government")
+
+
 def test_unknown_charset_label_is_skipped():
     body = '<meta charset="x-made-up"><p>é</p>'.encode("utf-8")
     assert decode_html(body, "text/html; charset=bogus")[0].endswith("<p>é</p>")
