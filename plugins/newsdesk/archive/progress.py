@@ -34,6 +34,13 @@ class FileProgress:
     status: str = "running"
     id: int | None = None
 
+    def restart_pass(self) -> None:
+        """Read the file again from its start (a whole-file gzip stream cannot be resumed in the
+        middle): the counters then describe that pass, in which what earlier attempts wrote is
+        ``already_present``; errors and attempts are kept."""
+        self.next_offset = self.records = self.pages = self.articles = self.already_present = 0
+        self.skipped = Counter()
+
     def as_dict(self) -> dict:
         return {
             "status": self.status, "records": self.records, "pages": self.pages, "articles": self.articles,

@@ -9,6 +9,11 @@ A damaged record (a truncated or corrupt gzip member, unparsable headers) is
 counted as ``damaged`` and reading goes on at the next gzip member (or, for an
 uncompressed WARC, the next ``WARC/1.x`` header) after it; damage at the end of
 the file (a cut download) ends the file.
+
+A whole WARC gzipped as one stream (``gzip file.warc``, instead of one member per
+record) is read too, front to back: its records have no offset to seek to, so their
+pages carry ``offset = -1`` (the importer keeps a copy of each), items carry the
+compressed position reached (for progress), and a resume starts again at the top.
 """
 
 from __future__ import annotations
@@ -173,20 +178,52 @@ def _isal_reader():
     return IsalReader
 
 
-def _archive_iterator(stream: BinaryIO):
-    """warcio's record iterator, on the ISA-L reader when there is one."""
+@functools.lru_cache(maxsize=1)
+def _iterator_class():
     from warcio.archiveiterator import ArchiveIterator
 
-    iterator = ArchiveIterator(stream)
+    class RecordIterator(ArchiveIterator):
+        """warcio's iterator, going on through a gzip member that holds several records (one
+        stream for the whole file), which warcio refuses because such records cannot be seeked
+        to; ``single_stream`` says it happened."""
+
+        single_stream = False
+
+        def _raise_invalid_gzip_err(self):
+            self.single_stream = True
+
+    return RecordIterator
+
+
+def _archive_iterator(stream: BinaryIO):
+    """warcio's record iterator (see ``_iterator_class``), on the ISA-L reader when there is one."""
+    iterator = _iterator_class()(stream)
     reader = _isal_reader()
     if reader is not None:
         iterator.reader = reader(iterator.fh, block_size=iterator.reader.block_size)
     return iterator
 
 
+def is_single_stream(stream: BinaryIO) -> bool:
+    """A gzip file whose first member holds more than one record (one stream for the file)."""
+    if not _is_gzip(stream, 0):
+        return False
+    stream.seek(0)
+    iterator = _archive_iterator(stream)
+    try:
+        for n, _record in enumerate(iterator):
+            if iterator.single_stream or n >= 1:
+                return iterator.single_stream
+    except Exception:  # noqa: BLE001 - damage is the scan's business, reported there
+        return False
+    return False
+
+
 def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 15 * 1024 * 1024,
                  size: int | None = None) -> Iterator[Item]:
     """Yield every record from ``start_offset`` on (see module docstring)."""
+    if start_offset > 0 and (size is None or start_offset < size) and is_single_stream(stream):
+        start_offset = 0  # its records cannot be reached from the middle
     gz = _is_gzip(stream, start_offset) if (size is None or start_offset < size) else False
     pos: int | None = start_offset
     while pos is not None:
@@ -196,7 +233,9 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
         failure: str | None = None
         try:
             for record in iterator:
-                current = iterator.offset  # start of this record (set before it is parsed)
+                # start of this record (set before it is parsed); inside one gzip stream, only
+                # how far the file has been read, never below what an earlier item reported
+                current = max(current, stream.tell()) if iterator.single_stream else iterator.offset
                 try:
                     page, skip = _classify(record, max_body_bytes)
                     iterator.read_to_end()
@@ -209,13 +248,13 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                     log.warning("archive truncated inside the record at offset %s", current)
                     continue
                 if page is not None:
-                    page.offset = current
+                    page.offset = -1 if iterator.single_stream else current
                 yield Item(offset=current, page=page, skip=skip)
             else:
                 return
         except Exception as exc:  # noqa: BLE001 - truncated gzip member, bad headers
             failure = f"{exc.__class__.__name__}: {exc}"
-            current = getattr(iterator, "offset", current)
+            current = max(current, stream.tell()) if iterator.single_stream else getattr(iterator, "offset", current)
         failure = failure.encode("ascii", "backslashreplace").decode("ascii")[:300]
         yield Item(offset=current, skip="damaged", error=f"offset {current}: {failure}")
         log.warning("damaged archive record at offset %s: %s", current, failure)

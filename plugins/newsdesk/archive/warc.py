@@ -32,7 +32,7 @@ from ..storage import loads, schema
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .parallel import ExtractorPool
-from .reader import Item, Page, archive_exists, archive_size, is_remote, open_archive, scan_archive
+from .reader import Item, Page, archive_exists, archive_size, is_remote, is_single_stream, open_archive, scan_archive
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ class _Importer:
             prog = prog_mod.FileProgress(path=path, size=size)
             if old is not None:
                 prog.id, prog.attempts = old.id, old.attempts
+        if prog.next_offset > 0 and self._single_stream(path):
+            prog.restart_pass()  # its records cannot be reached from the middle: read it again from the top
         prog_mod.start(self.engine, prog, self.opts.run_key)
         started = time.monotonic()
         seconds_before = prog.seconds
@@ -154,6 +156,14 @@ class _Importer:
             prog_mod.save(conn, prog, finished=True)
         tick(force=True)
         return prog.as_dict()
+
+    @staticmethod
+    def _single_stream(path: str) -> bool:
+        try:
+            with open_archive(path) as stream:
+                return is_single_stream(stream)
+        except OSError:
+            return False  # the scan reports it
 
     def _stream(self, stream, prog: prog_mod.FileProgress, size: int | None, tick) -> None:
         inflight: deque[_Batch] = deque()
@@ -219,7 +229,12 @@ class _Importer:
         for i in range(0, len(todo), size):
             chunk = todo[i:i + size]
             batch.futures.append((self.pool.submit([(p.url, p.body, p.content_type) for p in chunk],
-                                                   keep_body=self.opts.store_raw), chunk))
+                                                   keep_body=self._keep_bodies(chunk)), chunk))
+
+    def _keep_bodies(self, pages: list[Page]) -> bool:
+        """A copy in the warehouse when asked for, or when a page cannot be read back from the
+        archive (a record inside a whole-file gzip stream: ``offset`` -1)."""
+        return self.opts.store_raw or any(page.offset < 0 for page in pages)
 
     def _done_urls(self, urls: list[str]) -> set[str]:
         p = schema.pages
@@ -300,7 +315,7 @@ class _Importer:
             self.pool.ensure_alive()
             try:
                 out.extend(self.pool.submit([(page.url, page.body, page.content_type)],
-                                            keep_body=self.opts.store_raw).result())
+                                            keep_body=self._keep_bodies([page])).result())
             except BrokenProcessPool:
                 log.error("an extraction worker died on %s; skipped", page.url)
                 out.append(("error", "worker_died", "extraction worker died"))
