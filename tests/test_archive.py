@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -494,3 +495,31 @@ def test_cut_whole_file_gzip_stream_keeps_what_came_before_the_cut(sqlite_engine
     stats = import_warcs(sqlite_engine, small_settings, [cut], options=ImportOptions(workers=0))["files"][str(cut)]
     assert stats["status"] == "done" and stats["skipped"].get("damaged") == 1 and stats["errors"]
     assert 5 < stats["articles"] == counts(sqlite_engine)["articles"] < 20
+
+
+def test_brotli_encoded_responses_are_decoded_and_a_brotli_bomb_is_bounded(sqlite_engine, small_settings, tmp_path):
+    import brotli
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from newsdesk.archive import reader
+
+    _, html = news_page(1, 53)
+    bomb = brotli.compress(b"<p>" + b"\0" * (1 << 27), quality=5)  # 128 MiB in ~100 bytes
+    path = tmp_path / "br.warc.gz"
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for url, body in (("https://br.example.com/story", brotli.compress(html)),
+                          ("https://br.example.com/bomb", bomb)):
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                               ("Content-Encoding", "br")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(workers=0))["files"][str(path)]
+    assert stats["articles"] == 1 and stats["skipped"] == {"too_large": 1}, stats
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT url FROM articles")).scalar_one() == "https://br.example.com/story"
+    # the bomb's first block stops at the per-block limit instead of inflating 128 MiB
+    decompressor = reader._BoundedBrotli()
+    first = decompressor.decompress(bomb)
+    assert reader.BROTLI_MAX_OUTPUT_PER_BLOCK <= len(first) < 2 * reader.BROTLI_MAX_OUTPUT_PER_BLOCK
+    assert decompressor.decompress(b"") == b""
