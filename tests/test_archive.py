@@ -523,3 +523,68 @@ def test_brotli_encoded_responses_are_decoded_and_a_brotli_bomb_is_bounded(sqlit
     first = decompressor.decompress(bomb)
     assert reader.BROTLI_MAX_OUTPUT_PER_BLOCK <= len(first) < 2 * reader.BROTLI_MAX_OUTPUT_PER_BLOCK
     assert decompressor.decompress(b"") == b""
+
+
+@pytest.mark.postgres
+def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreachable_one(tmp_path):
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from conftest import PG_ADMIN_URL, _pg_reachable
+
+    reason = _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    path = tmp_path / "a.warc.gz"
+    write_warc(path, news_records(4, 59))
+    name = f"newsdesk_test_new_{uuid.uuid4().hex[:8]}"
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", url, "-q"],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert "created the warehouse database" in out.stderr
+        created = create_engine(url)
+        with created.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM v_articles")).scalar_one() == 4
+        created.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    # nothing listens on port 1: one line naming the warehouse (password hidden), exit 2
+    out = subprocess.run([str(NEWSDESK), "import", str(path), "--database",
+                          "postgresql://newsdesk:s3cret@127.0.0.1:1/warehouse"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "warehouse postgresql://newsdesk:***@127.0.0.1:1/warehouse" in out.stderr and "s3cret" not in out.stderr
+
+
+def test_undated_archived_copy_is_placed_in_time_by_its_capture(engine, small_settings, tmp_path):
+    """A backfill's page without a publication date is compared with the articles of its capture
+    time, not of the import's day; ``fetched_at`` is the capture (WARC-Date)."""
+    import random
+
+    rng = random.Random(61)
+    vocabulary = [f"{w}{i}" for i, w in enumerate(["harbour", "council", "budget", "ferry", "strike", "vote"] * 40)]
+    paragraphs = [" ".join(rng.choice(vocabulary) for _ in range(45)) + "." for _ in range(6)]
+    published = datetime(2019, 3, 4, 8, 30, tzinfo=timezone.utc)
+    url_a, page_a = news_page(1, 61, domain="harbourtimes.example", paragraphs=paragraphs,
+                              title="Ferry strike vote splits the harbour council", published=published)
+    body_b = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Ferry strike vote</title></head>"
+              "<body><article><h1>Ferry strike vote splits the harbour council</h1>"
+              + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article></body></html>").encode()
+    captured = datetime(2019, 3, 5, 12, 0, tzinfo=timezone.utc)
+    path = tmp_path / "2019.warc.gz"
+    write_warc(path, [RecordSpec(url=url_a, body=page_a, date=published + timedelta(hours=1)),
+                      RecordSpec(url="https://mirror.example/ferry-strike", body=body_b, date=captured)])
+    import_warcs(engine, small_settings, [path], options=ImportOptions(workers=0))
+    with engine.connect() as conn:
+        rows = {r.url: r for r in conn.execute(text(
+            "SELECT url, published_at, fetched_at, cluster_id, relation FROM v_articles"))}
+    copy, original = rows["https://mirror.example/ferry-strike"], rows[url_a]
+    assert copy.published_at is None
+    assert str(copy.fetched_at)[:19].replace("T", " ") == "2019-03-05 12:00:00"
+    assert copy.cluster_id == original.cluster_id and copy.relation in ("exact", "near")
+    assert original.relation == "original"

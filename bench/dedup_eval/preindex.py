@@ -99,7 +99,7 @@ def index_seed(seed: int, learned: dict[str, dict[int, str]]) -> list[dict]:
                  minhash=to_bytes(sig.minhash) if any(s < 100 for s, _ in buckets) else None,
                  lexhash=to_bytes(sig.lexhash) if any(s >= 100 for s, _ in buckets) else None,
                  buckets=buckets, token_count=len(sig.tokens), numbers=feature_bytes(doc.numbers),
-                 names=feature_bytes(doc.names), pub_day=_pub_day(a["published_at"], EXTRACTED_AT),
+                 names=feature_bytes(doc.names), pub_day=_pub_day(a["published_at"], None, EXTRACTED_AT),
                  edges=[h for h, _ in _edges(a["text"]) if h not in known_here], verdict=None)
         rows.append(r)
         by_url[a["url"]] = r

@@ -295,9 +295,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except sa_exc.OperationalError as exc:
+        if verbose:
+            raise
+        # an unreachable or refusing warehouse: one clear line, not a driver traceback
+        reason = " ".join(str(exc.orig or exc).split())
+        url = getattr(args, "database", None) or Settings.from_env().database_url
+        print(f"newsdesk: warehouse {make_url(url).render_as_string(hide_password=True)}: {reason}"
+              " (-v for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

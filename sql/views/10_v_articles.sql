@@ -22,7 +22,9 @@ SELECT
     p.origin          AS origin,
     -- text as dedup compared it: repeated headline, "Read more" lines, attribution
     -- lines and the site's learned boilerplate removed (NULL until dedup has run)
-    a.clean_text      AS clean_text
+    a.clean_text      AS clean_text,
+    -- when the page was fetched; for an archive import, its capture (WARC-Date)
+    p.fetched_at      AS fetched_at
 FROM articles a
 LEFT JOIN clusters c ON c.id = a.cluster_id
 LEFT JOIN articles o ON o.id = c.original_article_id

@@ -1,5 +1,5 @@
 -- Extraction health per source per UTC fetch day (pages.fetched_at; archive imports count on
--- their import day), with a flag for sudden changes such as a site redesign.
+-- their capture day, WARC-Date), with a flag for sudden changes such as a site redesign.
 --   pages            pages fetched that day (any state)
 --   extracted        of those, pages that gave an article (state 'extracted')
 --   failed           pages whose extraction failed: state 'failed' and error_kind no_text |

@@ -19,6 +19,7 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -350,8 +351,9 @@ class _Importer:
         conn.execute(
             update(p).where(p.c.id == bindparam("b_id")).values(
                 state="extracted", http_status=200, final_url=bindparam("b_final"), content_type=bindparam("b_ct"),
-                fetched_at=now, error_kind=None, last_error=None),
-            [{"b_id": row.id, "b_final": page.url, "b_ct": page.content_type} for row, page, _ in writes],
+                fetched_at=bindparam("b_fetched"), error_kind=None, last_error=None),
+            [{"b_id": row.id, "b_final": page.url, "b_ct": page.content_type,
+              "b_fetched": capture_time(page.warc_date, now)} for row, page, _ in writes],
         )
 
     def _source(self, conn, url: str) -> int:
@@ -360,6 +362,20 @@ class _Importer:
         if sid is None:
             sid = self.source_ids[domain] = loads.source_for_domain(conn, domain)
         return sid
+
+
+def capture_time(warc_date: str | None, now: datetime) -> datetime:
+    """When the archive fetched the page (``WARC-Date``): what ``pages.fetched_at`` means for an
+    archived page, and dedup's time window for an article without a publication date. ``now``
+    when the date is missing, unparsable or in the future."""
+    try:
+        when = datetime.fromisoformat(warc_date.strip()) if warc_date else None
+    except ValueError:
+        when = None
+    if when is None:
+        return now
+    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return when if when <= now else now
 
 
 def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path],

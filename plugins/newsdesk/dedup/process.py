@@ -56,7 +56,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..config import Settings
 from ..storage.loads import insert_ignore, upsert, utcnow
 from ..storage.schema import (articles, cluster_merges, clusters, dedup_epoch, dedup_links, dedup_signatures,
-                              lsh_buckets, site_boilerplate, site_paragraphs, sources)
+                              lsh_buckets, pages, site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
 from .original import Member, choose_original
@@ -90,8 +90,11 @@ PREFILTER_CONTAINMENT = 0.35
 _IN_CHUNK = 5000  # ids per IN list
 
 
-def _pub_day(published_at: datetime | None, extracted_at: datetime | None) -> int:
-    when = published_at or extracted_at or utcnow()
+def _pub_day(published_at: datetime | None, fetched_at: datetime | None, extracted_at: datetime | None) -> int:
+    """The day that places an article in time windows: its publication, else when its page was
+    fetched (an archived page: its capture, which a backfill may place years back), else when
+    it was extracted."""
+    when = published_at or fetched_at or extracted_at or utcnow()
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return int(when.timestamp() // 86400)
@@ -239,8 +242,10 @@ def _among(conn: Connection, column, values):
 
 # ---------------------------------------------------------------------------------- claim
 
+# when the article's page was fetched (captured, for an archive), for _pub_day
+_FETCHED_AT = select(pages.c.fetched_at).where(pages.c.id == articles.c.page_id).scalar_subquery().label("fetched_at")
 _CLAIM_COLS = (articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.domain, articles.c.title,
-               articles.c.text, articles.c.published_at, articles.c.extracted_at, articles.c.source_id)
+               articles.c.text, articles.c.published_at, _FETCHED_AT, articles.c.extracted_at, articles.c.source_id)
 
 
 def _claim(conn: Connection, n: int) -> list:
@@ -389,7 +394,7 @@ def _reclean(conn: Connection, rows, epoch: int) -> set[int]:
     full, originals = [], set()
     for chunk in _chunks(dirty):
         full += conn.execute(select(articles.c.id, articles.c.domain, articles.c.title, articles.c.text,
-                                    articles.c.published_at, articles.c.extracted_at).where(
+                                    articles.c.published_at, _FETCHED_AT, articles.c.extracted_at).where(
             articles.c.id.in_(chunk))).all()
         originals |= set(conn.execute(select(clusters.c.original_article_id).where(
             clusters.c.original_article_id.in_(chunk))).scalars())
@@ -400,7 +405,7 @@ def _reclean(conn: Connection, rows, epoch: int) -> set[int]:
         known = frozenset(h for h in map(paragraph_hash, paragraphs(text_)) if h in learned[r.domain])
         cleaned = clean(text_, r.title, known)
         sig, doc = _signed(cleaned.text)
-        day = _pub_day(r.published_at, r.extracted_at)
+        day = _pub_day(r.published_at, r.fetched_at, r.extracted_at)
         sig_rows.append(_signature_row(r.id, sig, doc, day))
         if r.id in originals:
             bucket_rows.extend((s, b, r.id, day) for s, b in sig.buckets)
@@ -743,7 +748,7 @@ class _Batch:
             id=aid, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=cleaned.attribution,
             published_at=r.published_at, clean_text=cleaned.text, cluster_id=None, name=self.names.get(r.source_id))
         self.touched[aid] = dict(clean_text=cleaned.text, attribution=cleaned.attribution, clean_sha256=doc.key)
-        self.pub_day[aid] = _pub_day(r.published_at, r.extracted_at)
+        self.pub_day[aid] = _pub_day(r.published_at, r.fetched_at, r.extracted_at)
 
     def _cleaned(self, aid: int):
         """The article cleaned with the boilerplate learned so far, and its signature and doc."""

@@ -6,9 +6,10 @@ import logging
 import re
 from pathlib import Path
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy import create_engine
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from ..config import SQL_DIR, Settings
 
@@ -80,9 +81,45 @@ def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
 
     if not isinstance(engine, Engine):
         engine = get_engine(engine)
+    ensure_database(engine)
     command.upgrade(alembic_config(engine), revision)
     create_views(engine)
     from ..analytics.search import ensure_search_index; ensure_search_index(engine)  # noqa: E702 - FTS objects
+
+
+def ensure_database(engine: Engine) -> bool:
+    """Create a PostgreSQL warehouse database that does not exist yet (as SQLite creates its
+    file), through the server's ``postgres`` database; True if it was created. Any other
+    connection failure, or no right to create it, raises the original error."""
+    from sqlalchemy.exc import OperationalError
+
+    if engine.dialect.name != "postgresql":
+        return False
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as exc:
+        missing = exc
+    name = engine.url.database
+    if not name or "does not exist" not in str(missing):
+        raise missing
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                raise missing  # it exists: the failure was something else (rights, pg_hba)
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            try:
+                conn.execute(text(f"CREATE DATABASE {quoted}"))
+            except ProgrammingError as race:  # created meanwhile by another process
+                if "already exists" not in str(race):
+                    raise
+    except OperationalError:
+        raise missing from None
+    finally:
+        admin.dispose()
+    log.warning("created the warehouse database %s", name)
+    return True
 
 
 def view_files() -> list[Path]:
