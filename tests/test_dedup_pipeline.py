@@ -89,6 +89,70 @@ def test_seed_spun_copy_clusters_with_original_and_independent_article_does_not(
             ("234radio.com", "aljazeera.com", 1, 1)]
 
 
+def test_chinese_copies_cluster_by_characters_and_an_independent_report_does_not(engine):
+    """Han text has no spaces: its tokens are characters, so a truncated copy and a lightly edited
+    one with an agency line are found (LSH) and verified as near copies; another paper's report of
+    the same meeting, sharing its numbers and phrases, stays apart."""
+    title, original = fixture_article("zh_state_council_original.txt")
+    ititle, independent = fixture_article("zh_state_council_independent.txt")
+    edited = (original.replace("三千亿元", "3000亿元").replace("周一", "星期一").replace("认真落实", "切实落实")
+              + "\n\n（本文来源：新华网 责任编辑：王明）")
+    paragraphs = original.split("\n\n")
+    truncated = "\n\n".join(paragraphs[:2])
+    insert_articles(engine, [
+        art("https://www.news.cn/politics/20250605/state-council", original, title=title, published=T0),
+        art("https://finance.example.cn/a/1001", edited, title=title, published=T0 + timedelta(hours=3)),
+        art("https://portal.example.com.cn/news/2002", truncated, title=title, published=T0 + timedelta(hours=5)),
+        art("https://daily.example.cn/paper/3003", independent, title=ititle, published=T0 + timedelta(hours=1)),
+    ])
+    dedup_pending(engine)
+    rows = by_url(engine)
+    orig = rows["https://www.news.cn/politics/20250605/state-council"]
+    edited_row, truncated_row = rows["https://finance.example.cn/a/1001"], rows["https://portal.example.com.cn/news/2002"]
+    ind = rows["https://daily.example.cn/paper/3003"]
+    assert edited_row.cluster_id == truncated_row.cluster_id == orig.cluster_id != ind.cluster_id
+    assert (orig.relation, edited_row.relation, truncated_row.relation, ind.relation) == (
+        "original", "near", "near", "original")
+    assert edited_row.similarity > 0.9 and truncated_row.similarity == 1.0
+    with engine.connect() as conn:
+        routes = conn.execute(select(dedup_links.c.evidence).where(dedup_links.c.article_id == truncated_row.id)
+                              ).scalar_one()["routes"]
+    assert "lsh" in routes
+
+
+def test_newsdesk_dedup_redo_cjk_repairs_chinese_articles_signed_on_clauses(engine, monkeypatch):
+    """A warehouse deduplicated when Han text was tokenised by clauses had missed a truncated copy;
+    ``newsdesk dedup --redo-cjk`` (``reset_cjk`` + a run) puts it with its original."""
+    from newsdesk.dedup import reset_cjk, signatures, verify
+    from newsdesk.dedup import text as dtext
+
+    title, original = fixture_article("zh_state_council_original.txt")
+    truncated = "\n\n".join(original.split("\n\n")[:2])
+    english_title, english = fixture_article("aljazeera_buffer_zones_original.txt")
+    insert_articles(engine, [
+        art("https://www.news.cn/politics/20250605/state-council", original, title=title, published=T0),
+        art("https://portal.example.com.cn/news/2002", truncated, title=title, published=T0 + timedelta(hours=5)),
+        art("https://www.aljazeera.com/news/2025/6/5/buffer-zones", english, title=english_title, published=T0),
+    ])
+    with monkeypatch.context() as m:  # earlier versions: runs of word characters, no CJK sentences or pairs
+        m.setattr(dtext, "_WORD_CJK", dtext._WORD)
+        for module in (dtext, signatures, verify):
+            m.setattr(module, "has_cjk", lambda text: False)
+        dedup_pending(engine)
+    rows = by_url(engine)
+    assert rows["https://portal.example.com.cn/news/2002"].cluster_id != rows[
+        "https://www.news.cn/politics/20250605/state-council"].cluster_id
+    english_cluster = rows["https://www.aljazeera.com/news/2025/6/5/buffer-zones"].cluster_id
+    assert reset_cjk(engine) == 2  # the Chinese articles only
+    dedup_pending(engine)
+    rows = by_url(engine)
+    copy, orig = rows["https://portal.example.com.cn/news/2002"], rows["https://www.news.cn/politics/20250605/state-council"]
+    assert copy.cluster_id == orig.cluster_id and copy.relation == "near"
+    assert rows["https://www.aljazeera.com/news/2025/6/5/buffer-zones"].cluster_id == english_cluster
+    assert reset_cjk(engine) == 2 and dedup_pending(engine)["processed"] == 2  # run again: the same result
+    assert by_url(engine)["https://portal.example.com.cn/news/2002"].relation == "near"
+
+
 def test_idempotent_second_run_changes_nothing(engine):
     insert_articles(engine, seed_set())
     dedup_pending(engine)

@@ -93,3 +93,24 @@ def test_short_text_in_the_same_house_style_about_other_names_is_not_a_paraphras
     v = compare(copy, other)
     assert v.relation is None, v.evidence
     assert v.evidence["aligned_fraction"] >= 0.6  # the alignment alone would have merged them
+
+
+def test_han_and_kana_are_tokenised_by_character_and_split_into_sentences():
+    from newsdesk.dedup.text import content_words, has_cjk, sentences, words
+
+    assert words("iPhone 15在北京发布，售价５９９９元") == ["iphone", "15", "在", "北", "京", "发", "布", "售", "价", "5999", "元"]
+    assert words("東京タワー・スカイツリー") == ["東", "京", "タ", "ワ", "ー", "ス", "カ", "イ", "ツ", "リ", "ー"]
+    assert words("서울 시장이 발표했다") == ["서울", "시장이", "발표했다"]  # Hangul is spaced: words as before
+    assert not has_cjk("Zürich café") and has_cjk("新华社")
+    assert content_words(words("地区经济"), cjk=True) == ["地区", "区经", "经济"]
+    assert sentences("政府は措置を発表した。専門家は歓迎している！首相は「支援する」と述べた。") == [
+        "政府は措置を発表した。", "専門家は歓迎している!", "首相は「支援する」と述べた。"]
+
+
+def test_japanese_copy_with_an_agency_line_is_near():
+    text = ("政府は月曜日、地域経済を支援するための新たな措置を発表した。専門家はこの決定を歓迎している。"
+            "首相は記者会見で「中小企業への支援を強化する」と述べた。\n\n新たな措置には、総額3兆円の補正予算が含まれる。"
+            "財務省によると、財源の一部は国債の追加発行でまかなう。野党は財政規律の緩みを批判している。")
+    copy = text.replace("月曜日", "20日") + "\n\n（共同通信）"
+    verdict = compare(Doc(copy), Doc(text))
+    assert verdict.relation == "near" and verdict.similarity > 0.9

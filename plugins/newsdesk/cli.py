@@ -161,11 +161,14 @@ def cmd_reextract(args) -> int:
 
 def cmd_dedup(args) -> int:
     from . import pipeline
-    from .dedup import reclean_learned
+    from .dedup import reclean_learned, reset_cjk
 
     engine = _ready_engine(args)
     if args.reclean:
         _print(reclean_learned(engine))
+    elif args.redo_cjk:
+        reset = reset_cjk(engine)
+        _print({"reset": reset, **pipeline.dedup(engine, _settings(args), limit=args.limit)})
     else:
         _print(pipeline.dedup(engine, _settings(args), limit=args.limit))
     return 0
@@ -278,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reclean", action="store_true",
                    help="instead: clean again the articles whose clean text kept a line their site has "
                         "learned as boilerplate since (warehouses deduplicated by earlier versions)")
+    p.add_argument("--redo-cjk", action="store_true",
+                   help="instead: deduplicate again every article with Chinese or Japanese text (warehouses "
+                        "deduplicated before their characters became tokens, 2026-11-27)")
     p.set_defaults(func=cmd_dedup)
 
     p = sub.add_parser("stats", parents=[common], help="warehouse counts")

@@ -63,6 +63,7 @@ from .original import Member, choose_original
 from .original import canonical_or_none as _canon
 from .signatures import (LEXICAL_SCHEME0, estimate, feature_set, from_bytes, signature,
                          signature_buckets, to_bytes)
+from .text import has_cjk
 from .verify import EXACT_MIN_WORDS, Doc, Verdict, compare, lacks_paraphrase_evidence
 
 log = logging.getLogger(__name__)
@@ -1533,6 +1534,25 @@ def reclean_learned(engine: Engine, batch: int = 2000) -> dict:
             _compare_again(conn, ids, epoch, utcnow())
             stats["recleaned"] += len(ids)
     return dict(stats)
+
+
+def reset_cjk(engine: Engine, batch: int = 5000) -> int:
+    """Repair: deduplicated articles whose clean text has Han or kana go back to pending (with
+    their clusters, see ``reset_dedup``), for warehouses deduplicated before those characters
+    became tokens of their own: their signatures, bands and text keys were computed on
+    clause-long tokens that new articles no longer produce. Returns how many were reset; the
+    next dedup run processes them."""
+    found: list[int] = []
+    last = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(articles.c.id, articles.c.clean_text).where(
+                articles.c.id > last, articles.c.dedup_state == "done").order_by(articles.c.id).limit(batch)).all()
+        if not rows:
+            break
+        last = rows[-1].id
+        found += [r.id for r in rows if r.clean_text and has_cjk(r.clean_text)]
+    return reset_dedup(engine, found)
 
 
 def reset_dedup(engine: Engine, article_ids) -> int:

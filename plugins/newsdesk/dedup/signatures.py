@@ -21,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .text import content_words, h32, shingles, words
+from .text import content_words, h32, has_cjk, shingles, words
 
 SHINGLE_N = 3
 SHINGLE_BANDS, SHINGLE_ROWS = 40, 3
@@ -109,7 +109,7 @@ def signature_buckets(mh: np.ndarray | None, lx: np.ndarray | None, n_shingles: 
 def signature(clean_text: str) -> Signature:
     toks = words(clean_text)
     sh = shingles(toks, SHINGLE_N)
-    lex = set(content_words(toks))
+    lex = set(content_words(toks, has_cjk(clean_text)))
     return Signature(toks, sh, lex, minhash(sh, _SHINGLE_PARAMS), minhash(lex, _LEXICAL_PARAMS))
 
 

@@ -24,6 +24,14 @@ _WORD_LOWER_ASCII = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")  # _WORD in lower-ca
 _ASCII_WORD_BYTES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122 or c == 39) else 32 for c in range(256))
 _LOOSE_APOSTROPHE = re.compile(r"(?<![a-z0-9])'|'(?![a-z0-9])|'[a-z0-9]+'")  # not one apostrophe inside a word
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# Han and kana: no spaces between words, about a morpheme per character. Each character is a
+# token (shingles of three characters, like a few words); as clause-long tokens, a 500-character
+# Chinese story had 28 tokens and its truncated copy matched nothing. Hangul is spaced: untouched.
+_CJK_RANGES = "\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK = re.compile(f"[{_CJK_RANGES}]")
+_WORD_CJK = re.compile(f"[{_CJK_RANGES}]|(?:(?![{_CJK_RANGES}])[^\\W_])+(?:'(?:(?![{_CJK_RANGES}])[^\\W_])+)?")
+# A CJK sentence ends at 。！？ (NFKC makes the full-width ! and ? ASCII), with no space after it.
+_SENTENCE_END_CJK = re.compile(r"(?<=[\u3002!?])[\u300d\u300f\"')\]]*\s*|(?<=[.])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being
@@ -69,7 +77,13 @@ def words_normalised(text: str) -> list[str]:
             return spaced.replace(b"'", b"").decode("ascii").split()
         return [w.replace("'", "") for w in _WORD_LOWER_ASCII.findall(text)]
     # Lower-casing can change a non-ASCII text's length and word boundaries ("İ"): per token.
-    return [w.lower().replace("'", "") for w in _WORD.findall(text)]
+    pattern = _WORD_CJK if _CJK.search(text) else _WORD
+    return [w.lower().replace("'", "") for w in pattern.findall(text)]
+
+
+def has_cjk(text: str) -> bool:
+    """Han or kana in the text: its words are single characters (see ``_CJK_RANGES``)."""
+    return not text.isascii() and _CJK.search(text) is not None
 
 
 def stem(word: str) -> str:
@@ -92,8 +106,17 @@ _CONTENT_CACHE: dict[str, str] = {}
 _CONTENT_CACHE_MAX = 200_000  # ~20 MB
 
 
-def content_words(tokens: list[str]) -> list[str]:
-    """Tokens that carry meaning: not stopwords, numbers always kept."""
+def content_words(tokens: list[str], cjk: bool = False) -> list[str]:
+    """Tokens that carry meaning: not stopwords, numbers always kept. ``cjk`` (the text has Han
+    or kana): single characters are too short to count, their adjacent pairs count instead
+    (most Chinese and Japanese words are two characters)."""
+    if cjk:
+        return _content_words(tokens) + [a + b for a, b in zip(tokens, tokens[1:])
+                                         if len(a) == 1 and len(b) == 1 and _CJK.match(a) and _CJK.match(b)]
+    return _content_words(tokens)
+
+
+def _content_words(tokens: list[str]) -> list[str]:
     cache = _CONTENT_CACHE
     new = {t for t in tokens if t not in cache}
     if new:
@@ -108,11 +131,12 @@ def content_words(tokens: list[str]) -> list[str]:
 def sentences(text: str) -> list[str]:
     """Split clean text (paragraphs separated by blank lines) into sentences."""
     out: list[str] = []
+    splitter = _SENTENCE_END_CJK if has_cjk(text) else _SENTENCE_END
     for para in text.split("\n\n"):
         para = para.strip()
         if not para:
             continue
-        out.extend(s.strip() for s in _SENTENCE_END.split(normalise(para)) if s.strip())
+        out.extend(s.strip() for s in splitter.split(normalise(para)) if s.strip())
     return out
 
 

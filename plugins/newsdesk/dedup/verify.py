@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .signatures import feature_bytes
-from .text import content_words, sentences, shingles, words, words_normalised
+from .text import content_words, has_cjk, sentences, shingles, words, words_normalised
 
 NEAR_CONTAINMENT = 0.6
 NEAR_MIN_SHARED = 25  # ~ a 30-word passage: short briefs built on one template never qualify
@@ -68,8 +68,9 @@ class Doc:
     @cached_property
     def sentence_sets(self) -> list[frozenset[str]]:
         out = []
+        cjk = has_cjk(self.text)
         for s in sentences(self.text):
-            cw = frozenset(content_words(words_normalised(s)))
+            cw = frozenset(content_words(words_normalised(s), cjk))
             if len(cw) >= ALIGN_MIN_WORDS:
                 out.append(cw)
         return out
