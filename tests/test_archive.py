@@ -530,6 +530,7 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
     import uuid
 
     from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
     from conftest import PG_ADMIN_URL, _pg_reachable
 
@@ -553,6 +554,19 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    # a role that may not create databases: the server's own answer, in one line
+    role = f"newsdesk_test_nocreate_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOCREATEDB'))
+    try:
+        denied = make_url(PG_ADMIN_URL).set(username=role, password=None, database=name).render_as_string(False)
+        out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", denied, "-q"],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 2 and "Traceback" not in out.stderr and "does not exist" in out.stderr, out.stderr
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
     # nothing listens on port 1: one line naming the warehouse (password hidden), exit 2
     out = subprocess.run([str(NEWSDESK), "import", str(path), "--database",

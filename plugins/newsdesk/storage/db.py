@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ..config import SQL_DIR, Settings
@@ -91,8 +91,6 @@ def ensure_database(engine: Engine) -> bool:
     """Create a PostgreSQL warehouse database that does not exist yet (as SQLite creates its
     file), through the server's ``postgres`` database; True if it was created. Any other
     connection failure, or no right to create it, raises the original error."""
-    from sqlalchemy.exc import OperationalError
-
     if engine.dialect.name != "postgresql":
         return False
     try:
@@ -111,9 +109,9 @@ def ensure_database(engine: Engine) -> bool:
             quoted = conn.dialect.identifier_preparer.quote(name)
             try:
                 conn.execute(text(f"CREATE DATABASE {quoted}"))
-            except ProgrammingError as race:  # created meanwhile by another process
-                if "already exists" not in str(race):
-                    raise
+            except ProgrammingError as refused:
+                if "already exists" not in str(refused):  # else another process created it meanwhile
+                    raise missing from refused  # no right to create databases
     except OperationalError:
         raise missing from None
     finally:
