@@ -47,11 +47,17 @@ def test_attribution_lines_parsed_into_attribution():
         "This article first appeared on Premium Times": "Premium Times",
         "Courtesy: BBC News": "BBC News",
         "Republished with permission from Kyiv Independent": "Kyiv Independent",
+        "（来源：新华社）": "新华社",
+        "本文转载自：人民网 责任编辑：王明": "人民网",
+        "【来源：央视新闻】": "央视新闻",
+        "来源：新华网。": "新华网",
+        "出典：共同通信": "共同通信",
     }
     for line, name in cases.items():
         assert parse_attribution(line) == name, line
         c = clean(BODY + "\n\n" + line)
         assert c.text == BODY and c.attribution == name
+    assert parse_attribution("来源于群众的智慧是无穷的") is None  # a sentence, not a source line
 
 
 def test_agency_dateline_moves_to_attribution():

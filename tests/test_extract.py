@@ -509,3 +509,34 @@ def test_word_count_fast_path_counts_like_the_regex():
         assert word_count(text) == len(re.findall(r"\w+", text))
 
     check()
+
+
+# --- Chinese and Japanese ---------------------------------------------------------------------
+
+ZH_PARAGRAPHS = [
+    "新华社北京3月4日电 国务院总理周一在北京主持召开国务院常务会议，部署进一步支持地区经济发展的新措施。",
+    "会议决定，将小微企业贷款延期还本付息政策延长至年底，并新增专项再贷款额度三千亿元。",
+    "专家认为，这些措施将有效提振市场信心，推动经济持续恢复。",
+]
+
+
+def test_a_short_chinese_article_is_extracted_and_its_characters_counted_as_words():
+    # three sentences, 109 Han characters: as runs of word characters between punctuation they
+    # were 9 "words", below the 25 an article needs, and the page was rejected as no_text
+    html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>国务院部署新措施</title></head><body>"
+            "<nav><a href='/'>首页</a> <a href='/news'>新闻</a></nav><article><h1>国务院部署新措施</h1>"
+            + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS) + "</article><footer>版权所有</footer></body></html>")
+    art = extract_article(html.encode(), URL, "text/html")
+    assert art.text.split("\n\n") == ZH_PARAGRAPHS and art.language == "zh"
+    from newsdesk.cjk import count_words
+
+    assert count_words(art.text) == 109 + 2  # the Han characters, and "3" and "4"
+
+
+def test_word_counts_of_mixed_scripts():
+    from newsdesk.cjk import count_words
+    from newsdesk.extract.text import word_count
+
+    assert count_words("The U.S. economy — grew 3%.") == 6  # words between spaces, as before
+    assert count_words("iPhone 15在北京发布。") == 2 + 5 and word_count("iPhone 15在北京发布。") == 7
+    assert count_words("서울 시장이 발표했다") == 3 and word_count("東京タワー・スカイツリー") == 11

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
+from newsdesk.cjk import count_words
 from newsdesk.storage.loads import compress
 
 # (url, body, content_type)
@@ -49,7 +50,7 @@ def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True
     fields = extracted.as_fields()
     text = fields.get("text") or ""
     # what loads.upsert_article derives, computed here to keep the parent free for I/O
-    fields["_word_count"] = len(text.split())
+    fields["_word_count"] = count_words(text)
     fields["_text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return ("ok", fields, compress(body) if keep_body else None, hashlib.sha256(body).hexdigest(), len(body))
 

@@ -33,6 +33,10 @@ _ATTRIBUTION = [
     re.compile(r"^\s*courtesy\s*(?:of\s+|[:\-]\s*)(?P<name>.+?)\s*\.?\s*$", re.I),
     re.compile(r"^\s*(?:republished|reprinted|reproduced) (?:with permission )?(?:from|by)\s+(?P<name>.+?)\s*\.?\s*$",
                re.I),
+    # "（来源：新华社）", "本文转载自：人民网 责任编辑：王明", "出典：共同通信" (after NFKC: ASCII brackets and colon)
+    re.compile(r"^\s*[(\[\u3010]?\s*(?:文章|本文|新闻|新聞|稿件)?(?:来源|來源|出处|出處|转自|轉自|转载自|轉載自|出典)\s*:\s*"
+               r"(?P<name>[^\s)\]\u3011\u3002]+)(?:\s+(?:责任编辑|責任編輯|责编|编辑|編輯|編集)\s*:\s*\S+?)?"
+               r"\s*[)\]\u3011]?\s*[\u3002.]?\s*$"),
 ]
 # "KYIV (Reuters) - ", "(AP) — ", "LONDON, May 3 (AFP) -"
 _DATELINE = re.compile(

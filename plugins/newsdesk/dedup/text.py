@@ -10,6 +10,8 @@ import re
 import unicodedata
 import zlib
 
+from ..cjk import CJK, CJK_RANGES, has_cjk  # noqa: F401 - has_cjk: dedup's modules take it from here
+
 _QUOTES = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
@@ -27,9 +29,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # Han and kana: no spaces between words, about a morpheme per character. Each character is a
 # token (shingles of three characters, like a few words); as clause-long tokens, a 500-character
 # Chinese story had 28 tokens and its truncated copy matched nothing. Hangul is spaced: untouched.
-_CJK_RANGES = "\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_CJK = re.compile(f"[{_CJK_RANGES}]")
-_WORD_CJK = re.compile(f"[{_CJK_RANGES}]|(?:(?![{_CJK_RANGES}])[^\\W_])+(?:'(?:(?![{_CJK_RANGES}])[^\\W_])+)?")
+_WORD_CJK = re.compile(f"[{CJK_RANGES}]|(?:(?![{CJK_RANGES}])[^\\W_])+(?:'(?:(?![{CJK_RANGES}])[^\\W_])+)?")
 # A CJK sentence ends at 。！？ (NFKC makes the full-width ! and ? ASCII), with no space after it.
 _SENTENCE_END_CJK = re.compile(r"(?<=[\u3002!?])[\u300d\u300f\"')\]]*\s*|(?<=[.])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
@@ -77,13 +77,8 @@ def words_normalised(text: str) -> list[str]:
             return spaced.replace(b"'", b"").decode("ascii").split()
         return [w.replace("'", "") for w in _WORD_LOWER_ASCII.findall(text)]
     # Lower-casing can change a non-ASCII text's length and word boundaries ("İ"): per token.
-    pattern = _WORD_CJK if _CJK.search(text) else _WORD
+    pattern = _WORD_CJK if CJK.search(text) else _WORD
     return [w.lower().replace("'", "") for w in pattern.findall(text)]
-
-
-def has_cjk(text: str) -> bool:
-    """Han or kana in the text: its words are single characters (see ``_CJK_RANGES``)."""
-    return not text.isascii() and _CJK.search(text) is not None
 
 
 def stem(word: str) -> str:
@@ -112,7 +107,7 @@ def content_words(tokens: list[str], cjk: bool = False) -> list[str]:
     (most Chinese and Japanese words are two characters)."""
     if cjk:
         return _content_words(tokens) + [a + b for a, b in zip(tokens, tokens[1:])
-                                         if len(a) == 1 and len(b) == 1 and _CJK.match(a) and _CJK.match(b)]
+                                         if len(a) == 1 and len(b) == 1 and CJK.match(a) and CJK.match(b)]
     return _content_words(tokens)
 
 
@@ -164,5 +159,6 @@ def text_key(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """'Al Jazeera' / 'aljazeera.com' / 'AlJazeera' -> 'aljazeera' for attribution matching."""
-    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", name).lower())
+    """'Al Jazeera' / 'aljazeera.com' / 'AlJazeera' -> 'aljazeera' for attribution matching; Han
+    and kana are kept ('新华社' is its own key)."""
+    return re.sub(f"[^a-z0-9{CJK_RANGES}]", "", unicodedata.normalize("NFKD", name).lower())

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from ..cjk import count_words
 from ..urls import canonicalize_url, domain_of
 from .schema import articles, pages, raw_pages, sources
 
@@ -182,7 +183,7 @@ def upsert_article(conn: Connection, page_id: int, source_id: int | None, fields
     values = {k: fields.get(k) for k in ARTICLE_FIELDS}
     values["domain"] = values.get("domain") or domain_of(values["url"])
     values.update(
-        page_id=page_id, source_id=source_id, word_count=len(text_value.split()),
+        page_id=page_id, source_id=source_id, word_count=count_words(text_value),
         text_sha256=hashlib.sha256(text_value.encode("utf-8")).hexdigest(), extracted_at=utcnow(),
     )
     current = conn.execute(select(articles.c.id, articles.c.text_sha256).where(articles.c.page_id == page_id)).first()
