@@ -602,3 +602,37 @@ def test_undated_archived_copy_is_placed_in_time_by_its_capture(engine, small_se
     assert str(copy.fetched_at)[:19].replace("T", " ") == "2019-03-05 12:00:00"
     assert copy.cluster_id == original.cluster_id and copy.relation in ("exact", "near")
     assert original.relation == "original"
+
+
+def _arc(records: list[tuple[str, str, bytes, bytes]], gz: bool) -> bytes:
+    """An ARC file (version 1, the format before WARC): (url, YYYYmmddHHMMSS, content type, HTTP
+    response) per record, each its own gzip member when ``gz``."""
+    import gzip
+
+    desc = b"1 0 newsdesk tests\nURL IP-address Archive-date Content-type Archive-length\n"
+    blocks = [b"filedesc://test.arc 0.0.0.0 20040101000000 text/plain %d\n%s\n" % (len(desc), desc)]
+    for url, date, ctype, http in records:
+        blocks.append(b"%s 192.0.2.1 %s %s %d\n%s\n" % (url.encode(), date.encode(), ctype, len(http), http))
+    return b"".join(gzip.compress(b) if gz else b for b in blocks)
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["arc.gz", "arc"])
+def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, tmp_path, gz):
+    from newsdesk.extract.reextract import reextract_pages
+
+    url, html = news_page(3, 67, published=datetime(2004, 1, 1, 9, tzinfo=timezone.utc))
+    http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html
+    image = b"HTTP/1.0 200 OK\r\nContent-Type: image/gif\r\n\r\nGIF89a\x01\x00\x01\x00"
+    path = tmp_path / ("old.arc.gz" if gz else "old.arc")
+    path.write_bytes(_arc([(url, "20040102030405", b"text/html", http),
+                           ("http://old.example.com/pixel.gif", "20040102030406", b"image/gif", image)], gz))
+    stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(workers=0))["files"][str(path)]
+    assert stats["status"] == "done" and stats["articles"] == 1, stats
+    assert stats["skipped"] == {"warcinfo": 1, "not_html": 1}  # the file header record, the image
+    with sqlite_engine.connect() as conn:
+        row = conn.execute(text("SELECT url, fetched_at, published_at FROM v_articles")).one()
+        page_id = conn.execute(select(schema.pages.c.id)).scalar_one()
+    assert row.url == url and str(row.fetched_at).startswith("2004-01-02 03:04:05")
+    assert str(row.published_at).startswith("2004-01-01 09:00")
+    stats = reextract_pages(sqlite_engine, [page_id], only_outdated=False)  # read back from the ARC file
+    assert stats["missing_raw"] == 0 and stats["failed"] == 0

@@ -10,6 +10,8 @@ counted as ``damaged`` and reading goes on at the next gzip member (or, for an
 uncompressed WARC, the next ``WARC/1.x`` header) after it; damage at the end of
 the file (a cut download) ends the file.
 
+ARC files (the format before WARC) are read too: warcio gives their records WARC headers.
+
 A whole WARC gzipped as one stream (``gzip file.warc``, instead of one member per
 record) is read too, front to back: its records have no offset to seek to, so their
 pages carry ``offset = -1`` (the importer keeps a copy of each), items carry the
@@ -236,7 +238,7 @@ def _install_brotli() -> None:
 def _archive_iterator(stream: BinaryIO):
     """warcio's record iterator (see ``_iterator_class``), on the ISA-L reader when there is one."""
     _install_brotli()
-    iterator = _iterator_class()(stream)
+    iterator = _iterator_class()(stream, arc2warc=True)  # ARC files (older crawls) read as WARC records
     reader = _isal_reader()
     if reader is not None:
         iterator.reader = reader(iterator.fh, block_size=iterator.reader.block_size)
