@@ -36,11 +36,11 @@ SNIFF_BYTES = 2048
 _MAX_DAMAGE = 0.05
 # The detector reads a sample: its cost stays bounded on hostile, huge bodies.
 DETECT_BYTES = 256 * 1024
-# A detected charset loses to windows-1252 when that decodes the bytes about as sanely.
 # Below this many non-ASCII bytes a page is Latin-script text with a few odd bytes, and
 # detectors guess wildly on it (a mostly English page came out as Arabic cp1256).
 _DETECT_MIN_NON_ASCII = 64
 _ASCII_BYTES = bytes(range(128))
+# A detected charset loses to windows-1252 when that decodes the bytes about as sanely.
 _CP1252_CHAOS_MARGIN = 0.1
 
 
