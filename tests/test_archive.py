@@ -636,3 +636,23 @@ def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, t
     assert str(row.published_at).startswith("2004-01-01 09:00")
     stats = reextract_pages(sqlite_engine, [page_id], only_outdated=False)  # read back from the ARC file
     assert stats["missing_raw"] == 0 and stats["failed"] == 0
+
+
+def test_cli_import_takes_folders_of_archives(sqlite_url, tmp_path):
+    folder = tmp_path / "crawl"
+    write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))
+    write_warc(folder / "b.WARC", news_records(2, 73), gzip=False)
+    (folder / "README.txt").write_text("not an archive")
+    single = tmp_path / "c.warc.gz"
+    write_warc(single, news_records(1, 79))
+    out = subprocess.run([str(NEWSDESK), "import", str(folder), str(single), "--database", sqlite_url, "-q"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert set(report["files"]) == {str(folder / "2026" / "a.warc.gz"), str(folder / "b.WARC"), str(single)}
+    assert report["extracted"] == 6
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = subprocess.run([str(NEWSDESK), "import", str(empty), "--database", sqlite_url, "-q"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and json.loads(out.stdout)["files"] == {}

@@ -98,6 +98,7 @@ def cmd_poll(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from .archive.locate import expand_folders
     from .archive.warc import ImportOptions, import_warcs, registry_domains
 
     engine = _ready_engine(args)
@@ -107,10 +108,11 @@ def cmd_import(args) -> int:
     languages = {x.strip().lower() for x in args.languages.split(",") if x.strip()} if args.languages else None
     options = ImportOptions(domains=domains, languages=languages, reprocess=args.reprocess, workers=args.workers,
                             batch_size=args.batch_size, progress=not args.quiet, store_raw=args.store_raw)
-    report = import_warcs(engine, _settings(args), args.files, options=options, run_dedup=not args.no_dedup)
+    files = expand_folders(args.files)
+    report = import_warcs(engine, _settings(args), files, options=options, run_dedup=not args.no_dedup)
     _print(report)
     missing = [f for f, s in report["files"].items() if any("no such file" in e for e in s["errors"])]
-    return 1 if missing and len(missing) == len(args.files) else 0
+    return 1 if not files or (missing and len(missing) == len(files)) else 0
 
 
 def cmd_backfill_sitemap(args) -> int:
@@ -227,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("import", parents=[common], help="import WARC archives (every HTML response record)")
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="WARC/ARC files (.gz or not), or folders: every such file below them")
     p.add_argument("--domains", help="only these domains (comma-separated)")
     p.add_argument("--registry-only", action="store_true", help="only domains of registry sources")
     p.add_argument("--languages", help="only articles in these languages (comma-separated ISO 639-1 codes)")

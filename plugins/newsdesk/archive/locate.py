@@ -14,6 +14,29 @@ import re
 from datetime import datetime, timezone
 
 NAME = re.compile(r"(?<!\d)(\d{14})(?:-\d+)?\.(?:warc|arc)(?:\.gz)?$", re.I)
+ARCHIVE_SUFFIX = re.compile(r"\.(?:warc|arc)(?:\.gz)?$", re.I)
+
+
+def expand_folders(paths: list[str]) -> list[str]:
+    """``paths`` with each folder (local or fsspec URL) replaced by the archive files
+    (``.warc``, ``.warc.gz``, ``.arc``, ``.arc.gz``) anywhere below it, in name order; files and
+    paths that do not exist are kept as given (the import reports them)."""
+    import fsspec
+
+    out: list[str] = []
+    for path in map(str, paths):
+        try:
+            fs, base = fsspec.core.url_to_fs(path)
+            folder = fs.isdir(base)
+        except (OSError, ValueError):
+            folder = False
+        if not folder:
+            out.append(path)
+            continue
+        remote = "://" in path and not path.startswith("file://")
+        found = [fs.unstrip_protocol(f) if remote else f for f in fs.find(base) if ARCHIVE_SUFFIX.search(f)]
+        out.extend(sorted(found))
+    return out
 
 
 def timestamp_of(name: str) -> datetime | None:
