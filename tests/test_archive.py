@@ -656,3 +656,52 @@ def test_cli_import_takes_folders_of_archives(sqlite_url, tmp_path):
     out = subprocess.run([str(NEWSDESK), "import", str(empty), "--database", sqlite_url, "-q"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and json.loads(out.stdout)["files"] == {}
+
+
+def _warc_zst(plain: Path, out: Path, dictionary: bool) -> None:
+    """``.warc.zst`` as Wget-AT writes it: one zstd frame per record, after a skippable frame
+    holding the (compressed) dictionary they were compressed with."""
+    import zstandard
+    from warcio.archiveiterator import ArchiveIterator
+
+    data = plain.read_bytes()
+    with open(plain, "rb") as stream:
+        iterator = ArchiveIterator(stream)
+        starts = [iterator.offset for _ in iterator] + [len(data)]
+    records = [data[a:b] for a, b in zip(starts, starts[1:])]
+    head, params = b"", {}
+    if dictionary:
+        trained = zstandard.train_dictionary(4096, records * 4)
+        packed = zstandard.ZstdCompressor().compress(trained.as_bytes())
+        head = b"\x5d\x2a\x4d\x18" + len(packed).to_bytes(4, "little") + packed
+        params = {"dict_data": trained}
+    compressor = zstandard.ZstdCompressor(level=3, **params)
+    out.write_bytes(head + b"".join(compressor.compress(r) for r in records))
+
+
+@pytest.mark.parametrize("dictionary", [True, False], ids=["dictionary", "plain-frames"])
+def test_warc_zst_is_imported_resumed_from_the_top_and_a_cut_one_keeps_its_start(
+        sqlite_engine, small_settings, tmp_path, dictionary):
+    plain = tmp_path / "plain.warc"
+    written = write_warc(plain, mixed_specs(24, seed=83), gzip=False)
+    path = tmp_path / "crawl.warc.zst"
+    _warc_zst(plain, path, dictionary)
+    opts = dict(workers=0, batch_size=5)
+    with pytest.raises(InjectedFailure):
+        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(fail_after_records=12, **opts))
+    partial = counts(sqlite_engine)["articles"]
+    assert 0 < partial < written["response"]
+    stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))["files"][str(path)]
+    assert stats["status"] == "done" and stats["errors"] == [] and stats["records"] == sum(written.values()) + 1
+    for reason, n in EXPECTED_SKIPS.items():
+        assert stats["skipped"].get(reason) == n, (reason, stats["skipped"])
+    assert stats["already_present"] == partial and counts(sqlite_engine)["articles"] == written["response"]
+    with sqlite_engine.connect() as conn:
+        assert set(conn.execute(select(schema.raw_pages.c.compression)).scalars()) == {"zlib"}  # copies kept
+
+    cut = tmp_path / "cut.warc.zst"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+    stats = import_warcs(sqlite_engine, small_settings, [cut],
+                         options=ImportOptions(reprocess=True, **opts))["files"][str(cut)]
+    assert stats["status"] == "done" and stats["skipped"].get("damaged") == 1
+    assert 5 < stats["pages"] < written["response"]

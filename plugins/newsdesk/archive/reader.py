@@ -11,6 +11,8 @@ uncompressed WARC, the next ``WARC/1.x`` header) after it; damage at the end of
 the file (a cut download) ends the file.
 
 ARC files (the format before WARC) are read too: warcio gives their records WARC headers.
+So are ``.warc.zst`` files (zstd, with or without a dictionary), like a single gzip stream
+below: front to back, and damage ends the file.
 
 A whole WARC gzipped as one stream (``gzip file.warc``, instead of one member per
 record) is read too, front to back: its records have no offset to seek to, so their
@@ -245,8 +247,80 @@ def _archive_iterator(stream: BinaryIO):
     return iterator
 
 
+_ZSTD_FRAME = b"\x28\xb5\x2f\xfd"
+_ZSTD_DICTIONARY_FRAME = b"\x5d\x2a\x4d\x18"  # a skippable frame holding the records' dictionary
+_ZSTD_MAX_DICTIONARY = 16 * 1024 * 1024
+
+
+def _is_zstd(stream: BinaryIO) -> bool:
+    stream.seek(0)
+    return stream.read(4) in (_ZSTD_FRAME, _ZSTD_DICTIONARY_FRAME)
+
+
+def _zstd_records(stream: BinaryIO) -> BinaryIO:
+    """A ``.warc.zst`` file (a zstd frame per record, after an optional dictionary frame, as
+    Wget-AT writes them) decompressed, front to back. Reads return at most what was asked for,
+    so a bomb frame inflates no further than warcio's block."""
+    import zstandard
+
+    stream.seek(0)
+    head = stream.read(8)
+    dictionary = None
+    if head[:4] == _ZSTD_DICTIONARY_FRAME:
+        size = int.from_bytes(head[4:8], "little")
+        if size > _ZSTD_MAX_DICTIONARY:
+            raise ValueError(f"zstd dictionary of {size} bytes")
+        raw = stream.read(size)
+        if raw[:4] == _ZSTD_FRAME:  # the dictionary may itself be compressed
+            raw = zstandard.ZstdDecompressor().decompress(raw, max_output_size=_ZSTD_MAX_DICTIONARY)
+        dictionary = zstandard.ZstdCompressionDict(raw)
+    stream.seek(0)  # the decompressor skips the dictionary's skippable frame
+    return zstandard.ZstdDecompressor(dict_data=dictionary).stream_reader(stream, read_across_frames=True,
+                                                                           closefd=False)
+
+
+def _zstd_cut_at(stream: BinaryIO) -> int | None:
+    """Where a ``.warc.zst`` file ends inside a frame (a cut download), or None when its last
+    frame is whole: the decompressor ends quietly at the last whole block, so the frames are
+    walked (headers and block sizes only, RFC 8878)."""
+    stream.seek(0, 2)
+    end = stream.tell()
+    pos = 0
+    while pos < end:
+        stream.seek(pos)
+        head = stream.read(18)
+        if len(head) < 8:
+            return pos
+        if head[:4] == _ZSTD_FRAME:
+            descriptor = head[4]
+            single_segment, checksum = descriptor >> 5 & 1, descriptor >> 2 & 1
+            size_flag, dict_flag = descriptor >> 6, descriptor & 3
+            header = 5 + (0 if single_segment else 1) + (0, 1, 2, 4)[dict_flag]
+            header += (1 if single_segment else 0, 2, 4, 8)[size_flag]
+            pos += header
+            while True:
+                stream.seek(pos)
+                block = stream.read(3)
+                if len(block) < 3:
+                    return pos
+                value = int.from_bytes(block, "little")
+                block_type, block_size = value >> 1 & 3, value >> 3
+                pos += 3 + (1 if block_type == 1 else block_size)  # an RLE block stores one byte
+                if value & 1:  # the frame's last block
+                    break
+            pos += 4 * checksum
+        elif head[:4] == _ZSTD_DICTIONARY_FRAME or (head[0] & 0xF0 == 0x50 and head[1:4] == b"\x2a\x4d\x18"):
+            pos += 8 + int.from_bytes(head[4:8], "little")  # a skippable frame
+        else:
+            return pos
+    return pos if pos > end else None
+
+
 def is_single_stream(stream: BinaryIO) -> bool:
-    """A gzip file whose first member holds more than one record (one stream for the file)."""
+    """A file whose records cannot be seeked to: a ``.warc.zst``, or a gzip file whose first
+    member holds more than one record (one stream for the file)."""
+    if _is_zstd(stream):
+        return True
     if not _is_gzip(stream, 0):
         return False
     stream.seek(0)
@@ -265,11 +339,13 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
     """Yield every record from ``start_offset`` on (see module docstring)."""
     if start_offset > 0 and (size is None or start_offset < size) and is_single_stream(stream):
         start_offset = 0  # its records cannot be reached from the middle
+    zstd = (size is None or start_offset < size) and _is_zstd(stream)
     gz = _is_gzip(stream, start_offset) if (size is None or start_offset < size) else False
     pos: int | None = start_offset
     while pos is not None:
         stream.seek(pos)
-        iterator = _archive_iterator(stream)
+        iterator = _archive_iterator(_zstd_records(stream) if zstd else stream)
+        iterator.single_stream = iterator.single_stream or zstd
         current = pos
         failure: str | None = None
         try:
@@ -292,6 +368,10 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                     page.offset = -1 if iterator.single_stream else current
                 yield Item(offset=current, page=page, skip=skip)
             else:
+                cut = _zstd_cut_at(stream) if zstd else None
+                if cut is not None:
+                    yield Item(offset=cut, skip="damaged", error=f"offset {cut}: zstd frame truncated (a cut file)")
+                    log.warning("archive truncated inside the zstd frame at offset %s", cut)
                 return
         except Exception as exc:  # noqa: BLE001 - truncated gzip member, bad headers
             failure = f"{exc.__class__.__name__}: {exc}"
@@ -299,7 +379,7 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
         failure = failure.encode("ascii", "backslashreplace").decode("ascii")[:300]
         yield Item(offset=current, skip="damaged", error=f"offset {current}: {failure}")
         log.warning("damaged archive record at offset %s: %s", current, failure)
-        pos = _next_member(stream, current + 1, gz)
+        pos = None if zstd else _next_member(stream, current + 1, gz)  # no resync inside zstd frames
 
 
 def read_page(path: str, offset: int, max_body_bytes: int = 15 * 1024 * 1024) -> Page | None:
