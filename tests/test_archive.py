@@ -642,6 +642,8 @@ def test_cli_import_takes_folders_of_archives(sqlite_url, tmp_path):
     folder = tmp_path / "crawl"
     write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))
     write_warc(folder / "b.WARC", news_records(2, 73), gzip=False)
+    write_warc(tmp_path / "plain.warc", news_records(2, 89), gzip=False)
+    _warc_zst(tmp_path / "plain.warc", folder / "d.warc.zst", dictionary=False)
     (folder / "README.txt").write_text("not an archive")
     single = tmp_path / "c.warc.gz"
     write_warc(single, news_records(1, 79))
@@ -649,8 +651,9 @@ def test_cli_import_takes_folders_of_archives(sqlite_url, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert set(report["files"]) == {str(folder / "2026" / "a.warc.gz"), str(folder / "b.WARC"), str(single)}
-    assert report["extracted"] == 6
+    assert set(report["files"]) == {str(folder / "2026" / "a.warc.gz"), str(folder / "b.WARC"),
+                                    str(folder / "d.warc.zst"), str(single)}
+    assert report["extracted"] == 8
     empty = tmp_path / "empty"
     empty.mkdir()
     out = subprocess.run([str(NEWSDESK), "import", str(empty), "--database", sqlite_url, "-q"],

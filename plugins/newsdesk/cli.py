@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", parents=[common], help="import WARC archives (every HTML response record)")
     p.add_argument("files", nargs="+", metavar="FILE",
-                   help="WARC/ARC files (.gz or not), or folders: every such file below them")
+                   help="WARC/ARC files (.gz, .zst or plain), or folders: every such file below them")
     p.add_argument("--domains", help="only these domains (comma-separated)")
     p.add_argument("--registry-only", action="store_true", help="only domains of registry sources")
     p.add_argument("--languages", help="only articles in these languages (comma-separated ISO 639-1 codes)")

@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-NAME = re.compile(r"(?<!\d)(\d{14})(?:-\d+)?\.(?:warc|arc)(?:\.gz)?$", re.I)
-ARCHIVE_SUFFIX = re.compile(r"\.(?:warc|arc)(?:\.gz)?$", re.I)
+NAME = re.compile(r"(?<!\d)(\d{14})(?:-\d+)?\.(?:warc|arc)(?:\.gz|\.zst)?$", re.I)
+ARCHIVE_SUFFIX = re.compile(r"\.(?:warc|arc)(?:\.gz|\.zst)?$", re.I)
 
 
 def expand_folders(paths: list[str]) -> list[str]:
     """``paths`` with each folder (local or fsspec URL) replaced by the archive files
-    (``.warc``, ``.warc.gz``, ``.arc``, ``.arc.gz``) anywhere below it, in name order; files and
-    paths that do not exist are kept as given (the import reports them)."""
+    (``.warc``, ``.warc.gz``, ``.warc.zst``, ``.arc``, ``.arc.gz``) anywhere below it, in name
+    order; files and paths that do not exist are kept as given (the import reports them)."""
     import fsspec
 
     out: list[str] = []
