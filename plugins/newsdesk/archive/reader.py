@@ -370,7 +370,8 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
             else:
                 cut = _zstd_cut_at(stream) if zstd else None
                 if cut is not None:
-                    yield Item(offset=cut, skip="damaged", error=f"offset {cut}: zstd frame truncated (a cut file)")
+                    yield Item(offset=max(current, cut), skip="damaged",
+                               error=f"offset {cut}: zstd frame truncated (a cut file)")
                     log.warning("archive truncated inside the zstd frame at offset %s", cut)
                 return
         except Exception as exc:  # noqa: BLE001 - truncated gzip member, bad headers
