@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-NAME = re.compile(r"(?<!\d)(\d{14})(?:-\d+)?\.(?:warc|arc)(?:\.gz|\.zst)?$", re.I)
-ARCHIVE_SUFFIX = re.compile(r"\.(?:warc|arc)(?:\.gz|\.zst)?$", re.I)
+_SUFFIX = r"\.(?:warc|arc)(?:\.gz|\.zst)?$"
+NAME = re.compile(r"(?<!\d)(\d{14})(?:-\d+)?" + _SUFFIX, re.I)
+ARCHIVE_SUFFIX = re.compile(_SUFFIX, re.I)
 
 
 def expand_folders(paths: list[str]) -> list[str]:

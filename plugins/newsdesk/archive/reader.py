@@ -345,7 +345,7 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
     while pos is not None:
         stream.seek(pos)
         iterator = _archive_iterator(_zstd_records(stream) if zstd else stream)
-        iterator.single_stream = iterator.single_stream or zstd
+        iterator.single_stream = zstd  # set again by warcio for a gzip stream of several records
         current = pos
         failure: str | None = None
         try:

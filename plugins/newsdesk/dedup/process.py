@@ -53,6 +53,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType
 from sqlalchemy.engine import Connection, Engine
 
+from ..cjk import has_cjk
 from ..config import Settings
 from ..storage.loads import insert_ignore, upsert, utcnow
 from ..storage.schema import (articles, cluster_merges, clusters, dedup_epoch, dedup_links, dedup_signatures,
@@ -63,7 +64,6 @@ from .original import Member, choose_original
 from .original import canonical_or_none as _canon
 from .signatures import (LEXICAL_SCHEME0, estimate, feature_set, from_bytes, signature,
                          signature_buckets, to_bytes)
-from .text import has_cjk
 from .verify import EXACT_MIN_WORDS, Doc, Verdict, compare, lacks_paraphrase_evidence
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .text import content_words, h32, has_cjk, shingles, words
+from ..cjk import has_cjk
+from .text import content_words, h32, shingles, words
 
 SHINGLE_N = 3
 SHINGLE_BANDS, SHINGLE_ROWS = 40, 3

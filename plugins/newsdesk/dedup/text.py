@@ -10,7 +10,7 @@ import re
 import unicodedata
 import zlib
 
-from ..cjk import CJK, CJK_RANGES, has_cjk  # noqa: F401 - has_cjk: dedup's modules take it from here
+from ..cjk import CJK, CJK_RANGES, has_cjk
 
 _QUOTES = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",

@@ -24,8 +24,9 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..cjk import has_cjk
 from .signatures import feature_bytes
-from .text import content_words, has_cjk, sentences, shingles, words, words_normalised
+from .text import content_words, sentences, shingles, words, words_normalised
 
 NEAR_CONTAINMENT = 0.6
 NEAR_MIN_SHARED = 25  # ~ a 30-word passage: short briefs built on one template never qualify
