@@ -708,3 +708,53 @@ def test_warc_zst_is_imported_resumed_from_the_top_and_a_cut_one_keeps_its_start
                          options=ImportOptions(reprocess=True, **opts))["files"][str(cut)]
     assert stats["status"] == "done" and stats["skipped"].get("damaged") == 1
     assert 5 < stats["pages"] < written["response"]
+
+
+def _raw_response(uri: str, http_head: str, body: bytes, warc_extra: str = "") -> bytes:
+    """One gzip member holding a response record written byte for byte (warcio's writer would
+    normalise the quirks under test)."""
+    import gzip
+
+    payload = http_head.replace("\n", "\r\n").encode() + b"\r\n" + body
+    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {uri}\r\nWARC-Date: 2024-05-01T10:00:00Z\r\n"
+            f"WARC-Record-ID: <urn:uuid:{abs(hash(uri)) % 10**12:012d}-0000-4000-8000-000000000000>\r\n{warc_extra}"
+            f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
+    return gzip.compress(head + payload + b"\r\n\r\n")
+
+
+def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_settings, tmp_path):
+    """Pages as servers and crawlers really record them: still gzipped after the declared
+    decoding, labelled with an unspecific type, preceded by a BOM and a comment. Bodies that
+    only look like them (a feed, robots.txt, JSON, a gzip bomb) are skipped."""
+    import gzip
+
+    page = {n: news_page(n, 31, language="en", domain="wire.example")[1] for n in range(10)}
+    ok = "HTTP/1.1 200 OK\n"
+    records = [
+        ("<https://wire.example/a/0>", ok + "Content-Type: text/html\n", page[0], ""),  # WARC/1.0's <uri>
+        ("https://wire.example/a/1", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n", gzip.compress(page[1]), ""),
+        ("https://wire.example/a/2", ok + "Content-Type: text/html\nContent-Encoding: gzip\n",
+         gzip.compress(gzip.compress(page[2])), ""),  # gzipped twice, declared once
+        ("https://wire.example/a/3", ok + "Content-Type: text/html\n", gzip.compress(page[3]), ""),  # undeclared gzip
+        ("https://wire.example/a/4", ok + "Content-Type: application/octet-stream\n", page[4], ""),
+        ("https://wire.example/a/5", ok + "Content-Type: text/plain; charset=utf-8\n", page[5], ""),
+        ("https://wire.example/a/6", ok, b"\xef\xbb\xbf\n<!-- cached 2024-05-01 -->\n" + page[6], ""),
+        ("https://wire.example/a/7", ok + "Content-Type: image/jpeg\n", page[7],
+         "WARC-Identified-Payload-Type: text/html\r\n"),  # Common Crawl's sniffing overrides the label
+        ("https://wire.example/robots.txt", ok + "Content-Type: text/plain\n", b"User-agent: *\nDisallow: /a/\n", ""),
+        ("https://wire.example/feed", ok + "Content-Type: application/octet-stream\n",
+         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>', ""),
+        ("https://wire.example/api", ok, b'{"html": "<html>"}', ""),
+        ("https://wire.example/a/bomb", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
+         gzip.compress(b"<html>" + b" " * (MAX_BODY * 50)), ""),
+        ("https://wire.example/a/8", ok + "Content-Type: image/jpeg\n", page[8], ""),  # an error page, labelled
+    ]
+    path = tmp_path / "quirks.warc.gz"
+    path.write_bytes(b"".join(_raw_response(*r) for r in records))
+    report = import_warcs(sqlite_engine, small_settings, [path], run_dedup=False)
+    stats = report["files"][str(path)]
+    assert stats["skipped"] == {"not_html": 4, "too_large": 1}, stats
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(text("SELECT p.url, a.word_count FROM articles a JOIN pages p ON p.id = a.page_id")).all()
+    assert sorted(url for url, _ in rows) == [f"https://wire.example/a/{n}" for n in range(8)]
+    assert all(words > 100 for _, words in rows), rows

@@ -47,9 +47,10 @@ def _registry(tmp_path: Path, base: str, feeds: list[str]) -> Path:
 
 
 def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path, http_server):  # noqa: F811
-    """Not-XML feed, feed 500, page 404, page timeout and page without text: each recorded; the rest loads."""
+    """Not-XML feed, feed 500, page 404, page timeout, page without text, a JSON body: each
+    recorded; the rest loads, a page labelled text/plain included."""
     base = http_server.url("")
-    pages = ["/news/one", "/news/two", "/news/missing", "/news/slow", "/news/index"]
+    pages = ["/news/one", "/news/two", "/news/missing", "/news/slow", "/news/index", "/news/plain", "/news/data"]
     http_server.add("/rss.xml", body=_rss(base, pages), headers={"Content-Type": "application/rss+xml"})
     http_server.add("/not-a-feed.xml", body=b"<html><body><p>Sorry, moved.</p></body></html>",
                     headers={"Content-Type": "text/html"})
@@ -59,13 +60,15 @@ def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path,
     http_server.add("/news/index", body=b"<html><body><ul><li><a href='/a'>A</a></li></ul></body></html>",
                     headers={"Content-Type": "text/html"})
     http_server.add("/news/slow", handler=lambda h: time.sleep(3))
+    http_server.add("/news/plain", body=_article("Pilots strike called off"), headers={"Content-Type": "text/plain"})
+    http_server.add("/news/data", body=b'{"title": "<html>"}', headers={"Content-Type": "application/octet-stream"})
     registry = _registry(tmp_path, base, ["/rss.xml", "/not-a-feed.xml", "/broken.xml"])
     settings = settings.with_(database_url=str(engine.url), read_timeout=1.0, total_timeout=2.0, max_fetch_attempts=1)
 
     stats = pipeline.run_round(engine, settings, registry=registry)
 
     assert stats["feeds_polled"] == 3 and stats["feed_errors"] == 2
-    assert stats["extracted"] == 2
+    assert stats["extracted"] == 3
     with engine.connect() as conn:
         feed_errors = dict(conn.execute(text(
             "SELECT f.url, p.error_kind FROM poll_log p JOIN feeds f ON f.id = p.feed_id WHERE p.outcome = 'error'")).all())
@@ -76,7 +79,8 @@ def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path,
     assert pages_state["missing"] == ("failed", "hard")
     assert pages_state["slow"] == ("failed", "temporary")
     assert pages_state["index"] == ("failed", "no_text")
-    assert titles == ["Dredging row deepens", "Ferry fares to rise"]
+    assert pages_state["data"] == ("failed", "not_html")
+    assert titles == ["Dredging row deepens", "Ferry fares to rise", "Pilots strike called off"]
 
     # A second round adds nothing (feeds are not due yet; pages are known).
     again = pipeline.run_round(engine, settings, registry=registry)

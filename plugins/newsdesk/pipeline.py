@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from .config import Settings
+from .mime import html_content_type
 from .storage import loads, schema
 from .storage.db import dispose_all, get_engine
 
 log = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -126,11 +126,12 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
             with engine.begin() as conn:
                 if item.error is None:
                     res = item.result
-                    ctype = res.headers.get("content-type", "")
-                    if ctype and not any(t in ctype.lower() for t in HTML_TYPES):
+                    declared = res.headers.get("content-type", "")
+                    ctype = html_content_type(declared, res.body)
+                    if ctype is None:
                         loads.mark_page(conn, item.page_id, "failed", attempts=tries, error_kind="not_html",
-                                        last_error=f"content-type {ctype!r} is not HTML", http_status=res.status,
-                                        final_url=res.final_url, content_type=ctype, fetched_at=loads.utcnow())
+                                        last_error=f"content-type {declared!r} is not HTML", http_status=res.status,
+                                        final_url=res.final_url, content_type=declared, fetched_at=loads.utcnow())
                         stats["fetch_errors"] += 1
                         continue
                     loads.store_raw(conn, item.page_id, res.body, {"content-type": ctype})

@@ -28,9 +28,10 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from newsdesk.mime import html_content_type, is_html_type, may_be_html
+
 log = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SCAN_CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_MAGIC = b"WARC/1."
@@ -100,11 +101,25 @@ def archive_exists(path: str) -> bool:
         return False
 
 
+def _gunzip_left(body: bytes, limit: int) -> bytes:
+    """A body still gzipped after warcio's decoding (``x-gzip``, gzip applied twice, a missing
+    Content-Encoding), inflated up to ``limit`` + 1 bytes; unchanged when it is not gzip."""
+    for _ in range(3):
+        if not body.startswith(_GZIP_MAGIC):
+            return body
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            return body  # not gzip after all: the extractor reports what it is
+    return body
+
+
 def _classify(record, max_body_bytes: int) -> tuple[Page | None, str | None]:
     rec_type = record.rec_type or "unknown"
     if rec_type != "response":
         return None, rec_type  # request, revisit, metadata, warcinfo, resource, ...
-    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")  # WARC/1.0 allowed <uri>
     if not url.lower().startswith(("http://", "https://")):
         return None, "not_http"
     http = record.http_headers
@@ -113,15 +128,19 @@ def _classify(record, max_body_bytes: int) -> tuple[Page | None, str | None]:
     status = http.get_statuscode()
     if status != "200":
         return None, f"http_{status}"
-    ctype = http.get_header("Content-Type") or ""
-    if ctype and not any(t in ctype.lower() for t in HTML_TYPES):
+    ctype = http.get_header("Content-Type")
+    # Common Crawl's own identification of the payload, which overrides a wrong label
+    identified = record.rec_headers.get_header("WARC-Identified-Payload-Type")
+    if not (may_be_html(ctype) or is_html_type(identified)):
         return None, "not_html"
     body = record.content_stream().read(max_body_bytes + 1)
+    body = _gunzip_left(body, max_body_bytes)
     if len(body) > max_body_bytes:
         return None, "too_large"
-    if not ctype and not body.lstrip()[:512].lower().startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")):
+    ctype = html_content_type(ctype, body, identified)
+    if ctype is None:
         return None, "not_html"
-    return Page(url, body, ctype or "text/html", record.rec_headers.get_header("WARC-Date")), None
+    return Page(url, body, ctype, record.rec_headers.get_header("WARC-Date")), None
 
 
 def _next_member(stream: BinaryIO, start: int, gz: bool) -> int | None:
