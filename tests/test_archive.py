@@ -725,7 +725,8 @@ def _raw_response(uri: str, http_head: str, body: bytes, warc_extra: str = "") -
 def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_settings, tmp_path):
     """Pages as servers and crawlers really record them: still gzipped after the declared
     decoding, labelled with an unspecific type, preceded by a BOM and a comment. Bodies that
-    only look like them (a feed, robots.txt, JSON, a gzip bomb) are skipped."""
+    only look like them (a feed, robots.txt, JSON, a gzip bomb) and a bot challenge served
+    in the article's place are skipped."""
     import gzip
 
     page = {n: news_page(n, 31, language="en", domain="wire.example")[1] for n in range(10)}
@@ -748,12 +749,14 @@ def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_sett
         ("https://wire.example/a/bomb", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
          gzip.compress(b"<html>" + b" " * (MAX_BODY * 50)), ""),
         ("https://wire.example/a/8", ok + "Content-Type: image/jpeg\n", page[8], ""),  # an error page, labelled
+        ("https://wire.example/a/9", ok + "Content-Type: text/html\n",  # recorded when the crawler was challenged
+         (Path(__file__).parent / "data" / "blocked" / "cloudflare_challenge.html").read_bytes(), ""),
     ]
     path = tmp_path / "quirks.warc.gz"
     path.write_bytes(b"".join(_raw_response(*r) for r in records))
     report = import_warcs(sqlite_engine, small_settings, [path], run_dedup=False)
     stats = report["files"][str(path)]
-    assert stats["skipped"] == {"not_html": 4, "too_large": 1}, stats
+    assert stats["skipped"] == {"not_html": 4, "too_large": 1, "blocked": 1}, stats
     with sqlite_engine.connect() as conn:
         rows = conn.execute(text("SELECT p.url, a.word_count FROM articles a JOIN pages p ON p.id = a.page_id")).all()
     assert sorted(url for url, _ in rows) == [f"https://wire.example/a/{n}" for n in range(8)]

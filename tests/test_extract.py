@@ -540,3 +540,49 @@ def test_word_counts_of_mixed_scripts():
     assert count_words("The U.S. economy — grew 3%.") == 6  # words between spaces, as before
     assert count_words("iPhone 15在北京发布。") == 2 + 5 and word_count("iPhone 15在北京发布。") == 7
     assert count_words("서울 시장이 발표했다") == 3 and word_count("東京タワー・スカイツリー") == 11
+
+
+BLOCKED = Path(__file__).parent / "data" / "blocked"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BLOCKED.glob("*.html")))
+def test_block_and_challenge_pages_are_not_articles(name):
+    """Each of these passed for an article before (51–80 words of text); sites behind one
+    service would then have clustered together."""
+    with pytest.raises(ExtractionError) as err:
+        extract_article((BLOCKED / name).read_bytes(), "https://dailyherald.example/news/2024/05/01/story")
+    assert err.value.kind == "blocked", err.value
+    assert "instead of the article" in str(err.value)
+
+
+def _short_article(extra_head: str = "", paragraphs: tuple[str, ...] = ()) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs or (
+        "The harbour board approved the dredging plan on Tuesday after a four-hour meeting, ending a dispute "
+        "that had delayed the work for two years and raised its cost to 48 million.",
+        "Board chair Maria Okafor said the first ships would use the deeper channel next spring, and that the "
+        "council had agreed to share the cost of moving the silt to the old quarry north of the town.",
+        "Fishing groups had opposed the plan, saying the silt would cloud the bay, but withdrew their objection "
+        "after the board promised monthly water tests published on its website.",
+    ))
+    return (f'<html lang="en"><head><title>Harbour dredging approved</title>{extra_head}</head><body>'
+            f"<article><h1>Harbour dredging approved</h1>{body}</article></body></html>").encode()
+
+
+def test_ordinary_pages_carrying_the_services_scripts_are_articles():
+    """The scripts these services put into every page they protect are not block markers."""
+    scripts = ("<script>(function(){window.__CF$cv$params={r:'7f1a2b3c',t:'MTcxNDU1NzYwMA=='};var a=document."
+               "createElement('script');a.src='/cdn-cgi/challenge-platform/scripts/jsd/main.js';})();</script>"
+               "<script>window._pxAppId='PXabc123';</script>"
+               '<script src="/_Incapsula_Resource?SWJIYLWA=719d34d31c8e3a6e6fffd425f7e032f3"></script>'
+               '<script src="https://js.datadome.co/tags.js"></script>')
+    article = extract_article(_short_article(scripts), URL)
+    assert article.title == "Harbour dredging approved"
+
+
+def test_a_long_article_about_a_block_page_stays_an_article():
+    story = ("Security researchers said the outage began when visitors saw a page reading "
+             "'Cloudflare Ray ID' and 'Sorry, you have been blocked' instead of the news site they asked for. ")
+    paragraphs = tuple(f"{story} Paragraph {i} describes how engineers at the company traced the fault to a "
+                       f"rule update pushed at {i + 3} o'clock that matched ordinary requests." for i in range(12))
+    article = extract_article(_short_article(paragraphs=paragraphs), URL)
+    assert article.word_count > 300

@@ -114,6 +114,43 @@ def test_temporary_page_failure_is_retried_by_the_next_run(sqlite_engine, settin
     assert second["extracted"] == 1
 
 
+def test_a_challenged_page_is_fetched_again_until_attempts_run_out(sqlite_engine, settings, tmp_path, http_server):  # noqa: F811
+    """A bot challenge served with status 200 is no article; the next run fetches the page again."""
+    base = http_server.url("")
+    challenge = (DATA / "blocked" / "cloudflare_challenge.html").read_bytes()
+    served = {"lifted": challenge, "stuck": challenge}
+    http_server.add("/rss.xml", body=_rss(base, ["/news/lifted", "/news/stuck"]),
+                    headers={"Content-Type": "application/rss+xml"})
+    for name in served:
+        http_server.add(f"/news/{name}", handler=lambda h, name=name: _send_html(h, served[name]))
+    registry = _registry(tmp_path, base, ["/rss.xml"])
+    settings = settings.with_(max_fetch_attempts=2)
+
+    first = pipeline.run_round(sqlite_engine, settings, registry=registry)
+    assert first["extracted"] == 0 and first["extract_errors"] == 2
+    assert _page_states(sqlite_engine) == {"lifted": ("pending", "blocked"), "stuck": ("pending", "blocked")}
+
+    served["lifted"] = _article("Ferry timetable restored")
+    second = pipeline.run_round(sqlite_engine, settings)
+    assert second["extracted"] == 1
+    assert _page_states(sqlite_engine) == {"lifted": ("extracted", None), "stuck": ("failed", "blocked")}
+    assert pipeline.run_round(sqlite_engine, settings)["fetched"] == 0  # attempts used up
+
+
+def _send_html(h, body: bytes) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def _page_states(engine) -> dict:
+    with engine.connect() as conn:
+        return {r.url.rsplit("/", 1)[-1]: (r.state, r.error_kind)
+                for r in conn.execute(text("SELECT url, state, error_kind FROM pages")).all()}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_snapshot_round_clusters_the_seed(backend, request):
     """The offline snapshot through the same functions the DAG calls, on both warehouses."""

@@ -203,8 +203,10 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
             else:
                 log.exception("extraction crashed on page %s", page_id)
                 kind, message = "extract_crash", repr(exc)
+            # a challenge page may be lifted by the next fetch: fetched again while attempts remain
+            state = "pending" if kind == "blocked" and page.attempts < settings.max_fetch_attempts else "failed"
             with engine.begin() as conn:
-                loads.mark_page(conn, page_id, "failed", error_kind=kind, last_error=message[:2000])
+                loads.mark_page(conn, page_id, state, error_kind=kind, last_error=message[:2000])
             stats["extract_errors"] += 1
             continue
         fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at)

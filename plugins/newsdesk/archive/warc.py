@@ -38,7 +38,7 @@ from .reader import Item, Page, archive_exists, archive_size, is_remote, is_sing
 log = logging.getLogger(__name__)
 
 # ExtractionError kinds -> skip reasons in the report
-_EXTRACT_REASONS = {"decode": "undecodable", "not_html": "not_html_body", "no_text": "no_text",
+_EXTRACT_REASONS = {"decode": "undecodable", "not_html": "not_html_body", "no_text": "no_text", "blocked": "blocked",
                     "extract_crash": "extract_crash", "worker_died": "worker_died"}
 
 

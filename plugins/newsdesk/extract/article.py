@@ -25,9 +25,10 @@ from trafilatura.settings import Extractor
 
 from newsdesk.urls import domain_of
 
-from . import boilerplate
+from . import boilerplate, interstitial
 from .decode import decode_html
 from .errors import ExtractionError
+from .interstitial import blocking_service
 from .language import detect_language, normalise_language
 from .metadata import (
     absolute_http_url,
@@ -301,13 +302,15 @@ def extract_article(html: bytes | str, url: str, content_type: str | None = None
     """Main text and metadata of the article page ``html`` fetched from ``url``.
 
     Raises ``ExtractionError`` with kind ``not_html`` (binary/non-HTML body),
-    ``decode`` (body is not text in any plausible charset) or ``no_text``
+    ``decode`` (body is not text in any plausible charset), ``blocked`` (a bot
+    challenge, firewall or geo-block page served instead of the article) or ``no_text``
     (no candidate has MIN_WORDS words of article-like text).
     """
     _check_not_html(html, content_type)
     text, _charset = decode_html(html, content_type)
     if not _TAG_PROBE.search(text[:65536]):
         raise ExtractionError("not_html", "no HTML markup")
+    blocker = blocking_service(text)
     tree = _parse(text)
     profile = profile_page(tree)
     canonical = canonical_url(tree, url)
@@ -334,6 +337,8 @@ def extract_article(html: bytes | str, url: str, content_type: str | None = None
             if cand.acceptable and not needs_failover(cand, profile):
                 break
     best = choose_candidate(candidates)
+    if blocker is not None and (best is None or best.words <= interstitial.MAX_WORDS):
+        raise ExtractionError("blocked", f"{blocker} instead of the article")
     if best is None:
         summary = ", ".join(f"{c.extractor}={c.words}w/ld{c.link_density:.2f}" for c in candidates)
         raise ExtractionError("no_text", f"no article text ({summary})")

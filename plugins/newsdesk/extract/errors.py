@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-KINDS = ("no_text", "not_html", "decode")
+KINDS = ("no_text", "not_html", "decode", "blocked")
 
 
 class ExtractionError(Exception):

@@ -43,7 +43,7 @@ from .errors import ExtractionError
 log = logging.getLogger(__name__)
 
 # error kinds that an extraction (not the fetch) records on a page
-EXTRACTION_ERROR_KINDS = ("no_text", "extract_crash", "decode", "not_html")
+EXTRACTION_ERROR_KINDS = ("no_text", "extract_crash", "decode", "not_html", "blocked")
 ERROR_MARKER = "reextract@"
 CHUNK = 100
 # article columns compared to decide whether a re-extraction changed anything
