@@ -218,6 +218,27 @@ def test_canonical_url_names_the_original(engine):
     assert method == "canonical-url"
 
 
+@pytest.mark.parametrize(("credit", "agency_url"), [
+    ("WASHINGTON (AP) — ", "https://apnews.com/article/buffer-zones-1a2b3c"),
+    ("Source: Agence France-Presse", "https://www.afp.com/en/news/buffer-zones"),
+    ("（来源：新华社）", "https://english.news.cn/20250605/buffer-zones"),
+])
+def test_an_agency_credited_by_initials_or_full_name_is_the_original(engine, credit, agency_url):
+    """Agencies are credited as "(AP)", "Agence France-Presse", "新华社"; their sites are apnews.com,
+    afp.com, news.cn. A partner that dated its copy earlier does not become the original."""
+    title, orig = fixture_article("aljazeera_buffer_zones_original.txt")
+    credited = credit + orig if credit.endswith("— ") else orig + "\n\n" + credit
+    insert_articles(engine, [
+        art("https://localpaper.com/world/buffer-zones", credited, title=title, published=T0),
+        art(agency_url, orig, title=title, published=T0 + timedelta(hours=2)),
+    ])
+    dedup_pending(engine)
+    assert original_url(engine, "https://localpaper.com/world/buffer-zones") == agency_url
+    rows = by_url(engine)
+    assert rows[agency_url].relation == "original"
+    assert rows["https://localpaper.com/world/buffer-zones"].relation in ("exact", "near")
+
+
 def test_site_boilerplate_is_learned_and_never_merges_articles(engine):
     arts = [a for a in build(3, 32) if a["kind"] == "base"]  # outlets 0 and 1 have four articles each
     insert_articles(engine, arts)

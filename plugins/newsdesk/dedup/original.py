@@ -16,6 +16,7 @@ from ..urls import canonicalize_url
 from .text import name_key
 
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_SECOND_LEVELS = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"}  # bbc.co.uk is not "couk"
 
 
 @dataclass
@@ -52,9 +53,21 @@ def name_keys(m: Member) -> set[str]:
         if len(labels) >= 2:
             keys.add(name_key(labels[-2]))  # aljazeera.com -> aljazeera
             keys.add(name_key("".join(labels[:-1])))  # bbc.co.uk -> bbcco
+            if labels[-2] not in _SECOND_LEVELS:
+                keys.add(name_key("".join(labels[-2:])))  # english.news.cn -> newscn
         if len(labels) >= 3:
             keys.add(name_key(labels[-3]))  # bbc.co.uk -> bbc
     return {k for k in keys if len(k) >= 3}
+
+
+# News agencies are credited by initials or full name ("(AP)", "Agence France-Presse", "新华社")
+# but publish under other domains (apnews.com, afp.com, news.cn): the names their sites answer to.
+_AGENCY_SITES = {
+    "ap": ("apnews",), "associatedpress": ("apnews",), "theassociatedpress": ("apnews",),
+    "agencefrancepresse": ("afp",), "yonhap": ("yna",), "yonhapnewsagency": ("yna",),
+    "新华社": ("xinhuanet", "newscn", "xinhua"), "xinhuanewsagency": ("xinhuanet", "newscn"),
+    "共同通信": ("kyodonews",), "kyodo": ("kyodonews",), "pressassociation": ("pamediagroup",),
+}
 
 
 def attribution_resolves(attribution: str | None, target: Member) -> bool:
@@ -63,6 +76,9 @@ def attribution_resolves(attribution: str | None, target: Member) -> bool:
     keys = name_keys(target)
     for part in attribution.split(";"):
         k = name_key(part)
+        agency_sites = _AGENCY_SITES.get(k, ())
+        if any(site in keys for site in agency_sites):
+            return True
         if len(k) < 3:
             continue
         if k in keys or any(len(t) >= 4 and (k.startswith(t) or t.startswith(k)) for t in keys):
