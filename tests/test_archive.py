@@ -308,6 +308,25 @@ def test_a_dead_extraction_worker_is_replaced(sqlite_engine, small_settings, tmp
     assert stats["articles"] == 200 == counts(sqlite_engine)["articles"]
 
 
+def test_a_page_that_stalls_a_worker_in_c_code_is_skipped_and_the_rest_imported(sqlite_engine, settings, tmp_path):
+    """libxml2 parses 50,000 attributes on one element for seconds, where no alarm reaches: the
+    worker's watchdog ends it past the hard limit, the other pages are extracted again."""
+    attributes = " ".join(f"data-a{i}='v'" for i in range(50_000))
+    hostile = f"<html><body><div {attributes}><p>x</p></div></body></html>".encode()
+    records = list(news_records(6, 83))
+    records.insert(3, RecordSpec(url="https://dailyherald.example/hostile", body=hostile))
+    path = tmp_path / "stall.warc.gz"
+    write_warc(path, records)
+    started = time.monotonic()
+    with ExtractorPool(2, time_limit=0.2) as own_pool:  # hard limit 0.6 s
+        report = import_warcs(sqlite_engine, settings, [path], pool=own_pool, run_dedup=False)
+    stats = report["files"][str(path)]
+    assert stats["status"] == "done"
+    assert stats["skipped"].get("worker_died") == 1, stats
+    assert stats["articles"] == 6 == counts(sqlite_engine)["articles"]
+    assert time.monotonic() - started < 30
+
+
 def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import():
     """The executor refuses new work once a worker died; that must surface as a failed chunk
     (re-extracted page by page by the importer), never as an exception out of submit()."""

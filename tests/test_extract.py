@@ -586,3 +586,45 @@ def test_a_long_article_about_a_block_page_stays_an_article():
                        f"rule update pushed at {i + 3} o'clock that matched ordinary requests." for i in range(12))
     article = extract_article(_short_article(paragraphs=paragraphs), URL)
     assert article.word_count > 300
+
+
+def _many_attributes(count: int) -> bytes:
+    """Attributes on one element: libxml2 and htmldate take time growing with the square of the count."""
+    attributes = " ".join(f"data-a{i}='v'" for i in range(count))
+    return (f"<html><body><div {attributes}>" + "<p>The harbour board met on Tuesday to approve the plan.</p>" * 40
+            + "</div></body></html>").encode()
+
+
+def test_a_page_that_keeps_the_parsers_busy_times_out():
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ExtractionError) as err:
+        extract_article(_many_attributes(30_000), URL, time_limit=0.3)
+    assert err.value.kind == "extract_timeout"
+    assert time.monotonic() - started < 3.0  # without the limit: ~5 s
+
+
+def test_the_time_limit_keeps_an_outer_alarm():
+    """Beside Airflow's execution_timeout or pytest-timeout: theirs is re-armed afterwards."""
+    import signal
+    import time
+
+    from newsdesk.extract.deadline import Overtime, time_limit
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    outer_before = signal.getitimer(signal.ITIMER_REAL)[0]
+    signal.setitimer(signal.ITIMER_REAL, 5.0)
+    try:
+        with pytest.raises(Overtime):
+            with time_limit(0.1):
+                while True:
+                    time.sleep(0.01)
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 4.0 < left <= 5.0 and not fired
+        with time_limit(10.0):  # the outer alarm comes first: left alone
+            assert signal.getitimer(signal.ITIMER_REAL)[0] <= 5.0
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, outer_before)

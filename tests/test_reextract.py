@@ -64,8 +64,8 @@ def v2_extractor(monkeypatch):
     """Version 2: the schema.org articleBody wins over the visible text when it is longer."""
     original = extractor.extract_article
 
-    def extract(body, url, content_type=None):
-        result = original(body, url, content_type)
+    def extract(body, url, content_type=None, **limits):
+        result = original(body, url, content_type, **limits)
         found = _LD.search(body.decode("utf-8") if isinstance(body, bytes) else body)
         if found:
             paras = json.loads(found.group(1))["articleBody"]
@@ -166,10 +166,10 @@ def test_failed_reextraction_keeps_the_article(loaded, monkeypatch):
     engine = loaded
     before = articles_by_url(engine)
 
-    def broken(body, url, content_type=None):
+    def broken(body, url, content_type=None, **limits):
         if "other.example" in url:
             raise extractor.ExtractionError("no_text", "nothing here any more")
-        return original(body, url, content_type)
+        return original(body, url, content_type, **limits)
 
     original = extractor.extract_article
     monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "3")
@@ -213,9 +213,9 @@ def test_all_recovers_pages_that_failed(engine, monkeypatch):
 
 def _json_fallback(extract):
     """The v2 extractor, also for pages without any visible text."""
-    def run(body, url, content_type=None):
+    def run(body, url, content_type=None, **limits):
         try:
-            return extract(body, url, content_type)
+            return extract(body, url, content_type, **limits)
         except extractor.ExtractionError:
             found = _LD.search(body.decode("utf-8"))
             if not found:

@@ -60,6 +60,8 @@ class Settings:
     max_fetch_attempts: int = 3
     dedup_window_days: int = 14
     dedup_workers: int = 1
+    # One page's extraction, in seconds: a hostile page must not stall a run (0: no limit).
+    extract_timeout: float = 30.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -83,6 +85,7 @@ class Settings:
             max_fetch_attempts=_env_int("NEWSDESK_MAX_FETCH_ATTEMPTS", 3),
             dedup_window_days=_env_int("NEWSDESK_DEDUP_WINDOW_DAYS", 14),
             dedup_workers=_env_int("NEWSDESK_DEDUP_WORKERS", 1),
+            extract_timeout=_env_float("NEWSDESK_EXTRACT_TIMEOUT", 30.0),
         )
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
@@ -111,6 +114,7 @@ OPTIONS: dict[str, str] = {
     "max_fetch_attempts": "NEWSDESK_MAX_FETCH_ATTEMPTS",
     "dedup_window_days": "NEWSDESK_DEDUP_WINDOW_DAYS",
     "dedup_workers": "NEWSDESK_DEDUP_WORKERS",
+    "extract_timeout": "NEWSDESK_EXTRACT_TIMEOUT",
 }
 
 

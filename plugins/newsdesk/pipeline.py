@@ -196,7 +196,8 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
             continue
         body, headers = raw
         try:
-            extracted = extract_article(body, page.final_url or page.url, headers.get("content-type"))
+            extracted = extract_article(body, page.final_url or page.url, headers.get("content-type"),
+                                        time_limit=settings.extract_timeout)
         except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
             if isinstance(exc, ExtractionError):
                 kind, message = getattr(exc, "kind", "no_text"), str(exc)

@@ -4,7 +4,7 @@
 --   extracted        of those, pages that gave an article (state 'extracted')
 --   failed           pages whose extraction failed: state 'failed' and error_kind no_text |
 --                    extract_crash | decode | not_html | blocked (a bot challenge or firewall page
---                    served instead of the article; HTTP failures are v_feed_health's business)
+--                    served instead of the article) | extract_timeout (HTTP failures are v_feed_health's business)
 --   failure_rate     failed / (extracted + failed); NULL when neither
 --   median_words     median word_count of the day's articles (window functions: SQLite and PostgreSQL)
 --   date_found_rate  share of the day's articles whose date came from the page itself
@@ -39,7 +39,8 @@ daily AS (
         day,
         COUNT(*) AS pages,
         SUM(CASE WHEN state = 'extracted' THEN 1 ELSE 0 END) AS extracted,
-        SUM(CASE WHEN state = 'failed' AND error_kind IN ('no_text', 'extract_crash', 'decode', 'not_html', 'blocked')
+        SUM(CASE WHEN state = 'failed'
+                      AND error_kind IN ('no_text', 'extract_crash', 'decode', 'not_html', 'blocked', 'extract_timeout')
                  THEN 1 ELSE 0 END) AS failed,
         SUM(CASE WHEN article_id IS NOT NULL THEN 1 ELSE 0 END) AS articles,
         SUM(CASE WHEN article_id IS NOT NULL AND date_source = 'page' THEN 1 ELSE 0 END) AS dates_from_page,

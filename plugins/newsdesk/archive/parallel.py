@@ -11,19 +11,32 @@ tasks waiting forever (gh-115634; an import of 20,000 records hung on its last
 chunk). After ``workers * max_tasks_per_child`` tasks, new tasks go to a fresh
 executor and the old one finishes what it was given, then exits.
 ``workers=0`` extracts in the calling process (debugging, tiny inputs).
+
+Each page has ``time_limit`` seconds (``extract_article``'s alarm, reported as
+``extract_timeout``). An alarm cannot stop a C call that does not return, so in a worker a
+watchdog thread ends the process once a page has run for ``HARD_LIMIT_FACTOR`` times the
+limit; the importer then extracts that chunk page by page on a fresh pool and records the
+page that kills a worker again as ``worker_died``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 from newsdesk.cjk import count_words
 from newsdesk.storage.loads import compress
+
+log = logging.getLogger(__name__)
+
+HARD_LIMIT_FACTOR = 3
 
 # (url, body, content_type)
 Task = tuple[str, bytes, str]
@@ -38,15 +51,50 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True) -> Result:
+class _Watchdog:
+    """In a pool worker: ends the process when one page has run past its hard limit."""
+
+    def __init__(self, hard_limit: float):
+        self.hard_limit = hard_limit
+        self.started: float | None = None
+        self.url = ""
+        threading.Thread(target=self._watch, name="extraction-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(min(1.0, self.hard_limit / 4))
+            started = self.started
+            if started is not None and time.monotonic() - started > self.hard_limit:
+                log.error("extraction of %s still running after %.0f s: ending the worker", self.url, self.hard_limit)
+                os._exit(70)
+
+
+_time_limit: float | None = None  # set in workers by _configure_worker
+_watchdog: _Watchdog | None = None
+
+
+def _configure_worker(time_limit: float | None) -> None:
+    global _time_limit, _watchdog
+    _time_limit = time_limit
+    if time_limit:
+        _watchdog = _Watchdog(time_limit * HARD_LIMIT_FACTOR)
+
+
+def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True,
+                time_limit: float | None = None) -> Result:
     from newsdesk.extract import ExtractionError, extract_article
 
+    if _watchdog is not None:
+        _watchdog.url, _watchdog.started = url, time.monotonic()
     try:
-        extracted = extract_article(body, url, content_type)
+        extracted = extract_article(body, url, content_type, time_limit=time_limit or _time_limit)
     except ExtractionError as exc:
         return ("error", getattr(exc, "kind", "no_text"), str(exc)[:500])
     except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the import
         return ("error", "extract_crash", repr(exc)[:500])
+    finally:
+        if _watchdog is not None:
+            _watchdog.started = None
     fields = extracted.as_fields()
     text = fields.get("text") or ""
     # what loads.upsert_article derives, computed here to keep the parent free for I/O
@@ -55,8 +103,8 @@ def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True
     return ("ok", fields, compress(body) if keep_body else None, hashlib.sha256(body).hexdigest(), len(body))
 
 
-def extract_many(tasks: Sequence[Task], keep_body: bool = True) -> list[Result]:
-    return [extract_one(url, body, ctype, keep_body) for url, body, ctype in tasks]
+def extract_many(tasks: Sequence[Task], keep_body: bool = True, time_limit: float | None = None) -> list[Result]:
+    return [extract_one(url, body, ctype, keep_body, time_limit) for url, body, ctype in tasks]
 
 
 def _warm() -> int:
@@ -74,9 +122,11 @@ class _Done(Future):
 class ExtractorPool:
     """``submit(tasks) -> Future[list[Result]]``; a context manager."""
 
-    def __init__(self, workers: int | None = None, max_tasks_per_child: int = 400):
+    def __init__(self, workers: int | None = None, max_tasks_per_child: int = 400,
+                 time_limit: float | None = 30.0):
         self.workers = default_workers() if workers is None else workers
         self.max_tasks_per_child = max_tasks_per_child
+        self.time_limit = time_limit
         self._executor: ProcessPoolExecutor | None = None
         self._retiring: list[ProcessPoolExecutor] = []
         self._submitted = 0  # tasks given to the current executor
@@ -87,7 +137,8 @@ class ExtractorPool:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract"])
         self._submitted = 0
-        return ProcessPoolExecutor(self.workers, mp_context=ctx)
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_configure_worker,
+                                   initargs=(self.time_limit,))
 
     def _recycle_if_due(self) -> None:
         if self._submitted < self.workers * max(1, self.max_tasks_per_child):
@@ -111,7 +162,7 @@ class ExtractorPool:
     def submit(self, tasks: Sequence[Task], keep_body: bool = True) -> Future:
         """``keep_body``: also return each body compressed, for a copy in the warehouse."""
         if self._executor is None:
-            return _Done(extract_many(tasks, keep_body))
+            return _Done(extract_many(tasks, keep_body, self.time_limit))
         self._recycle_if_due()
         self._submitted += 1
         try:

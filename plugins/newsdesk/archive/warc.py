@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # ExtractionError kinds -> skip reasons in the report
 _EXTRACT_REASONS = {"decode": "undecodable", "not_html": "not_html_body", "no_text": "no_text", "blocked": "blocked",
-                    "extract_crash": "extract_crash", "worker_died": "worker_died"}
+                    "extract_timeout": "extract_timeout", "extract_crash": "extract_crash", "worker_died": "worker_died"}
 
 
 class InjectedFailure(RuntimeError):
@@ -319,7 +319,8 @@ class _Importer:
                                             keep_body=self._keep_bodies([page])).result())
             except BrokenProcessPool:
                 log.error("an extraction worker died on %s; skipped", page.url)
-                out.append(("error", "worker_died", "extraction worker died"))
+                out.append(("error", "worker_died",
+                            "extraction worker died (a crash, the memory limit, or past the hard time limit)"))
         self.pool.ensure_alive()
         return out
 
@@ -395,7 +396,7 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
     reporter = prog_mod.Reporter(opts.progress)
     started = time.monotonic()
     own_pool = pool is None
-    pool = pool or ExtractorPool(opts.workers)
+    pool = pool or ExtractorPool(opts.workers, time_limit=settings.extract_timeout)
     try:
         importer = _Importer(engine, settings, opts, pool, reporter)
         for path in paths:

@@ -25,7 +25,7 @@ from trafilatura.settings import Extractor
 
 from newsdesk.urls import domain_of
 
-from . import boilerplate, interstitial
+from . import boilerplate, deadline, interstitial
 from .decode import decode_html
 from .errors import ExtractionError
 from .interstitial import blocking_service
@@ -298,14 +298,24 @@ def _is_index_page(tree, primary: Candidate) -> bool:
     return declared is not None and declared != "article" and primary.link_density > MAX_LINK_DENSITY
 
 
-def extract_article(html: bytes | str, url: str, content_type: str | None = None) -> Extracted:
+def extract_article(html: bytes | str, url: str, content_type: str | None = None,
+                    time_limit: float | None = deadline.DEFAULT_SECONDS) -> Extracted:
     """Main text and metadata of the article page ``html`` fetched from ``url``.
 
     Raises ``ExtractionError`` with kind ``not_html`` (binary/non-HTML body),
     ``decode`` (body is not text in any plausible charset), ``blocked`` (a bot
-    challenge, firewall or geo-block page served instead of the article) or ``no_text``
+    challenge, firewall or geo-block page served instead of the article), ``extract_timeout``
+    (still busy after ``time_limit`` seconds; None: no limit) or ``no_text``
     (no candidate has MIN_WORDS words of article-like text).
     """
+    try:
+        with deadline.time_limit(time_limit):
+            return _extract(html, url, content_type)
+    except deadline.Overtime:
+        raise ExtractionError("extract_timeout", f"extraction took longer than {time_limit:g} s") from None
+
+
+def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted:
     _check_not_html(html, content_type)
     text, _charset = decode_html(html, content_type)
     if not _TAG_PROBE.search(text[:65536]):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-KINDS = ("no_text", "not_html", "decode", "blocked")
+KINDS = ("no_text", "not_html", "decode", "blocked", "extract_timeout")
 
 
 class ExtractionError(Exception):

@@ -43,7 +43,7 @@ from .errors import ExtractionError
 log = logging.getLogger(__name__)
 
 # error kinds that an extraction (not the fetch) records on a page
-EXTRACTION_ERROR_KINDS = ("no_text", "extract_crash", "decode", "not_html", "blocked")
+EXTRACTION_ERROR_KINDS = ("no_text", "extract_crash", "decode", "not_html", "blocked", "extract_timeout")
 ERROR_MARKER = "reextract@"
 CHUNK = 100
 # article columns compared to decide whether a re-extraction changed anything
@@ -144,12 +144,13 @@ def _same(row, fields: dict) -> bool:
     return all(_norm(getattr(row, k)) == _norm(v) for k, v in values.items())
 
 
-def _extract(page, body: bytes, headers: dict):
+def _extract(page, body: bytes, headers: dict, time_limit: float | None):
     """(fields, None) or (None, (kind, message))."""
     from newsdesk.pipeline import article_fields
 
     try:
-        extracted = _article.extract_article(body, page.final_url or page.url, headers.get("content-type"))
+        extracted = _article.extract_article(body, page.final_url or page.url, headers.get("content-type"),
+                                             time_limit=time_limit)
     except ExtractionError as exc:
         return None, (getattr(exc, "kind", "no_text"), str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
@@ -158,7 +159,8 @@ def _extract(page, body: bytes, headers: dict):
     return article_fields(extracted.as_fields(), page.url, page.entry_published_at), None
 
 
-def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool = True) -> dict:
+def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool = True,
+                    time_limit: float | None = Settings.extract_timeout) -> dict:
     """Re-extract the given pages and update their articles in place; resets dedup for
     articles whose text changed (``dedup_pending`` is the caller's next step).
 
@@ -194,7 +196,7 @@ def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool
             if raw is None:
                 stats["missing_raw"] += 1
                 continue
-            fields, error = _extract(page, *raw)
+            fields, error = _extract(page, *raw, time_limit)
             if error is not None:
                 failures.append((page, art, error))
                 continue
@@ -249,12 +251,13 @@ def reextract(engine: Engine, settings: Settings | None = None, source: str | No
     at most this many pages. Dedup runs afterwards (``run_dedup``) so links follow the new texts.
     """
     ids = plan_page_ids(engine, source=source, since=since, only_outdated=only_outdated, limit=limit)
-    stats = reextract_pages(engine, ids, only_outdated=only_outdated)
+    settings = settings or Settings.from_env()
+    stats = reextract_pages(engine, ids, only_outdated=only_outdated, time_limit=settings.extract_timeout)
     stats["extractor_version"] = current_version()
     if run_dedup:
         from newsdesk.dedup import dedup_pending
 
-        stats["dedup"] = dedup_pending(engine, settings or Settings.from_env())
+        stats["dedup"] = dedup_pending(engine, settings)
     log.info("re-extraction: %s", {k: v for k, v in stats.items() if k != "changed_article_ids"})
     return stats
 
@@ -280,7 +283,8 @@ def run_batch(page_ids: list[int], all_pages: bool = False) -> dict:
     from newsdesk.storage import db
 
     s = orchestration.settings()
-    stats = reextract_pages(db.get_engine(s.database_url), page_ids, only_outdated=not all_pages)
+    stats = reextract_pages(db.get_engine(s.database_url), page_ids, only_outdated=not all_pages,
+                            time_limit=s.extract_timeout)
     stats.pop("changed_article_ids", None)
     return stats
 
