@@ -749,6 +749,7 @@ def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_sett
     import gzip
 
     page = {n: news_page(n, 31, language="en", domain="wire.example")[1] for n in range(10)}
+    page[0] = page[0].replace(b"<head>", b'<head><meta property="article:content_tier" content="locked">', 1)
     ok = "HTTP/1.1 200 OK\n"
     records = [
         ("<https://wire.example/a/0>", ok + "Content-Type: text/html\n", page[0], ""),  # WARC/1.0's <uri>
@@ -780,3 +781,7 @@ def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_sett
         rows = conn.execute(text("SELECT p.url, a.word_count FROM articles a JOIN pages p ON p.id = a.page_id")).all()
     assert sorted(url for url, _ in rows) == [f"https://wire.example/a/{n}" for n in range(8)]
     assert all(words > 100 for _, words in rows), rows
+    with sqlite_engine.connect() as conn:
+        paywalled = dict(conn.execute(text("SELECT url, paywalled FROM v_articles")).all())
+    assert paywalled.pop("https://wire.example/a/0") == 1  # declared "locked"
+    assert set(paywalled.values()) == {None}

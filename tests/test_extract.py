@@ -24,7 +24,7 @@ DATA = Path(__file__).parent / "data" / "extraction"
 URL = "https://www.example.com/news/story-123"
 ARTICLE_COLUMNS = {
     "url", "canonical_url", "domain", "title", "text", "author", "published_at", "sitename", "language",
-    "description", "image", "tags", "extractor",
+    "description", "image", "tags", "extractor", "paywalled",
 }
 
 
@@ -628,3 +628,19 @@ def test_the_time_limit_keeps_an_outer_alarm():
     finally:
         signal.signal(signal.SIGALRM, previous)
         signal.setitimer(signal.ITIMER_REAL, outer_before)
+
+
+@pytest.mark.parametrize(("head", "expected"), [
+    ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+     '"isAccessibleForFree": "False", "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": "False", '
+     '"cssSelector": ".paywall"}}</script>', True),
+    ('<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", "isAccessibleForFree": false}]}'
+     '</script>', True),
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": true}</script>', False),
+    ('<meta property="article:content_tier" content="locked">', True),
+    ('<meta property="article:content_tier" content="metered">', None),
+    ('<meta itemprop="isAccessibleForFree" content="false">', True),
+    ("", None),
+])
+def test_a_declared_paywall_is_recorded(head, expected):
+    assert extract_article(_short_article(head), URL).paywalled is expected

@@ -21,6 +21,7 @@ WORDS = ("government council river budget school hospital minister village farme
          "weather storm harbour museum library election mayor festival train bridge water energy price city "
          "teachers nurses drivers shops tourism museum harvest island ferry airport road tunnel").split()
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+BASE_VERSION = extractor.EXTRACTOR_VERSION  # what the fixtures were extracted with
 _LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.S)
 
 
@@ -73,7 +74,7 @@ def v2_extractor(monkeypatch):
                 result.text = "\n\n".join(paras)
         return result
 
-    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "2")
+    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "next")
     monkeypatch.setattr(extractor, "extract_article", extract)
 
 
@@ -137,7 +138,7 @@ def test_reextract_updates_in_place_relinks_and_is_idempotent(loaded, monkeypatc
 
     after = articles_by_url(engine)
     assert {a.id for a in after.values()} == {a.id for a in before.values()}  # same rows, same ids
-    assert {a.extractor_version for a in after.values()} == {"2"}
+    assert {a.extractor_version for a in after.values()} == {"next"}
     new_paper, new_wire = after["https://paper.example/storm"], after["https://wire.example/story"]
     assert new_paper.text == new_wire.text != paper.text
     assert new_paper.word_count > paper.word_count
@@ -172,21 +173,21 @@ def test_failed_reextraction_keeps_the_article(loaded, monkeypatch):
         return original(body, url, content_type, **limits)
 
     original = extractor.extract_article
-    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "3")
+    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "after-next")
     monkeypatch.setattr(extractor, "extract_article", broken)
     stats = rx.reextract(engine, settings_for(engine), source="other.example")
     assert (stats["selected"], stats["failed"]) == (1, 1)
     after = articles_by_url(engine)
     kept = after["https://other.example/festival"]
     assert kept.id == before[kept.url].id and kept.text == before[kept.url].text
-    assert kept.extractor_version == "1"  # still the version that produced its text
+    assert kept.extractor_version == BASE_VERSION  # still the version that produced its text
     with engine.connect() as conn:
         page = conn.execute(select(schema.pages).where(schema.pages.c.id == kept.page_id)).one()
     assert page.state == "extracted" and page.error_kind == "no_text"
-    assert page.last_error.startswith("reextract@3: no_text")
+    assert page.last_error.startswith("reextract@after-next: no_text")
     # not retried at the same version; the other sources were not touched (--source)
     assert rx.plan_page_ids(engine, source="other.example") == []
-    assert after["https://wire.example/story"].extractor_version == "1"
+    assert after["https://wire.example/story"].extractor_version == BASE_VERSION
     state = snapshot(engine)
     assert rx.reextract(engine, settings_for(engine), source="other.example")["selected"] == 0
     assert snapshot(engine) == state
@@ -207,7 +208,7 @@ def test_all_recovers_pages_that_failed(engine, monkeypatch):
     with engine.connect() as conn:
         art = conn.execute(select(schema.articles)).one()
         page = conn.execute(select(schema.pages)).one()
-    assert art.text == "\n\n".join(story) and art.extractor_version == "2" and art.dedup_state == "done"
+    assert art.text == "\n\n".join(story) and art.extractor_version == "next" and art.dedup_state == "done"
     assert (page.state, page.error_kind, page.last_error) == ("extracted", None, None)
 
 
@@ -240,10 +241,10 @@ def test_cli_reextract(sqlite_engine, sqlite_url, monkeypatch, capsys):
     rng = random.Random(9)
     add_page(sqlite_engine, "https://wire.example/x", html("T", [_para(rng) for _ in range(6)], T0.isoformat()), T0)
     pipeline.extract_pages(sqlite_engine, settings_for(sqlite_engine), pipeline.fetched_page_ids(sqlite_engine))
-    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "2")
+    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "next")
     assert main(["reextract", "--database", sqlite_url, "--source", "wire.example", "--since", "2026-03-01"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert (out["selected"], out["updated"], out["extractor_version"]) == (1, 1, "2")
+    assert (out["selected"], out["updated"], out["extractor_version"]) == (1, 1, "next")
     assert main(["reextract", "--database", sqlite_url, "--all"]) == 0
     assert json.loads(capsys.readouterr().out)["unchanged"] == 1
     assert main(["reextract", "--database", sqlite_url, "--source", "nowhere.example"]) == 1
@@ -277,7 +278,7 @@ def test_news_reextract_dag(airflow_db, sqlite_engine, sqlite_url, monkeypatch):
     assert "success" in str(run.state)
     arts = articles_by_url(sqlite_engine)
     assert sorted(a.id for a in arts.values()) == ids_before
-    assert {a.extractor_version for a in arts.values()} == {"2"}
+    assert {a.extractor_version for a in arts.values()} == {"next"}
     assert arts["https://paper.example/s"].text == "\n\n".join(story)
     assert {a.dedup_state for a in arts.values()} == {"done"}
     with sqlite_engine.connect() as conn:

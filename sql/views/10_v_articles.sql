@@ -24,7 +24,9 @@ SELECT
     -- lines and the site's learned boilerplate removed (NULL until dedup has run)
     a.clean_text      AS clean_text,
     -- when the page was fetched; for an archive import, its capture (WARC-Date)
-    p.fetched_at      AS fetched_at
+    p.fetched_at      AS fetched_at,
+    -- the page declares its content not free (the text may be a teaser); NULL: not declared
+    a.paywalled       AS paywalled
 FROM articles a
 LEFT JOIN clusters c ON c.id = a.cluster_id
 LEFT JOIN articles o ON o.id = c.original_article_id

@@ -34,6 +34,7 @@ from .metadata import (
     absolute_http_url,
     canonical_url,
     declared_language,
+    declared_paywall,
     not_in_future,
     page_metadata,
     parse_datetime,
@@ -53,7 +54,7 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
 FAILOVER_SHARE = 0.20          # primary text below this share of the page's visible words ...
@@ -91,6 +92,7 @@ class Extracted:
     description: str | None = None
     image: str | None = None
     tags: list[str] = field(default_factory=list)
+    paywalled: bool | None = None        # the page declares its content not free (see declared_paywall)
     extractor: str = "trafilatura"
     url: str = ""                        # the URL the page was fetched from
 
@@ -324,6 +326,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
     tree = _parse(text)
     profile = profile_page(tree)
     canonical = canonical_url(tree, url)
+    paywalled = declared_paywall(tree)
     work_tree = boilerplate.prune(tree)
 
     meta = page_metadata(work_tree, url, _date_params())
@@ -365,6 +368,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
         sitename=meta.sitename or None,
         language=_language(tree, meta, body),
         canonical_url=canonical,
+        paywalled=paywalled,
         description=meta.description or None,
         image=absolute_http_url(meta.image, url),
         tags=tags,

@@ -159,6 +159,27 @@ def canonical_url(tree: etree._Element, url: str) -> str | None:
     return None
 
 
+_ACCESSIBLE_FOR_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?\s*(true|false)\b', re.I)
+
+
+def declared_paywall(tree: etree._Element) -> bool | None:
+    """Whether the page says its content is not free: schema.org ``isAccessibleForFree``
+    (JSON-LD or microdata, the markup Google asks of paywalled sites) or Facebook's
+    ``article:content_tier`` ``locked``. True: paywalled, so the text may be a teaser; False:
+    declared free; None: not declared (``metered`` says neither)."""
+    values = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        values += [v.lower() == "true" for v in _ACCESSIBLE_FOR_FREE.findall(script.text or "")]
+    for el in tree.xpath('//*[@itemprop="isAccessibleForFree"]'):
+        value = (el.get("content") or el.text_content() or "").strip().lower()
+        if value in ("true", "false"):
+            values.append(value == "true")
+    if values:
+        return not all(values)
+    tier = (_meta_content(tree, "article:content_tier") or "").lower()
+    return {"locked": True, "free": False}.get(tier)
+
+
 def declared_language(tree: etree._Element) -> str | None:
     """``<html lang>``, then Content-Language / og:locale / dc.language meta, as declared."""
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree

@@ -168,7 +168,7 @@ def source_for_domain(conn: Connection, domain: str) -> int:
 ARTICLE_FIELDS = (
     "url", "canonical_url", "domain", "title", "text", "author", "published_at", "sitename",
     "language", "description", "image", "tags", "attribution", "clean_text", "extractor",
-    "extractor_version", "date_source",
+    "extractor_version", "date_source", "paywalled",
 )
 # Written by dedup from the text: a refresh that leaves the text as it was keeps them.
 _DEDUP_DERIVED = ("attribution", "clean_text")

@@ -159,6 +159,8 @@ articles = Table(
     Column("extractor_version", String(32)),
     # Where published_at came from: 'page' (page metadata), 'feed' (the feed entry's date), NULL (none/unknown).
     Column("date_source", String(8)),
+    # The page declares its content not free (True) or free (False); NULL: not declared (migration 0007).
+    Column("paywalled", Boolean),
     _ts("extracted_at"),
     # Dedup outcome, denormalised for v_articles; dedup_links keeps the provenance.
     Column("dedup_state", String(16), nullable=False, default="pending", index=True),
