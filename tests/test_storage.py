@@ -22,6 +22,15 @@ def test_upgrade_creates_tables_and_views(engine):
     assert cols == V_ARTICLES_CONTRACT
 
 
+def test_the_documented_v_articles_columns_are_the_views(engine):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "analysts.md").read_text()
+    table = doc.split("### v_articles", 1)[1].split("```", 1)[0]
+    documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    assert documented == V_ARTICLES_CONTRACT
+
+
 def test_upgrade_twice_is_a_no_op(engine):
     db.upgrade(engine)
     db.upgrade(engine)
