@@ -644,3 +644,30 @@ def test_the_time_limit_keeps_an_outer_alarm():
 ])
 def test_a_declared_paywall_is_recorded(head, expected):
     assert extract_article(_short_article(head), URL).paywalled is expected
+
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "seeds" / "snapshot" / "sites"
+
+
+def test_the_site_name_is_not_part_of_the_title():
+    """234Radio's <title> and og:title end in " - 234Radio" (og:site_name "234Radio")."""
+    page = SNAPSHOT / "234radio.com" / "russia-seeking-to-create-buffer-zones-in-ukraine-says-kremlin" / "index.html"
+    article = extract_article(page.read_bytes(), "http://234radio.com/russia-seeking-to-create-buffer-zones/")
+    assert article.title == "Russia seeking to create \u2018buffer zones\u2019 in Ukraine, says Kremlin"
+
+
+@pytest.mark.parametrize(("title", "sitename", "url", "expected"), [
+    ("Al Jazeera | War in Ukraine: talks stall", None, "https://www.aljazeera.com/news/1",
+     "War in Ukraine: talks stall"),
+    ("Brexit: what happens next - BBC News", "BBC News", "https://www.bbc.co.uk/news/1", "Brexit: what happens next"),
+    ("Stocks fall - live updates | The Guardian", "the Guardian", "https://www.theguardian.com/business/1",
+     "Stocks fall - live updates"),
+    ("Markets rally as rates hold - Reuters", "Yahoo News", "https://news.yahoo.com/1",  # another outlet's name
+     "Markets rally as rates hold - Reuters"),
+    ("Kremlin: Russia wants buffer zones", None, "https://newshub-africa.example/1", "Kremlin: Russia wants buffer zones"),
+    ("The Guardian", "The Guardian", "https://www.theguardian.com/", "The Guardian"),
+])
+def test_strip_site_name(title, sitename, url, expected):
+    from newsdesk.extract.metadata import strip_site_name
+
+    assert strip_site_name(title, sitename, url) == expected

@@ -36,6 +36,7 @@ from .metadata import (
     declared_language,
     declared_paywall,
     not_in_future,
+    strip_site_name,
     page_metadata,
     parse_datetime,
 )
@@ -360,7 +361,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
     authors = _split_authors(meta.author)
     tags = list(dict.fromkeys(t.strip() for t in (meta.tags or []) + (meta.categories or []) if t and t.strip()))
     return Extracted(
-        title=meta.title or None,
+        title=strip_site_name(meta.title, meta.sitename, url) or None,
         text=body,
         author="; ".join(authors) or None,
         authors=authors,

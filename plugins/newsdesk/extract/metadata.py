@@ -180,6 +180,36 @@ def declared_paywall(tree: etree._Element) -> bool | None:
     return {"locked": True, "free": False}.get(tier)
 
 
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[-|\u2013\u2014\u00b7\u2022\u00bb:]{1,2}|//)\s+")
+
+
+def _site_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.lower())
+
+
+def strip_site_name(title: str | None, sitename: str | None, url: str) -> str | None:
+    """The headline without the site's name that ``<title>`` and ``og:title`` often carry
+    ("Headline - 234Radio", "Al Jazeera | Headline"): a last (or first) part of the title
+    that is the declared site name or the domain's name is dropped. Anything else stays."""
+    if not title:
+        return title
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    labels = host.split(".")
+    names = {_site_key(host), _site_key(labels[0])} | ({_site_key(labels[-2])} if len(labels) >= 2 else set())
+    if sitename:
+        names.add(_site_key(sitename))
+    names.discard("")
+    separators = _TITLE_SEPARATOR.findall(title)
+    if _site_key(parts[-1]) in names:
+        return "".join(p + s for p, s in zip(parts[:-1], separators[:-1] + [""])).strip() or title
+    if _site_key(parts[0]) in names:
+        return "".join(p + s for p, s in zip(parts[1:], separators[1:] + [""])).strip() or title
+    return title
+
+
 def declared_language(tree: etree._Element) -> str | None:
     """``<html lang>``, then Content-Language / og:locale / dc.language meta, as declared."""
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
