@@ -323,7 +323,6 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
     text, _charset = decode_html(html, content_type)
     if not _TAG_PROBE.search(text[:65536]):
         raise ExtractionError("not_html", "no HTML markup")
-    blocker = blocking_service(text)
     tree = _parse(text)
     profile = profile_page(tree)
     canonical = canonical_url(tree, url)
@@ -351,7 +350,9 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
             if cand.acceptable and not needs_failover(cand, profile):
                 break
     best = choose_candidate(candidates)
-    if blocker is not None and (best is None or best.words <= interstitial.MAX_WORDS):
+    # only short texts are looked at: a block page never has more words, and most pages do
+    blocker = blocking_service(text) if best is None or best.words <= interstitial.MAX_WORDS else None
+    if blocker is not None:
         raise ExtractionError("blocked", f"{blocker} instead of the article")
     if best is None:
         summary = ", ".join(f"{c.extractor}={c.words}w/ld{c.link_density:.2f}" for c in candidates)

@@ -167,17 +167,20 @@ def declared_paywall(tree: etree._Element) -> bool | None:
     (JSON-LD or microdata, the markup Google asks of paywalled sites) or Facebook's
     ``article:content_tier`` ``locked``. True: paywalled, so the text may be a teaser; False:
     declared free; None: not declared (``metered`` says neither)."""
-    values = []
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        values += [v.lower() == "true" for v in _ACCESSIBLE_FOR_FREE.findall(script.text or "")]
-    for el in tree.xpath('//*[@itemprop="isAccessibleForFree"]'):
-        value = (el.get("content") or el.text_content() or "").strip().lower()
-        if value in ("true", "false"):
-            values.append(value == "true")
+    values, tier = [], None
+    for el in tree.iter("script", "meta"):  # one walk: most pages have a few dozen of these
+        if el.tag == "script":
+            if el.get("type") == "application/ld+json" and "isAccessibleForFree" in (el.text or ""):
+                values += [v.lower() == "true" for v in _ACCESSIBLE_FOR_FREE.findall(el.text)]
+        elif el.get("itemprop") == "isAccessibleForFree":
+            value = (el.get("content") or "").strip().lower()
+            if value in ("true", "false"):
+                values.append(value == "true")
+        elif tier is None and "article:content_tier" in (el.get("property"), el.get("name")):
+            tier = (el.get("content") or "").strip().lower()
     if values:
         return not all(values)
-    tier = (_meta_content(tree, "article:content_tier") or "").lower()
-    return {"locked": True, "free": False}.get(tier)
+    return {"locked": True, "free": False}.get(tier or "")
 
 
 _TITLE_SEPARATOR = re.compile(r"\s+(?:[-|\u2013\u2014\u00b7\u2022\u00bb:]{1,2}|//)\s+")
