@@ -26,7 +26,6 @@ from .storage.db import dispose_all, get_engine
 log = logging.getLogger(__name__)
 
 
-
 def engine_for(settings: Settings) -> Engine:
     return get_engine(settings.database_url)
 

@@ -25,10 +25,10 @@ from trafilatura.settings import Extractor
 
 from newsdesk.urls import domain_of
 
-from . import boilerplate, deadline, interstitial
+from . import boilerplate, deadline
 from .decode import decode_html
 from .errors import ExtractionError
-from .interstitial import blocking_service
+from .interstitial import MAX_WORDS as BLOCK_PAGE_MAX_WORDS, blocking_service
 from .language import detect_language, normalise_language
 from .metadata import (
     absolute_http_url,
@@ -36,9 +36,9 @@ from .metadata import (
     declared_language,
     declared_paywall,
     not_in_future,
-    strip_site_name,
     page_metadata,
     parse_datetime,
+    strip_site_name,
 )
 from .text import (
     PageProfile,
@@ -351,7 +351,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
                 break
     best = choose_candidate(candidates)
     # only short texts are looked at: a block page never has more words, and most pages do
-    blocker = blocking_service(text) if best is None or best.words <= interstitial.MAX_WORDS else None
+    blocker = blocking_service(text) if best is None or best.words <= BLOCK_PAGE_MAX_WORDS else None
     if blocker is not None:
         raise ExtractionError("blocked", f"{blocker} instead of the article")
     if best is None:

@@ -194,10 +194,8 @@ def strip_site_name(title: str | None, sitename: str | None, url: str) -> str | 
     """The headline without the site's name that ``<title>`` and ``og:title`` often carry
     ("Headline - 234Radio", "Al Jazeera | Headline"): a last (or first) part of the title
     that is the declared site name or the domain's name is dropped. Anything else stays."""
-    if not title:
-        return title
-    parts = _TITLE_SEPARATOR.split(title)
-    if len(parts) < 2:
+    separators = list(_TITLE_SEPARATOR.finditer(title or ""))
+    if not separators:
         return title
     host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
     labels = host.split(".")
@@ -205,11 +203,11 @@ def strip_site_name(title: str | None, sitename: str | None, url: str) -> str | 
     if sitename:
         names.add(_site_key(sitename))
     names.discard("")
-    separators = _TITLE_SEPARATOR.findall(title)
-    if _site_key(parts[-1]) in names:
-        return "".join(p + s for p, s in zip(parts[:-1], separators[:-1] + [""])).strip() or title
-    if _site_key(parts[0]) in names:
-        return "".join(p + s for p, s in zip(parts[1:], separators[1:] + [""])).strip() or title
+    last, first = separators[-1], separators[0]
+    if _site_key(title[last.end():]) in names:
+        return title[:last.start()].strip() or title
+    if _site_key(title[:first.start()]) in names:
+        return title[first.end():].strip() or title
     return title
 
 
