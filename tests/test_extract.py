@@ -152,6 +152,18 @@ def test_section_index_page_has_no_text():
     assert err.value.kind == "no_text"
 
 
+def test_a_not_found_page_served_with_status_200_has_no_text():
+    """WordPress's 404 template: 125 words of apology and suggestions passed for an article."""
+    with pytest.raises(ExtractionError) as err:
+        extract("soft-404-wordpress.html")
+    assert err.value.kind == "no_text" and "soft 404" in str(err.value)
+
+
+def test_a_short_story_about_something_not_found_is_an_article():
+    page = _short_article().replace(b"Harbour dredging approved", b"Missing hiker not found after three days")
+    assert extract_article(page, URL).title == "Missing hiker not found after three days"
+
+
 def test_empty_page_has_no_text():
     with pytest.raises(ExtractionError) as err:
         extract_article(b"<html><body><p>Hello.</p></body></html>", URL)

@@ -28,7 +28,7 @@ from newsdesk.urls import domain_of
 from . import boilerplate, deadline
 from .decode import decode_html
 from .errors import ExtractionError
-from .interstitial import MAX_WORDS as BLOCK_PAGE_MAX_WORDS, blocking_service
+from .interstitial import MAX_WORDS as STAND_IN_MAX_WORDS, blocking_service, not_found_page
 from .language import detect_language, normalise_language
 from .metadata import (
     absolute_http_url,
@@ -350,10 +350,13 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
             if cand.acceptable and not needs_failover(cand, profile):
                 break
     best = choose_candidate(candidates)
-    # only short texts are looked at: a block page never has more words, and most pages do
-    blocker = blocking_service(text) if best is None or best.words <= BLOCK_PAGE_MAX_WORDS else None
-    if blocker is not None:
-        raise ExtractionError("blocked", f"{blocker} instead of the article")
+    # only short texts are looked at: a page standing in for the article never has more words
+    if best is None or best.words <= STAND_IN_MAX_WORDS:
+        blocker = blocking_service(text)
+        if blocker is not None:
+            raise ExtractionError("blocked", f"{blocker} instead of the article")
+        if not_found_page([meta.title, tree.findtext(".//title")], text):
+            raise ExtractionError("no_text", "a 'page not found' page answered with status 200 (a soft 404)")
     if best is None:
         summary = ", ".join(f"{c.extractor}={c.words}w/ld{c.link_density:.2f}" for c in candidates)
         raise ExtractionError("no_text", f"no article text ({summary})")

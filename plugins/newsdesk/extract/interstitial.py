@@ -1,4 +1,5 @@
-"""Pages that stand in for the article: bot challenges, firewall blocks and geo-blocks.
+"""Pages that stand in for the article: bot challenges, firewall blocks and geo-blocks, and
+"page not found" pages served with status 200 (soft 404s).
 
 A crawler that was challenged or blocked records the service's page with status 200 (Common
 Crawl news holds many). Their text is long enough to pass for a short article, and every
@@ -45,3 +46,24 @@ def blocking_service(html: str) -> str | None:
     if "european economic area" in head and _GEO_BLOCK.search(head):
         return "a geo-block of European visitors"
     return None
+
+
+# Titles of "page not found" pages; a headline merely containing "not found" does not match.
+_NOT_FOUND_TITLE = re.compile(
+    r"^\W*(?:(?:error\s*)?404\b|not\s+found\s*(?:[-|\u2013\u2014]|$)|(?:the\s+)?(?:page|article|story|content|document)\s+"
+    r"(?:(?:was\s+)?not|could\s+not\s+be|cannot\s+be|can.?t\s+be)\s+found\b|"
+    r"(?:oops!?\s+)?(?:that|this)\s+page\s+(?:can.?t|cannot|could\s+not)\s+be\s+found|"
+    r"(?:page|article|story)\s+(?:is\s+)?(?:no\s+longer\s+available|unavailable)|"
+    r"p[aá]gina\s+(?:no\s+encontrada|n[aã]o\s+encontrada|non\s+trovata)|page\s+introuvable|"
+    r"seite\s+nicht\s+gefunden)",
+    re.I,
+)
+_NOT_FOUND_BODY = re.compile(r"<body[^>]*\bclass=[\"'][^\"']*\berror404\b", re.I)  # WordPress's 404 template
+
+
+def not_found_page(titles: list[str | None], html: str) -> bool:
+    """Whether the page says the article is not there: a "page not found" title (``<title>``,
+    ``og:title`` or the headline), or WordPress's 404 template."""
+    if any(title and _NOT_FOUND_TITLE.search(title) for title in titles):
+        return True
+    return _NOT_FOUND_BODY.search(html[:_SCAN_CHARS]) is not None
