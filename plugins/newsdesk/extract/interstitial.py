@@ -50,7 +50,7 @@ def blocking_service(html: str) -> str | None:
 
 # Titles of "page not found" pages; a headline merely containing "not found" does not match.
 _NOT_FOUND_TITLE = re.compile(
-    r"^\W*(?:(?:error\s*)?404\b|not\s+found\s*(?:[-|\u2013\u2014]|$)|(?:the\s+)?(?:page|article|story|content|document)\s+"
+    r"^\W*(?:error\s*404\b|404\s*(?:[-|:.!\u2013\u2014]|$)|404\s+(?:error|not\s+found|page)\b|not\s+found\s*(?:[-|\u2013\u2014]|$)|(?:the\s+)?(?:page|article|story|content|document)\s+"
     r"(?:(?:was\s+)?not|could\s+not\s+be|cannot\s+be|can.?t\s+be)\s+found\b|"
     r"(?:oops!?\s+)?(?:that|this)\s+page\s+(?:can.?t|cannot|could\s+not)\s+be\s+found|"
     r"(?:page|article|story)\s+(?:is\s+)?(?:no\s+longer\s+available|unavailable)|"
