@@ -32,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 from newsdesk.cjk import count_words
+from newsdesk.config import Settings
 from newsdesk.storage.loads import compress
 
 log = logging.getLogger(__name__)
@@ -69,25 +70,23 @@ class _Watchdog:
                 os._exit(70)
 
 
-_time_limit: float | None = None  # set in workers by _configure_worker
-_watchdog: _Watchdog | None = None
+_watchdog: _Watchdog | None = None  # set in workers by _configure_worker
 
 
 def _configure_worker(time_limit: float | None) -> None:
-    global _time_limit, _watchdog
-    _time_limit = time_limit
+    global _watchdog
     if time_limit:
         _watchdog = _Watchdog(time_limit * HARD_LIMIT_FACTOR)
 
 
 def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True,
-                time_limit: float | None = None) -> Result:
+                time_limit: float | None = Settings.extract_timeout) -> Result:
     from newsdesk.extract import ExtractionError, extract_article
 
     if _watchdog is not None:
         _watchdog.url, _watchdog.started = url, time.monotonic()
     try:
-        extracted = extract_article(body, url, content_type, time_limit=time_limit or _time_limit)
+        extracted = extract_article(body, url, content_type, time_limit=time_limit)
     except ExtractionError as exc:
         return ("error", getattr(exc, "kind", "no_text"), str(exc)[:500])
     except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the import
@@ -103,7 +102,8 @@ def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True
     return ("ok", fields, compress(body) if keep_body else None, hashlib.sha256(body).hexdigest(), len(body))
 
 
-def extract_many(tasks: Sequence[Task], keep_body: bool = True, time_limit: float | None = None) -> list[Result]:
+def extract_many(tasks: Sequence[Task], keep_body: bool = True,
+                 time_limit: float | None = Settings.extract_timeout) -> list[Result]:
     return [extract_one(url, body, ctype, keep_body, time_limit) for url, body, ctype in tasks]
 
 
@@ -123,7 +123,7 @@ class ExtractorPool:
     """``submit(tasks) -> Future[list[Result]]``; a context manager."""
 
     def __init__(self, workers: int | None = None, max_tasks_per_child: int = 400,
-                 time_limit: float | None = 30.0):
+                 time_limit: float | None = Settings.extract_timeout):
         self.workers = default_workers() if workers is None else workers
         self.max_tasks_per_child = max_tasks_per_child
         self.time_limit = time_limit
@@ -166,7 +166,7 @@ class ExtractorPool:
         self._recycle_if_due()
         self._submitted += 1
         try:
-            return self._executor.submit(extract_many, list(tasks), keep_body)
+            return self._executor.submit(extract_many, list(tasks), keep_body, self.time_limit)
         except BrokenProcessPool as exc:
             # A worker died after earlier chunks were sent: fail this chunk the way those fail,
             # so the importer re-extracts it page by page on a fresh pool.

@@ -23,6 +23,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Extractor
 
+from newsdesk.config import Settings
 from newsdesk.urls import domain_of
 
 from . import boilerplate, deadline
@@ -302,7 +303,7 @@ def _is_index_page(tree, primary: Candidate) -> bool:
 
 
 def extract_article(html: bytes | str, url: str, content_type: str | None = None,
-                    time_limit: float | None = deadline.DEFAULT_SECONDS) -> Extracted:
+                    time_limit: float | None = Settings.extract_timeout) -> Extracted:
     """Main text and metadata of the article page ``html`` fetched from ``url``.
 
     Raises ``ExtractionError`` with kind ``not_html`` (binary/non-HTML body),

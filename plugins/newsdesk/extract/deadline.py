@@ -17,8 +17,6 @@ import threading
 import time
 from typing import Iterator
 
-DEFAULT_SECONDS = 30.0
-
 
 class Overtime(BaseException):
     """Raised by the alarm. A BaseException, so that the ``except Exception`` blocks inside

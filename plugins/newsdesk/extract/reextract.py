@@ -38,12 +38,12 @@ from newsdesk.storage import loads, schema
 from newsdesk.urls import domain_of
 
 from . import article as _article
-from .errors import ExtractionError
+from .errors import KINDS, ExtractionError
 
 log = logging.getLogger(__name__)
 
 # error kinds that an extraction (not the fetch) records on a page
-EXTRACTION_ERROR_KINDS = ("no_text", "extract_crash", "decode", "not_html", "blocked", "extract_timeout")
+EXTRACTION_ERROR_KINDS = (*KINDS, "extract_crash")
 ERROR_MARKER = "reextract@"
 CHUNK = 100
 # article columns compared to decide whether a re-extraction changed anything
