@@ -163,7 +163,8 @@ articles = Table(
     Column("paywalled", Boolean),
     _ts("extracted_at"),
     # Dedup outcome, denormalised for v_articles; dedup_links keeps the provenance.
-    Column("dedup_state", String(16), nullable=False, default="pending", index=True),
+    # Indexed with id (ix_articles_dedup_state_id below), which serves every lookup by state.
+    Column("dedup_state", String(16), nullable=False, default="pending"),
     Column("cluster_id", Id, index=True),
     Column("relation", String(16)),
     Column("similarity", Float),
