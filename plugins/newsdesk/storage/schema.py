@@ -218,7 +218,7 @@ dedup_signatures = Table(
     Column("article_id", Id, ForeignKey("articles.id"), primary_key=True),
     Column("minhash", LargeBinary),  # word-shingle MinHash (uint32 little-endian)
     Column("lexhash", LargeBinary),  # content-word MinHash (uint32 little-endian), route for reworded copies
-    Column("pub_day", Integer, index=True),
+    Column("pub_day", Integer),  # windows are read from lsh_buckets' key: no index here
     Column("token_count", Integer),
     # CRC-32s of the text's numbers and names (uint32 little-endian, sorted; migration 0004):
     # enough to rule out a paraphrase without the text. NULL: not recorded (older rows).
