@@ -104,6 +104,24 @@ def test_migrations_build_exactly_the_schema(engine):
     assert [d for d in diff if not search_object(d)] == []
 
 
+def test_no_index_is_a_leading_prefix_of_another(engine):
+    """An index on (a) beside one on (a, b) serves no lookup the wider one does not, and every
+    write to the table pays for both (migration 0008 dropped three such indexes)."""
+    inspector = inspect(engine)
+    redundant = []
+    for table in inspector.get_table_names():
+        keys = [(i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)]
+        keys += [("primary key", tuple(inspector.get_pk_constraint(table)["constrained_columns"]))]
+        keys += [(u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)]
+        for index in inspector.get_indexes(table):
+            cols = tuple(index["column_names"])
+            if index["unique"] or None in cols:  # a unique index enforces something; expression indexes vary
+                continue
+            redundant += [(table, index["name"], other) for other, wider in keys
+                          if other != index["name"] and len(wider) > len(cols) and wider[:len(cols)] == cols]
+    assert redundant == []
+
+
 def test_feed_entry_known_by_guid_when_its_link_changes(engine):
     with engine.begin() as conn:
         source_id = loads.source_for_domain(conn, "news.example")

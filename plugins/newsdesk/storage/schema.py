@@ -108,7 +108,8 @@ pages = Table(
     Column("source_id", Id, ForeignKey("sources.id"), index=True),
     Column("feed_id", Id, ForeignKey("feeds.id")),
     Column("origin", String(16), nullable=False),  # feed | warc | sitemap
-    Column("state", String(16), nullable=False, index=True),  # pending | fetched | extracted | failed
+    # pending | fetched | extracted | failed; indexed with id (ix_pages_state_id below)
+    Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("error_kind", String(32)),
     Column("last_error", Text),
