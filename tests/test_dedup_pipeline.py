@@ -51,6 +51,24 @@ def original_url(engine, url):
         return conn.execute(select(articles.c.url).where(articles.c.id == oid)).scalar_one()
 
 
+def reason_of(engine, url):
+    """Why the cluster holding ``url`` has its original, as ``v_clusters`` tells analysts."""
+    with engine.connect() as conn:
+        cid = conn.execute(select(articles.c.cluster_id).where(articles.c.url == url)).scalar_one()
+        return conn.execute(text("SELECT original_reason FROM v_clusters WHERE cluster_id = :c"),
+                            {"c": cid}).scalar_one()
+
+
+def reasons(engine) -> dict[frozenset[str], str]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(articles.c.url, articles.c.cluster_id)).all()
+        why = dict(conn.execute(select(clusters.c.id, clusters.c.original_reason)).all())
+    groups: dict[int, set[str]] = {}
+    for url, cid in rows:
+        groups.setdefault(cid, set()).add(url)
+    return {frozenset(g): why[cid] for cid, g in groups.items()}
+
+
 def seed_set():
     title, orig = fixture_article("aljazeera_buffer_zones_original.txt")
     stitle, spun = fixture_article("seed_spun_aljazeera_buffer_zones.txt")
@@ -87,6 +105,9 @@ def test_seed_spun_copy_clusters_with_original_and_independent_article_does_not(
         syn = conn.execute(text("SELECT * FROM v_syndication")).all()
         assert [(r.republisher_domain, r.source_domain, r.copies, r.paraphrase) for r in syn] == [
             ("234radio.com", "aljazeera.com", 1, 1)]
+    # 234Radio's "Source: Aljazeera" line names it (the copy is also later: the first rule decides)
+    assert reason_of(engine, orig.url) == "attribution"
+    assert reason_of(engine, ind.url) == "only_member"
 
 
 def test_chinese_copies_cluster_by_characters_and_an_independent_report_does_not(engine):
@@ -189,6 +210,7 @@ def test_better_original_arriving_later_repoints_the_cluster(engine):
     dedup_pending(engine)
     # No member is named by the attribution yet: the earliest copy is the original for now.
     assert original_url(engine, "https://copy-two.com/b") == "https://copy-one.com/a"
+    assert reason_of(engine, "https://copy-two.com/b") == "earliest"
     # The backfilled original: earlier, and named by copy-one's attribution line.
     insert_articles(engine, [art("https://www.aljazeera.com/x", orig, title=title, source="Aljazeera",
                                  published=T0)])
@@ -202,6 +224,7 @@ def test_better_original_arriving_later_repoints_the_cluster(engine):
     with engine.connect() as conn:
         links = {r.article_id: r.original_article_id for r in conn.execute(select(dedup_links))}
     assert set(links.values()) == {rows["https://www.aljazeera.com/x"].id}
+    assert reason_of(engine, "https://copy-one.com/a") == "attribution"
 
 
 def test_canonical_url_names_the_original(engine):
@@ -216,6 +239,30 @@ def test_canonical_url_names_the_original(engine):
     with engine.connect() as conn:
         method = conn.execute(select(dedup_links.c.method).where(dedup_links.c.relation == "exact")).scalar_one()
     assert method == "canonical-url"
+    assert reason_of(engine, "https://partner.com/story") == "canonical"
+
+
+def test_the_reason_for_an_original_follows_the_members_that_join(engine):
+    """A cluster of one, then copies in later runs that leave its original in place: the reason
+    is rewritten when the members change it (earliest, then longest), not only on re-pointing."""
+    title, orig = fixture_article("aljazeera_buffer_zones_original.txt")
+    paras = orig.split("\n\n")
+    insert_articles(engine, [art("https://first.example/story", orig, title=title, published=T0)])
+    dedup_pending(engine)
+    assert reason_of(engine, "https://first.example/story") == "only_member"
+    insert_articles(engine, [art("https://later.example/story", orig, title=title, published=T0 + timedelta(hours=3))])
+    dedup_pending(engine)
+    assert original_url(engine, "https://later.example/story") == "https://first.example/story"
+    assert reason_of(engine, "https://first.example/story") == "earliest"
+    # A truncated copy published at the same time: the date no longer separates the leader from
+    # the member ranked next to it, the length does.
+    insert_articles(engine, [art("https://same-time.example/story", "\n\n".join(paras[:8]), title=title,
+                                 published=T0)])
+    dedup_pending(engine)
+    assert original_url(engine, "https://same-time.example/story") == "https://first.example/story"
+    assert reason_of(engine, "https://first.example/story") == "longest"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(clusters)).scalar_one() == 1
 
 
 @pytest.mark.parametrize(("credit", "agency_url"), [
@@ -417,7 +464,7 @@ def _run_in_order(url, arts):
     db.upgrade(engine)
     insert_articles(engine, arts)
     dedup_pending(engine)
-    return partition(engine)
+    return (*partition(engine), reasons(engine))
 
 
 _REFERENCE = {}
@@ -439,6 +486,7 @@ def test_any_ingestion_order_gives_the_same_clusters_and_originals(tmp_path_fact
     db.dispose_all()
     assert got[0] == reference[0]
     assert got[1] == reference[1]
+    assert got[2] == reference[2]  # and why each original leads
     stories = {a["url"]: a["story"] for a in arts if "story" in a}
     for group in reference[0]:  # and the reference itself is right
         assert len({stories.get(u, u) for u in group}) == 1
@@ -451,7 +499,7 @@ def test_shuffled_order_on_postgres_matches(pg_engine, tmp_path):
     random.Random(5).shuffle(shuffled)
     insert_articles(pg_engine, shuffled)
     dedup_pending(pg_engine)
-    assert partition(pg_engine) == reference
+    assert (*partition(pg_engine), reasons(pg_engine)) == reference
 
 
 def test_concurrent_workers_on_postgres_do_not_split_clusters(pg_engine):
@@ -484,6 +532,9 @@ def test_concurrent_workers_on_postgres_do_not_split_clusters(pg_engine):
         assert conn.execute(text("SELECT count(*) FROM clusters c WHERE NOT EXISTS "
                                  "(SELECT 1 FROM articles a WHERE a.cluster_id = c.id)")).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(dedup_links)).scalar_one() == len(arts)
+    # every original's reason was written by the decision that last changed its cluster
+    assert all((why == "only_member") == (len(members) == 1) and why is not None
+               for members, why in reasons(pg_engine).items())
 
 
 def _bucket_rows(engine, url) -> int:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,28 @@ def test_japanese_copy_with_an_agency_line_is_near():
     copy = text.replace("月曜日", "20日") + "\n\n（共同通信）"
     verdict = compare(Doc(copy), Doc(text))
     assert verdict.relation == "near" and verdict.similarity > 0.9
+
+
+def test_original_reason_names_the_rule_that_separates_the_leader_from_the_next_member():
+    from newsdesk.dedup.original import Member, choose_original, original_reason
+
+    t0 = datetime(2025, 6, 5, tzinfo=timezone.utc)
+
+    def member(i, url, *, canonical=None, attribution=None, published=t0, length=500):
+        return Member(i, url, canonical, url.split("/")[2], None, attribution, published, length)
+
+    wire = member(1, "https://wire.example/a", published=t0 + timedelta(hours=2))
+    cases = {
+        "canonical": [wire, member(2, "https://partner.example/a", canonical="https://wire.example/a")],
+        "attribution": [wire, member(2, "https://partner.example/a", attribution="Wire")],
+        "earliest": [member(1, "https://wire.example/a"), member(2, "https://partner.example/a",
+                                                                 published=t0 + timedelta(hours=1))],
+        "longest": [member(1, "https://wire.example/a"), member(2, "https://partner.example/a", length=250)],
+        "tiebreak": [member(1, "https://a.example/a"), member(2, "https://b.example/a")],
+        "only_member": [wire],
+    }
+    for reason, members in cases.items():
+        leader = choose_original(members)
+        assert leader.id == 1, reason
+        assert original_reason(members, leader.id) == reason
+        assert original_reason(list(reversed(members)), leader.id) == reason  # order of members does not matter

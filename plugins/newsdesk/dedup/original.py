@@ -4,6 +4,9 @@ In order: a member that another member's rel=canonical / og:url points to; a mem
 that another member's attribution line names (source name or domain); the earliest
 publication date; the longest text (copies truncate); then the smallest URL and id.
 The URL before the id keeps the choice independent of ingestion order.
+
+``original_reason`` names the rule that decided: the first of those on which the original
+beats the member ranked next to it (``clusters.original_reason``, ``v_clusters``).
 """
 
 from __future__ import annotations
@@ -114,6 +117,27 @@ def rank_keys(members: list[Member]) -> dict[int, tuple]:
     return keys
 
 
+# The rule at each position of a rank key; the URL and the id only break ties.
+REASONS = ("canonical", "attribution", "earliest", "longest", "tiebreak", "tiebreak")
+ONLY_MEMBER = "only_member"
+
+
 def choose_original(members: list[Member]) -> Member:
     keys = rank_keys(members)
     return min(members, key=lambda m: keys[m.id])
+
+
+def original_reason(members: list[Member], original_id: int) -> str:
+    """Why ``original_id`` (``choose_original``'s choice among ``members``, or among members that
+    included them all) leads: the first rule on which its rank key differs from that of the
+    member ranked next, ``only_member`` for a cluster of one."""
+    keys = rank_keys(members)
+    mine = keys[original_id]
+    others = [k for i, k in keys.items() if i != original_id]
+    if not others:
+        return ONLY_MEMBER
+    runner_up = min(others)
+    for position, (a, b) in enumerate(zip(mine, runner_up)):
+        if a != b:
+            return REASONS[position]
+    return REASONS[-1]

@@ -60,7 +60,7 @@ from ..storage.schema import (articles, cluster_merges, clusters, dedup_epoch, d
                               lsh_buckets, pages, site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
-from .original import Member, choose_original
+from .original import ONLY_MEMBER, Member, choose_original, original_reason
 from .original import canonical_or_none as _canon
 from .signatures import (LEXICAL_SCHEME0, estimate, feature_set, from_bytes, signature,
                          signature_buckets, to_bytes)
@@ -648,6 +648,8 @@ class _Batch:
         self.docs: dict[int, Doc] = {}
         self.sigs: dict[int, tuple] = {}  # article id -> (minhash, lexhash) for the prefilter
         self.corig: dict[int, int] = {}  # cluster id -> original article id (overlay)
+        self.creason: dict[int, str | None] = {}  # cluster id -> why its original leads (overlay)
+        self.reason_changed: set[int] = set()  # clusters whose reason changed, their original not
         self.cmembers: dict[int, set[int]] = {}  # cluster id -> member ids, for clusters fully loaded
         self.deleted_clusters: set[int] = set()
         self.merged_into: dict[int, int] = {}  # deleted cluster -> the one it was merged into
@@ -1017,9 +1019,11 @@ class _Batch:
     def load_clusters(self, cids) -> None:
         missing = [c for c in set(cids) if c not in self.corig and c not in self.deleted_clusters and c > 0]
         for chunk in _chunks(missing):
-            for cid, oid in self.conn.execute(select(clusters.c.id, clusters.c.original_article_id).where(
-                    _among(self.conn, clusters.c.id, chunk))):
+            for cid, oid, reason in self.conn.execute(
+                    select(clusters.c.id, clusters.c.original_article_id, clusters.c.original_reason).where(
+                        _among(self.conn, clusters.c.id, chunk))):
                 self.corig[cid] = oid
+                self.creason[cid] = reason
 
     def load_members(self, cids) -> None:
         missing = [c for c in set(cids) if c not in self.cmembers and c > 0 and c not in self.deleted_clusters]
@@ -1050,6 +1054,7 @@ class _Batch:
         cid = -(len(self.new_clusters) + 1)
         self.new_clusters.append(cid)
         self.corig[cid] = original_id
+        self.creason[cid] = ONLY_MEMBER
         self.cmembers[cid] = set()
         return cid
 
@@ -1175,15 +1180,21 @@ class _Batch:
         self.load_members(list(matched))
         members = sorted({m for c in matched for m in self.cmembers.get(c, ())} - {aid})
         everyone = [self.rows[m] for m in members] + [row]
-        best = choose_original([_member(r) for r in everyone])
+        ranked_members = [_member(r) for r in everyone]
+        best = choose_original(ranked_members)
         current = self.corig[target]
         if len(matched) == 1 and best.id == current:
             self.set_relation(aid, target, current, matched[target])
+            reason = original_reason(ranked_members, current)
+            if reason != self.creason.get(target):
+                self.creason[target] = reason
+                self.reason_changed.add(target)
             return matched[target].relation, 0
         # Merge and/or re-point: every member is verified again against the new original.
         self.corig[target] = best.id
         self.touched_clusters.add(target)
         relation = "original"
+        left: set[int] = set()  # members that do not stay in the cluster
         for r in everyone:
             if r.id == best.id:
                 self.set_relation(r.id, target, best.id, None)
@@ -1195,9 +1206,12 @@ class _Batch:
                     relation = verdict.relation
             elif r.id == aid:
                 relation = None
+                left.add(r.id)
             else:
                 self.requeue(r.id)
                 requeued += 1
+                left.add(r.id)
+        self.creason[target] = original_reason([m for m in ranked_members if m.id not in left], best.id)
         for c in matched:
             if c != target:
                 self.deleted_clusters.add(c)
@@ -1349,6 +1363,7 @@ class _Batch:
         stale = {c for c in stale if c is not None and c > 0}
         for c in stale:
             self.corig.pop(c, None)
+            self.creason.pop(c, None)
             self.cmembers.pop(c, None)
         self.load_clusters(stale)
         for r in changed:
@@ -1389,8 +1404,8 @@ class _Batch:
         live_new = [c for c in self.new_clusters if c not in self.deleted_clusters]
         if live_new:
             stmt = clusters.insert().returning(clusters.c.id, sort_by_parameter_order=True)
-            got = conn.execute(stmt, [dict(original_article_id=self.corig[c], created_at=now, updated_at=now)
-                                      for c in live_new]).scalars().all()
+            got = conn.execute(stmt, [dict(original_article_id=self.corig[c], original_reason=self.creason.get(c),
+                                           created_at=now, updated_at=now) for c in live_new]).scalars().all()
             real = dict(zip(live_new, got))
 
         def fix(cid):
@@ -1399,8 +1414,13 @@ class _Batch:
         changed = [c for c in self.touched_clusters if c > 0 and c not in self.deleted_clusters]
         if changed:
             conn.execute(update(clusters).where(clusters.c.id == bindparam("cid")).values(
-                original_article_id=bindparam("oid"), updated_at=bindparam("ts")),
-                [dict(cid=c, oid=self.corig[c], ts=now) for c in changed])
+                original_article_id=bindparam("oid"), original_reason=bindparam("why"), updated_at=bindparam("ts")),
+                [dict(cid=c, oid=self.corig[c], why=self.creason.get(c), ts=now) for c in changed])
+        reasons = sorted(c for c in self.reason_changed - self.touched_clusters - self.deleted_clusters if c > 0)
+        if reasons:
+            conn.execute(update(clusters).where(clusters.c.id == bindparam("cid")).values(
+                original_reason=bindparam("why"), updated_at=bindparam("ts")),
+                [dict(cid=c, why=self.creason[c], ts=now) for c in reasons])
         # articles
         groups: dict[tuple, list] = defaultdict(list)
         for aid, vals in self.touched.items():

@@ -178,6 +178,9 @@ clusters = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("original_article_id", Id, ForeignKey("articles.id"), nullable=False, index=True),
+    # Why that member leads (dedup.original.REASONS, or only_member) at the cluster's last
+    # decision; NULL for clusters last decided before migration 0009.
+    Column("original_reason", String(16)),
     _ts("created_at"),
     _ts("updated_at"),
 )
