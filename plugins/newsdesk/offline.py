@@ -105,7 +105,10 @@ def print_summary(engine, out=sys.stdout) -> None:
             "SELECT cluster_id FROM v_articles WHERE url LIKE :hint ORDER BY article_id LIMIT 1"
         ), {"hint": f"%{SEED_URL_HINT}%"}).first()
         if seed is not None:
-            print(f"\n== the seed's cluster ({seed.cluster_id}) ==", file=out)
+            reason = conn.execute(text("SELECT original_reason FROM v_clusters WHERE cluster_id = :c"),
+                                  {"c": seed.cluster_id}).scalar()
+            print(f"\n== the seed's cluster ({seed.cluster_id}; original by {reason or 'an earlier decision'}) ==",
+                  file=out)
             rows = conn.execute(text(
                 "SELECT relation, similarity, domain, url, original_url FROM v_articles "
                 "WHERE cluster_id = :c ORDER BY relation <> 'original', domain"
