@@ -623,6 +623,46 @@ def test_undated_archived_copy_is_placed_in_time_by_its_capture(engine, small_se
     assert original.relation == "original"
 
 
+_SUMMIT_PAGE = (
+    "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Leaders agree summit date</title></head>"
+    "<body><article><h1>Leaders agree summit date</h1>"
+    "<p>Regional leaders agreed on Tuesday to meet again at a summit to be held on 15 December 2019 in the "
+    "capital, officials said after two days of closed talks.</p>"
+    "<p>The talks, which began last week, ended without a joint statement on trade, but delegates said progress "
+    "had been made on border crossings and fishing rights in the northern waters.</p>"
+    "<p>A spokesperson said the next round would focus on energy prices and on the pipeline that several of the "
+    "countries have been discussing for years.</p></article></body></html>").encode()
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-pool"])
+def test_an_archived_page_is_not_dated_after_its_capture(sqlite_engine, small_settings, tmp_path, workers):
+    """A page without date metadata mentions a later event: the date guesser takes that for the
+    publication date, which cannot be after the capture (WARC-Date). It is dropped, and so it
+    stays after re-extraction; a page dated before its capture keeps its date."""
+    from newsdesk.extract.reextract import reextract_pages
+
+    captured = datetime(2019, 10, 2, 8, 0, tzinfo=timezone.utc)
+    published = datetime(2019, 10, 1, 17, 30, tzinfo=timezone.utc)
+    url_dated, page_dated = news_page(3, 62, domain="capitalpost.example", published=published)
+    summit = "https://regional.example/world/leaders-agree-summit-date"
+    path = tmp_path / "2019-10.warc.gz"
+    write_warc(path, [RecordSpec(url=summit, body=_SUMMIT_PAGE, date=captured),
+                      RecordSpec(url=url_dated, body=page_dated, date=captured)])
+    import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(workers=workers))
+
+    def dates():
+        with sqlite_engine.connect() as conn:
+            return dict(conn.execute(text("SELECT url, published_at FROM v_articles")).all())
+
+    got = dates()
+    assert got[summit] is None  # not 2019-12-15, the summit's date
+    assert str(got[url_dated])[:16].replace("T", " ") == "2019-10-01 17:30"
+    with sqlite_engine.connect() as conn:
+        ids = list(conn.execute(text("SELECT page_id FROM articles")).scalars())
+    assert reextract_pages(sqlite_engine, ids, only_outdated=False)["failed"] == 0
+    assert dates() == got
+
+
 def _arc(records: list[tuple[str, str, bytes, bytes]], gz: bool) -> bytes:
     """An ARC file (version 1, the format before WARC): (url, YYYYmmddHHMMSS, content type, HTTP
     response) per record, each its own gzip member when ``gz``."""

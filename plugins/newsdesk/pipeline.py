@@ -22,6 +22,7 @@ from .config import Settings
 from .mime import html_content_type
 from .storage import loads, schema
 from .storage.db import dispose_all, get_engine
+from .times import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
         body, headers = raw
         try:
             extracted = extract_article(body, page.final_url or page.url, headers.get("content-type"),
-                                        time_limit=settings.extract_timeout)
+                                        time_limit=settings.extract_timeout, captured_at=as_utc(page.fetched_at))
         except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
             if isinstance(exc, ExtractionError):
                 kind, message = getattr(exc, "kind", "no_text"), str(exc)

@@ -28,6 +28,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 HARD_LIMIT_FACTOR = 3
 
 # (url, body, content_type)
-Task = tuple[str, bytes, str]
+# (url, body, content type[, capture time]): the capture bounds the publication date
+Task = tuple
 # ("ok", fields, zlib body or None, sha256 hex, raw size) | ("error", kind, message)
 Result = tuple
 
@@ -80,13 +82,13 @@ def _configure_worker(time_limit: float | None) -> None:
 
 
 def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True,
-                time_limit: float | None = Settings.extract_timeout) -> Result:
+                time_limit: float | None = Settings.extract_timeout, captured_at: datetime | None = None) -> Result:
     from newsdesk.extract import ExtractionError, extract_article
 
     if _watchdog is not None:
         _watchdog.url, _watchdog.started = url, time.monotonic()
     try:
-        extracted = extract_article(body, url, content_type, time_limit=time_limit)
+        extracted = extract_article(body, url, content_type, time_limit=time_limit, captured_at=captured_at)
     except ExtractionError as exc:
         return ("error", getattr(exc, "kind", "no_text"), str(exc)[:500])
     except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the import
@@ -104,7 +106,7 @@ def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True
 
 def extract_many(tasks: Sequence[Task], keep_body: bool = True,
                  time_limit: float | None = Settings.extract_timeout) -> list[Result]:
-    return [extract_one(url, body, ctype, keep_body, time_limit) for url, body, ctype in tasks]
+    return [extract_one(url, body, ctype, keep_body, time_limit, *captured) for url, body, ctype, *captured in tasks]
 
 
 def _warm() -> int:

@@ -229,8 +229,12 @@ class _Importer:
         size = max(1, self.opts.chunk_size)
         for i in range(0, len(todo), size):
             chunk = todo[i:i + size]
-            batch.futures.append((self.pool.submit([(p.url, p.body, p.content_type) for p in chunk],
+            batch.futures.append((self.pool.submit([self._task(p) for p in chunk],
                                                    keep_body=self._keep_bodies(chunk)), chunk))
+
+    @staticmethod
+    def _task(page: Page) -> tuple:
+        return page.url, page.body, page.content_type, capture_time(page.warc_date, loads.utcnow())
 
     def _keep_bodies(self, pages: list[Page]) -> bool:
         """A copy in the warehouse when asked for, or when a page cannot be read back from the
@@ -315,7 +319,7 @@ class _Importer:
         for page in chunk:
             self.pool.ensure_alive()
             try:
-                out.extend(self.pool.submit([(page.url, page.body, page.content_type)],
+                out.extend(self.pool.submit([self._task(page)],
                                             keep_body=self._keep_bodies([page])).result())
             except BrokenProcessPool:
                 log.error("an extraction worker died on %s; skipped", page.url)

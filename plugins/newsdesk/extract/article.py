@@ -16,7 +16,7 @@ import functools
 import logging
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import lxml.html
 import trafilatura
@@ -56,7 +56,7 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"  # 3: no publication date after the capture
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
 FAILOVER_SHARE = 0.20          # primary text below this share of the page's visible words ...
@@ -206,6 +206,10 @@ def _check_not_html(html: bytes | str, content_type: str | None) -> None:
         raise ExtractionError("not_html", "binary file signature")
 
 
+# A publication date up to a day after the capture is kept: sites state local times as UTC.
+CAPTURE_SLACK = timedelta(days=1)
+
+
 def _date_params() -> dict:
     return {
         "original_date": True,           # publication date, not "updated"
@@ -303,8 +307,14 @@ def _is_index_page(tree, primary: Candidate) -> bool:
 
 
 def extract_article(html: bytes | str, url: str, content_type: str | None = None,
-                    time_limit: float | None = Settings.extract_timeout) -> Extracted:
+                    time_limit: float | None = Settings.extract_timeout,
+                    captured_at: datetime | None = None) -> Extracted:
     """Main text and metadata of the article page ``html`` fetched from ``url``.
+
+    ``captured_at``: when the page was fetched (an archived page: its ``WARC-Date``). A page
+    cannot state a publication date later than that, so such a date (a future event found in
+    the text, a broken template) is dropped, with a day's slack for local times read as UTC.
+    None: now.
 
     Raises ``ExtractionError`` with kind ``not_html`` (binary/non-HTML body),
     ``decode`` (body is not text in any plausible charset), ``blocked`` (a bot
@@ -314,12 +324,12 @@ def extract_article(html: bytes | str, url: str, content_type: str | None = None
     """
     try:
         with deadline.time_limit(time_limit):
-            return _extract(html, url, content_type)
+            return _extract(html, url, content_type, captured_at)
     except deadline.Overtime:
         raise ExtractionError("extract_timeout", f"extraction took longer than {time_limit:g} s") from None
 
 
-def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted:
+def _extract(html: bytes | str, url: str, content_type: str | None, captured_at: datetime | None) -> Extracted:
     _check_not_html(html, content_type)
     text, _charset = decode_html(html, content_type)
     if not _TAG_PROBE.search(text[:65536]):
@@ -370,7 +380,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None) -> Extracted
         text=body,
         author="; ".join(authors) or None,
         authors=authors,
-        published_at=not_in_future(parse_datetime(meta.date)),
+        published_at=not_in_future(parse_datetime(meta.date), captured_at + CAPTURE_SLACK if captured_at else None),
         sitename=meta.sitename or None,
         language=_language(tree, meta, body),
         canonical_url=canonical,

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 
 from newsdesk.config import Settings
 from newsdesk.storage import loads, schema
+from newsdesk.times import as_utc
 from newsdesk.urls import domain_of
 
 from . import article as _article
@@ -150,7 +151,7 @@ def _extract(page, body: bytes, headers: dict, time_limit: float | None):
 
     try:
         extracted = _article.extract_article(body, page.final_url or page.url, headers.get("content-type"),
-                                             time_limit=time_limit)
+                                             time_limit=time_limit, captured_at=as_utc(page.fetched_at))
     except ExtractionError as exc:
         return None, (getattr(exc, "kind", "no_text"), str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
