@@ -28,8 +28,8 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import datetime
 from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from typing import Sequence
 
 from newsdesk.cjk import count_words
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 HARD_LIMIT_FACTOR = 3
 
-# (url, body, content_type)
 # (url, body, content type[, capture time]): the capture bounds the publication date
 Task = tuple
 # ("ok", fields, zlib body or None, sha256 hex, raw size) | ("error", kind, message)

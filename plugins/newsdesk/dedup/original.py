@@ -122,16 +122,17 @@ REASONS = ("canonical", "attribution", "earliest", "longest", "tiebreak", "tiebr
 ONLY_MEMBER = "only_member"
 
 
-def choose_original(members: list[Member]) -> Member:
-    keys = rank_keys(members)
+def choose_original(members: list[Member], keys: dict[int, tuple] | None = None) -> Member:
+    """``keys``: ``rank_keys(members)`` when the caller has them already."""
+    keys = keys or rank_keys(members)
     return min(members, key=lambda m: keys[m.id])
 
 
-def original_reason(members: list[Member], original_id: int) -> str:
+def original_reason(members: list[Member], original_id: int, keys: dict[int, tuple] | None = None) -> str:
     """Why ``original_id`` (``choose_original``'s choice among ``members``, or among members that
     included them all) leads: the first rule on which its rank key differs from that of the
-    member ranked next, ``only_member`` for a cluster of one."""
-    keys = rank_keys(members)
+    member ranked next, ``only_member`` for a cluster of one. ``keys`` as for ``choose_original``."""
+    keys = keys or rank_keys(members)
     mine = keys[original_id]
     others = [k for i, k in keys.items() if i != original_id]
     if not others:

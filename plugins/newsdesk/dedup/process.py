@@ -60,7 +60,7 @@ from ..storage.schema import (articles, cluster_merges, clusters, dedup_epoch, d
                               lsh_buckets, pages, site_boilerplate, site_paragraphs, sources)
 from .boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from .clean import clean, paragraph_hash, paragraphs
-from .original import ONLY_MEMBER, Member, choose_original, original_reason
+from .original import ONLY_MEMBER, Member, choose_original, original_reason, rank_keys
 from .original import canonical_or_none as _canon
 from .signatures import (LEXICAL_SCHEME0, estimate, feature_set, from_bytes, signature,
                          signature_buckets, to_bytes)
@@ -1181,11 +1181,12 @@ class _Batch:
         members = sorted({m for c in matched for m in self.cmembers.get(c, ())} - {aid})
         everyone = [self.rows[m] for m in members] + [row]
         ranked_members = [_member(r) for r in everyone]
-        best = choose_original(ranked_members)
+        keys = rank_keys(ranked_members)  # pairwise over the members: computed once for both uses
+        best = choose_original(ranked_members, keys)
         current = self.corig[target]
         if len(matched) == 1 and best.id == current:
             self.set_relation(aid, target, current, matched[target])
-            reason = original_reason(ranked_members, current)
+            reason = original_reason(ranked_members, current, keys)
             if reason != self.creason.get(target):
                 self.creason[target] = reason
                 self.reason_changed.add(target)
@@ -1211,7 +1212,9 @@ class _Batch:
                 self.requeue(r.id)
                 requeued += 1
                 left.add(r.id)
-        self.creason[target] = original_reason([m for m in ranked_members if m.id not in left], best.id)
+        # members that left change the others' keys (who attributes or points to whom): ranked again
+        stayed = [m for m in ranked_members if m.id not in left]
+        self.creason[target] = original_reason(stayed, best.id, None if left else keys)
         for c in matched:
             if c != target:
                 self.deleted_clusters.add(c)
@@ -1411,16 +1414,12 @@ class _Batch:
         def fix(cid):
             return real.get(cid, cid) if cid is not None and cid < 0 else cid
 
-        changed = [c for c in self.touched_clusters if c > 0 and c not in self.deleted_clusters]
+        changed = sorted(c for c in self.touched_clusters | self.reason_changed
+                         if c > 0 and c not in self.deleted_clusters)
         if changed:
             conn.execute(update(clusters).where(clusters.c.id == bindparam("cid")).values(
                 original_article_id=bindparam("oid"), original_reason=bindparam("why"), updated_at=bindparam("ts")),
                 [dict(cid=c, oid=self.corig[c], why=self.creason.get(c), ts=now) for c in changed])
-        reasons = sorted(c for c in self.reason_changed - self.touched_clusters - self.deleted_clusters if c > 0)
-        if reasons:
-            conn.execute(update(clusters).where(clusters.c.id == bindparam("cid")).values(
-                original_reason=bindparam("why"), updated_at=bindparam("ts")),
-                [dict(cid=c, why=self.creason[c], ts=now) for c in reasons])
         # articles
         groups: dict[tuple, list] = defaultdict(list)
         for aid, vals in self.touched.items():
