@@ -50,7 +50,7 @@ def generate(records: int, seed: int) -> Path:
 
 
 def html_records(path: Path):
-    from newsdesk.archive.reader import open_archive, scan_archive
+    from newsdesk.fetch.archived import open_archive, scan_archive
 
     with open_archive(str(path)) as stream:
         for item in scan_archive(stream):

@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import insert, text, update
 
 from newsdesk import cli
-from newsdesk.analytics import export, rollup, sample, search
-from newsdesk.storage import db, schema
+from newsdesk.analytics import export, rollup, search
+
+import sample_warehouse as sample
+from newsdesk.storage import db, schema, search_index
 
 
 @pytest.fixture
@@ -190,7 +192,7 @@ def test_postgres_upgrade_moves_the_former_generated_search_column(pg_engine):
     with pg_engine.begin() as conn:
         conn.execute(text("DROP TABLE article_search"))
         conn.execute(text(f"ALTER TABLE articles ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS "
-                          f"({search._pg_tsv_expr()}) STORED"))
+                          f"({search_index.pg_tsv_expr()}) STORED"))
         conn.execute(text("CREATE INDEX ix_articles_search_tsv ON articles USING GIN (search_tsv)"))
     db.upgrade(pg_engine)
     with pg_engine.connect() as conn:
@@ -198,21 +200,21 @@ def test_postgres_upgrade_moves_the_former_generated_search_column(pg_engine):
                                  "WHERE table_name = 'articles' AND column_name = 'search_tsv'")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM article_search")).scalar_one() == 13
     assert len(search.search(pg_engine, "buffer zones")) == 1
-    assert search.ensure_search_index(pg_engine) == "present"
+    assert search_index.ensure_search_index(pg_engine) == "present"
 
 
 def test_ensure_search_index_is_idempotent_and_backfills(engine):
     sample.build_sample_warehouse(engine)
-    assert search.ensure_search_index(engine) == "present"
+    assert search_index.ensure_search_index(engine) == "present"
     db.upgrade(engine)
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:  # as if the index had been lost: recreated and backfilled
             conn.execute(text("DROP TABLE articles_fts"))
-        assert search.ensure_search_index(engine).startswith("created")
+        assert search_index.ensure_search_index(engine).startswith("created")
     else:
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE article_search"))
-        assert search.ensure_search_index(engine) == "created table"
+        assert search_index.ensure_search_index(engine) == "created table"
         with engine.connect() as conn:
             conn.execute(text("SET enable_seqscan = off"))
             plan = "\n".join(conn.execute(text(

@@ -18,7 +18,9 @@ from sqlalchemy import select, text
 from newsdesk import pipeline
 from newsdesk.archive import locate
 from newsdesk.archive.parallel import ExtractorPool
-from newsdesk.archive.warc import ImportOptions, InjectedFailure, import_warcs
+from newsdesk.archive import warc
+from newsdesk.archive.warc import ImportOptions, import_warcs
+from newsdesk.fetch.archived import read_body
 from newsdesk.storage import loads, schema
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
@@ -26,6 +28,22 @@ from warc_gen import RecordSpec, bad_records, news_page, news_records, write_war
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 MAX_BODY = 100_000  # "oversized" records of warc_gen are above this
+
+
+class ImportKilled(BaseException):
+    """The import's process dying (a BaseException, like SystemExit: the importer cannot catch it)."""
+
+
+def die_after_records(monkeypatch, records: int) -> None:
+    """The import dies right after the batch that brings its committed records to ``records``."""
+    commit = warc._Importer._commit
+
+    def commit_then_die(self, batch, prog):
+        commit(self, batch, prog)
+        if prog.records >= records:
+            raise ImportKilled(f"killed after {prog.records} records")
+
+    monkeypatch.setattr(warc._Importer, "_commit", commit_then_die)
 
 
 def counts(engine) -> dict:
@@ -102,12 +120,13 @@ def test_rerun_is_noop_and_reprocess_refreshes_without_doubling(sqlite_engine, s
     assert progress_row(sqlite_engine, path).attempts == 2
 
 
-def test_injected_failure_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool):
+def test_an_import_killed_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool, monkeypatch):
     path = tmp_path / "crash.warc.gz"
     write_warc(path, mixed_specs(60, seed=9))
-    with pytest.raises(InjectedFailure):
-        import_warcs(engine, small_settings, [path], pool=pool,
-                     options=ImportOptions(batch_size=10, fail_after_records=30))
+    die_after_records(monkeypatch, 30)
+    with pytest.raises(ImportKilled):
+        import_warcs(engine, small_settings, [path], pool=pool, options=ImportOptions(batch_size=10))
+    monkeypatch.undo()
     row = progress_row(engine, path)
     assert row.status == "running" and 0 < row.next_offset < row.size
     assert row.records >= 30
@@ -207,7 +226,7 @@ def test_domain_and_language_filters(sqlite_engine, small_settings, tmp_path):
     assert fr == 6 + 5
 
 
-def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settings, tmp_path):
+def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settings, tmp_path, monkeypatch):
     import fsspec
 
     fs = fsspec.filesystem("memory")
@@ -222,9 +241,10 @@ def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settin
                                       datetime(2026, 3, 3, tzinfo=timezone.utc))
     assert [f.rsplit("/", 1)[-1] for f in files] == ["CC-NEWS-20260302000000-00001.warc.gz", "flat-20260302120000.warc.gz"]
     # a resumed remote file seeks to its saved offset
-    with pytest.raises(InjectedFailure):
-        import_warcs(sqlite_engine, small_settings, files[:1],
-                     options=ImportOptions(workers=0, batch_size=3, fail_after_records=4))
+    die_after_records(monkeypatch, 4)
+    with pytest.raises(ImportKilled):
+        import_warcs(sqlite_engine, small_settings, files[:1], options=ImportOptions(workers=0, batch_size=3))
+    monkeypatch.undo()
     report = import_warcs(sqlite_engine, small_settings, files, options=ImportOptions(workers=0, batch_size=3))
     assert report["files"][files[0]]["status"] == "done"
     assert report["files"][files[0]]["records"] == 9
@@ -350,7 +370,7 @@ def test_isal_inflate_reads_the_same_records_as_warcio(tmp_path, monkeypatch):
     exactly what warcio's own zlib reader gives, damaged members included."""
     from warcio.archiveiterator import ArchiveIterator
 
-    from newsdesk.archive import reader
+    from newsdesk.fetch import archived as reader
 
     intact, damaged = tmp_path / "intact.warc.gz", tmp_path / "damaged.warc.gz"
     write_warc(intact, list(mixed_specs(12, 5)))
@@ -396,7 +416,7 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
     reads each record back, byte for byte. ``store_raw`` keeps a compressed copy instead."""
     import fsspec
 
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     specs = list(news_records(6, 23))
     local = tmp_path / "ref.warc.gz"
@@ -415,7 +435,7 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
         import hashlib
 
         for r in rows:
-            body, headers = loads.load_raw(conn, r.page_id)
+            body, headers = loads.load_raw(conn, r.page_id, read_body)
             assert hashlib.sha256(body).hexdigest() == r.sha256, f"{r.url}: the record read back is the one imported"
             assert headers["content-type"].startswith("text/html") and loads.ARCHIVE_REF not in headers
 
@@ -436,7 +456,7 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
         stored = conn.execute(select(schema.raw_pages.c.page_id, schema.raw_pages.c.compression)
                               .where(schema.raw_pages.c.page_id.not_in(ids))).all()
         assert len(stored) == 3 and {c for _, c in stored} == {"zlib"}
-        assert all(loads.load_raw(conn, pid)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored)
+        assert all(loads.load_raw(conn, pid, read_body)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored)
 
 
 def test_bulk_import_keeps_the_sqlite_search_index_exact(sqlite_engine, small_settings, tmp_path):
@@ -466,7 +486,7 @@ def _gzip_whole(plain: Path, out: Path) -> None:
 
 
 def test_whole_file_gzip_stream_is_imported_with_copies_of_its_pages(sqlite_engine, small_settings, tmp_path):
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     plain = tmp_path / "plain.warc"
     written = write_warc(plain, mixed_specs(20, seed=41), gzip=False)
@@ -521,7 +541,7 @@ def test_brotli_encoded_responses_are_decoded_and_a_brotli_bomb_is_bounded(sqlit
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from newsdesk.archive import reader
+    from newsdesk.fetch import archived as reader
 
     _, html = news_page(1, 53)
     bomb = brotli.compress(b"<p>" + b"\0" * (1 << 27), quality=5)  # 128 MiB in ~100 bytes
@@ -639,7 +659,7 @@ def test_an_archived_page_is_not_dated_after_its_capture(sqlite_engine, small_se
     """A page without date metadata mentions a later event: the date guesser takes that for the
     publication date, which cannot be after the capture (WARC-Date). It is dropped, and so it
     stays after re-extraction; a page dated before its capture keeps its date."""
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     captured = datetime(2019, 10, 2, 8, 0, tzinfo=timezone.utc)
     published = datetime(2019, 10, 1, 17, 30, tzinfo=timezone.utc)
@@ -677,7 +697,7 @@ def _arc(records: list[tuple[str, str, bytes, bytes]], gz: bool) -> bytes:
 
 @pytest.mark.parametrize("gz", [True, False], ids=["arc.gz", "arc"])
 def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, tmp_path, gz):
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     url, html = news_page(3, 67, published=datetime(2004, 1, 1, 9, tzinfo=timezone.utc))
     http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html

@@ -157,7 +157,7 @@ def test_make_airflow_standalone_dry_run(tmp_path):
 
 def test_standalone_connection_resolves_to_the_sqlite_warehouse(monkeypatch):
     """The JSON connection `make airflow` defines is what tasks read first."""
-    from newsdesk import orchestration
+    from newsdesk.tasks import context as orchestration
 
     env = stack_mod.standalone_env()
     monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", env["AIRFLOW_CONN_NEWSDESK_WAREHOUSE"])
@@ -167,7 +167,7 @@ def test_standalone_connection_resolves_to_the_sqlite_warehouse(monkeypatch):
 
 def test_settings_layering_env_variable_connection(monkeypatch):
     """Environment < Variable newsdesk_settings < connection newsdesk_warehouse (for the database)."""
-    from newsdesk import orchestration
+    from newsdesk.tasks import context as orchestration
 
     monkeypatch.setenv("NEWSDESK_BATCH_SIZE", "7")
     monkeypatch.setenv("NEWSDESK_DATABASE_URL", "sqlite:////tmp/env.db")
@@ -213,7 +213,7 @@ def test_postgres_connection_with_special_characters_in_credentials(monkeypatch)
 
     from sqlalchemy.engine import make_url
 
-    from newsdesk import orchestration
+    from newsdesk.tasks import context as orchestration
 
     monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", json.dumps({
         "conn_type": "postgres", "login": "news", "password": "p@ss:w/rd", "host": "warehouse-db",

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from newsdesk import pipeline
 from newsdesk.config import Settings
 from newsdesk.extract import article as extractor
-from newsdesk.extract import reextract as rx
+from newsdesk import reextract as rx
 from newsdesk.storage import loads, schema
 
 WORDS = ("government council river budget school hospital minister village farmers market report police court "

@@ -1,6 +1,6 @@
 """One settings object for every stage, read from the environment.
 
-Inside Airflow, ``orchestration.settings()`` layers two more sources on top: the JSON
+Inside Airflow, ``tasks.context.settings()`` layers two more sources on top: the JSON
 Variable ``newsdesk_settings`` (any option below, by field or variable name) and the
 warehouse connection ``newsdesk_warehouse`` (the database URL). Everything else comes
 from ``NEWSDESK_*`` variables so that the CLI, the DAGs and the tests configure the

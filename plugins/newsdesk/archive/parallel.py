@@ -32,9 +32,10 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Sequence
 
-from newsdesk.cjk import count_words
-from newsdesk.config import Settings
-from newsdesk.storage.loads import compress
+from ..cjk import count_words
+from ..config import Settings
+from ..extract import ExtractionError, extract_article
+from ..storage.loads import compress
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,6 @@ def _configure_worker(time_limit: float | None) -> None:
 
 def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True,
                 time_limit: float | None = Settings.extract_timeout, captured_at: datetime | None = None) -> Result:
-    from newsdesk.extract import ExtractionError, extract_article
-
     if _watchdog is not None:
         _watchdog.url, _watchdog.started = url, time.monotonic()
     try:
@@ -109,8 +108,7 @@ def extract_many(tasks: Sequence[Task], keep_body: bool = True,
 
 
 def _warm() -> int:
-    import newsdesk.extract  # noqa: F401 - import trafilatura & co. once per worker
-
+    """Nothing to do: the forkserver imported the extractor before forking the worker."""
     return os.getpid()
 
 

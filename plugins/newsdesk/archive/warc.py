@@ -27,23 +27,19 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from .. import pipeline
-from ..analytics.search import bulk_indexing
 from ..config import Settings
 from ..storage import loads, schema
+from ..storage.search_index import bulk_indexing
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .parallel import ExtractorPool
-from .reader import Item, Page, archive_exists, archive_size, is_remote, is_single_stream, open_archive, scan_archive
+from ..fetch.archived import Item, Page, archive_exists, archive_size, is_remote, is_single_stream, open_archive, scan_archive
 
 log = logging.getLogger(__name__)
 
 # ExtractionError kinds -> skip reasons in the report
 _EXTRACT_REASONS = {"decode": "undecodable", "not_html": "not_html_body", "no_text": "no_text", "blocked": "blocked",
                     "extract_timeout": "extract_timeout", "extract_crash": "extract_crash", "worker_died": "worker_died"}
-
-
-class InjectedFailure(RuntimeError):
-    """Raised by ``ImportOptions.fail_after_records`` (tests: an import dying midway)."""
 
 
 @dataclass
@@ -57,7 +53,6 @@ class ImportOptions:
     max_inflight: int = 4  # batches queued for workers beyond the one being written
     progress: bool = False  # progress lines on stderr
     run_key: str | None = None
-    fail_after_records: int | None = None  # testing: raise after this many records are committed
     # Keep a compressed copy of every page in raw_pages. Off: raw_pages points at the record in
     # the archive (path, offset) and re-extraction reads it from there, so the warehouse does not
     # grow by a second copy of the archive (and workers skip compressing every page).
@@ -93,6 +88,17 @@ def registry_domains(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         rows = conn.execute(select(schema.sources.c.domain).where(schema.sources.c.in_registry.is_(True))).scalars()
         return {d.lower().removeprefix("www.") for d in rows if d}
+
+
+def domains_from_spec(spec: str | None, engine: Engine) -> set[str] | None:
+    """``registry`` (the default): the registry's sources; ``all``: None (every domain); else a
+    comma-separated list of domains."""
+    spec = (spec or "registry").strip()
+    if spec.lower() == "all":
+        return None
+    if spec.lower() == "registry":
+        return registry_domains(engine)
+    return ImportOptions.normalise_domains(spec.split(","))
 
 
 class _Importer:
@@ -141,8 +147,6 @@ class _Importer:
         try:
             with open_archive(path) as stream:
                 self._stream(stream, prog, size, tick)
-        except InjectedFailure:
-            raise
         except Exception as exc:
             prog.status = "failed"
             prog.errors.append(f"{exc.__class__.__name__}: {exc}"[:2000])
@@ -309,8 +313,6 @@ class _Importer:
             prog.next_offset = batch.end_offset if batch.end_offset is not None else prog.next_offset
             prog_mod.save(conn, prog)
         batch.pages.clear()
-        if self.opts.fail_after_records is not None and prog.records >= self.opts.fail_after_records:
-            raise InjectedFailure(f"injected failure after {prog.records} records")
 
     def _extract_singly(self, chunk: list[Page]) -> list[tuple]:
         """A worker died (segfault, OOM kill) on this chunk: restart the pool and extract the
@@ -417,13 +419,5 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
                             if s.get("status") not in ("already_done", "missing"))
     report["seconds"] = round(time.monotonic() - started, 3)
     report["failed_files"] = [p for p, s in report["files"].items() if s.get("status") == "failed"]
-    report["dedup"] = run_dedup_stage(engine, settings) if run_dedup else None
+    report["dedup"] = pipeline.dedup(engine, settings) if run_dedup else None
     return report
-
-
-def run_dedup_stage(engine: Engine, settings: Settings) -> dict:
-    try:
-        return pipeline.dedup(engine, settings)
-    except ImportError as exc:  # dedup not installed in this build: the articles stay pending
-        log.warning("dedup unavailable, articles left pending: %s", exc)
-        return {"error": f"dedup unavailable: {exc}"}

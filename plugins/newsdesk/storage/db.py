@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ..config import SQL_DIR, Settings
+from .search_index import ensure_search_index
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
     ensure_database(engine)
     command.upgrade(alembic_config(engine), revision)
     create_views(engine)
-    from ..analytics.search import ensure_search_index; ensure_search_index(engine)  # noqa: E702 - FTS objects
+    ensure_search_index(engine)
 
 
 def ensure_database(engine: Engine) -> bool:

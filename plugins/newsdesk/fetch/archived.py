@@ -1,4 +1,4 @@
-"""Streaming WARC reading with offsets, bad-record classification and damage recovery.
+"""Archived HTTP responses: streaming WARC reading with offsets, bad-record classification and damage recovery.
 
 ``scan_archive`` yields one ``Item`` per record: an HTML page to extract (``page``
 set) or a skip reason (``skip`` set), always with the record's start offset, so
@@ -412,3 +412,10 @@ def read_page(path: str, offset: int, max_body_bytes: int = 15 * 1024 * 1024) ->
     except (OSError, ValueError) as exc:
         log.warning("cannot re-read %s at offset %s: %s", path, offset, exc)
     return None
+
+
+def read_body(path: str, offset: int) -> bytes | None:
+    """The HTML body of the record at ``offset``: what ``storage.loads.load_raw`` is given to
+    read a page that the warehouse keeps as a pointer into its archive."""
+    page = read_page(path, offset)
+    return page.body if page is not None else None

@@ -1,4 +1,5 @@
-"""What the ``news_archive`` DAG's tasks call (thin; XCom sees paths and counts only)."""
+"""The ``news_archive`` DAG's task bodies: list the archive files of the run's day, import
+each (one mapped task per file, resumable), dedup, record the run. XCom sees paths and counts."""
 
 from __future__ import annotations
 
@@ -7,17 +8,12 @@ import os
 from datetime import datetime, timedelta, timezone
 
 from .. import pipeline
+from ..archive import locate
+from ..archive.warc import ImportOptions, domains_from_spec, import_warcs
 from ..storage import db
-from . import locate
-from .warc import ImportOptions, import_warcs, registry_domains, run_dedup_stage
+from .context import finish_run, params, run_key, sum_stats, warehouse
 
 log = logging.getLogger(__name__)
-
-
-def _settings():
-    from ..orchestration import settings
-
-    return settings()
 
 
 def archive_root(param: str | None = None) -> str:
@@ -42,32 +38,32 @@ def interval(start: datetime | None, end: datetime | None, day: str | None = Non
 
 
 def plan(root: str, start: datetime, end: datetime) -> list[str]:
-    s = _settings()
-    db.upgrade(db.get_engine(s.database_url))
+    _, engine = warehouse()
+    db.upgrade(engine)
     files = locate.files_for_interval(root, start, end)
     log.info("%d archive files under %s for [%s, %s)", len(files), root, start, end)
     return files
 
 
-def parse_domains(spec: str | None, engine) -> set[str] | None:
-    """``registry`` (default), ``all``, or a comma-separated list of domains."""
-    spec = (spec or "registry").strip()
-    if spec.lower() == "all":
-        return None
-    if spec.lower() == "registry":
-        return registry_domains(engine)
-    return ImportOptions.normalise_domains(spec.split(","))
+def plan_from_context() -> list[str]:
+    """``plan`` for the running DAG run: its data interval, or the ``day`` Param of a manual run."""
+    from airflow.sdk import get_current_context
+
+    ctx = get_current_context()
+    params = ctx["params"]
+    start, end = interval(ctx.get("data_interval_start"), ctx.get("data_interval_end"),
+                          params.get("day") or None, getattr(ctx.get("dag_run"), "run_after", None))
+    return plan(archive_root(params.get("root")), start, end)
 
 
 def import_file(path: str, domains: str | None = "registry", languages: str | None = None,
-                reprocess: bool = False, run_key: str | None = None, workers: int | None = None,
+                reprocess: bool = False, run: str | None = None, workers: int | None = None,
                 store_raw: bool = False) -> dict:
-    s = _settings()
-    engine = db.get_engine(s.database_url)
-    opts = ImportOptions(domains=parse_domains(domains, engine),
+    settings, engine = warehouse()
+    opts = ImportOptions(domains=domains_from_spec(domains, engine),
                          languages={x.strip().lower() for x in languages.split(",") if x.strip()} if languages else None,
-                         reprocess=bool(reprocess), run_key=run_key, workers=workers, store_raw=bool(store_raw))
-    report = import_warcs(engine, s, [path], options=opts, run_dedup=False)
+                         reprocess=bool(reprocess), run_key=run, workers=workers, store_raw=bool(store_raw))
+    report = import_warcs(engine, settings, [path], options=opts, run_dedup=False)
     stats = report["files"][path]
     if stats.get("status") == "failed":
         # Airflow retries the task; the retry resumes at the saved offset.
@@ -77,21 +73,20 @@ def import_file(path: str, domains: str | None = "registry", languages: str | No
             "skipped": stats.get("skipped", {})}
 
 
+def import_file_with_params(path: str) -> dict:
+    """``import_file`` with the running DAG run's params."""
+    given = params()
+    return import_file(path, domains=given.get("domains"), languages=given.get("languages"),
+                       reprocess=given.get("reprocess"), store_raw=given.get("store_raw", False), run=run_key())
+
+
 def dedup() -> dict:
-    s = _settings()
-    return run_dedup_stage(db.get_engine(s.database_url), s)
+    settings, engine = warehouse()
+    return pipeline.dedup(engine, settings)
 
 
-def finish(run_key: str, imported: list, deduped: dict | None) -> dict:
-    totals: dict = {"files": 0, "records": 0, "articles": 0, "already_done": 0, "skipped": {}}
-    for part in imported or []:
-        if not isinstance(part, dict):
-            continue
-        for key in ("files", "records", "articles", "already_done"):
-            totals[key] += part.get(key, 0)
-        for reason, n in (part.get("skipped") or {}).items():
-            totals["skipped"][reason] = totals["skipped"].get(reason, 0) + n
+def finish(imported: list, deduped: dict | None) -> dict:
+    totals = {"files": 0, "records": 0, "articles": 0, "already_done": 0, "skipped": {}}
+    totals.update(sum_stats([imported]))
     totals["dedup"] = deduped or {}
-    s = _settings()
-    pipeline.record_run(db.get_engine(s.database_url), run_key, "news_archive", totals)
-    return totals
+    return finish_run("news_archive", totals)

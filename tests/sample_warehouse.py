@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
-from ..storage import schema
+from newsdesk.storage import schema
 
 BUFFER_ORIGINAL = (
     "Russia's Putin says army is creating 'buffer zones' inside Ukraine",
