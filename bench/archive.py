@@ -126,8 +126,15 @@ def run_import(path: Path, db_url: str, workers: int | None) -> dict:
     out.seek(0)
     report = json.loads(out.read())
     stats = report["files"][str(path)]
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 1e6, "records": stats["records"], "articles": stats["articles"],
-            "file_seconds": stats["seconds"], "skipped": stats["skipped"]}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": peak / 1e6,
+        "records": stats["records"],
+        "articles": stats["articles"],
+        "file_seconds": stats["seconds"],
+        "skipped": stats["skipped"],
+    }
 
 
 def run_dedup(db_url: str, limit: int) -> tuple[dict, float]:

@@ -61,10 +61,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import numpy as np  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-
 from bench.dedup_eval.load import insert_articles  # noqa: E402
 from bench.dedup_eval.preindex import Preindexer, index_seed, learned_boilerplate, seed_articles  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
 from newsdesk.dedup import dedup_pending  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
 
@@ -104,6 +104,7 @@ def _profiled(engine) -> tuple[int, float, float]:
     as proportions, not as the step's rate."""
     import cProfile
     import pstats
+
     from sqlalchemy import event
 
     spent, calls, rows = Counter(), Counter(), Counter()

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, text, update
 
+import sample_warehouse as sample
 from newsdesk import cli
 from newsdesk.analytics import export, rollup, search
-
-import sample_warehouse as sample
 from newsdesk.storage import db, schema, search_index
 
 
@@ -290,7 +289,10 @@ def test_rollup_materialises_v_daily_volume_incrementally(warehouse):
     def same():
         def norm(rows):
             return [dict(r, day=str(r["day"])[:10]) for r in rows]
-        assert norm(_rows(engine, view_sql.format("daily_volume"))) == norm(_rows(engine, view_sql.format("v_daily_volume")))
+
+        assert norm(_rows(engine, view_sql.format("daily_volume"))) == norm(
+            _rows(engine, view_sql.format("v_daily_volume"))
+        )
 
     assert rollup.refresh_all(engine)["daily_volume"]["mode"] == "full"
     same()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,15 +17,14 @@ import pytest
 from sqlalchemy import select, text
 
 from newsdesk import pipeline
-from newsdesk.archive import locate
+from newsdesk.archive import locate, warc
 from newsdesk.archive.parallel import ExtractorPool
-from newsdesk.archive import warc
 from newsdesk.archive.warc import ImportOptions, import_warcs
 from newsdesk.fetch.archived import read_body
 from newsdesk.storage import loads, schema
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from warc_gen import RecordSpec, bad_records, news_page, news_records, write_warc  # noqa: E402
+from warc_gen import RecordSpec, bad_records, news_page, news_records, write_warc
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 MAX_BODY = 100_000  # "oversized" records of warc_gen are above this
@@ -34,8 +34,10 @@ class ImportKilled(BaseException):
     """The import's process dying (a BaseException, like SystemExit: the importer cannot catch it)."""
 
 
-def die_after_records(monkeypatch, records: int) -> None:
-    """The import dies right after the batch that brings its committed records to ``records``."""
+@contextmanager
+def import_dies_after(records: int):
+    """Imports inside the block die right after the batch that brings their committed records
+    to ``records``: the block expects ``ImportKilled``."""
     commit = warc._Importer._commit
 
     def commit_then_die(self, batch, prog):
@@ -43,7 +45,10 @@ def die_after_records(monkeypatch, records: int) -> None:
         if prog.records >= records:
             raise ImportKilled(f"killed after {prog.records} records")
 
-    monkeypatch.setattr(warc._Importer, "_commit", commit_then_die)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(warc._Importer, "_commit", commit_then_die)
+        with pytest.raises(ImportKilled):
+            yield
 
 
 def counts(engine) -> dict:
@@ -120,13 +125,11 @@ def test_rerun_is_noop_and_reprocess_refreshes_without_doubling(sqlite_engine, s
     assert progress_row(sqlite_engine, path).attempts == 2
 
 
-def test_an_import_killed_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool, monkeypatch):
+def test_an_import_killed_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool):
     path = tmp_path / "crash.warc.gz"
     write_warc(path, mixed_specs(60, seed=9))
-    die_after_records(monkeypatch, 30)
-    with pytest.raises(ImportKilled):
+    with import_dies_after(30):
         import_warcs(engine, small_settings, [path], pool=pool, options=ImportOptions(batch_size=10))
-    monkeypatch.undo()
     row = progress_row(engine, path)
     assert row.status == "running" and 0 < row.next_offset < row.size
     assert row.records >= 30
@@ -206,7 +209,9 @@ def test_domain_and_language_filters(sqlite_engine, small_settings, tmp_path):
     specs += list(news_records(6, 31, start=100, domain="www.worldwire.example"))
     specs += list(news_records(6, 31, start=200, domain="news.lemonde-test.example", language="fr"))
     write_warc(path, specs)
-    opts = ImportOptions(workers=0, domains=ImportOptions.normalise_domains(["worldwire.example", "lemonde-test.example"]))
+    opts = ImportOptions(
+        workers=0, domains=ImportOptions.normalise_domains(["worldwire.example", "lemonde-test.example"])
+    )
     stats = import_warcs(sqlite_engine, small_settings, [path], options=opts)["files"][str(path)]
     assert stats["skipped"]["domain_filtered"] == 12
     assert stats["articles"] == 12
@@ -226,7 +231,7 @@ def test_domain_and_language_filters(sqlite_engine, small_settings, tmp_path):
     assert fr == 6 + 5
 
 
-def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settings, tmp_path, monkeypatch):
+def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settings, tmp_path):
     import fsspec
 
     fs = fsspec.filesystem("memory")
@@ -239,12 +244,13 @@ def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settin
     fs.pipe(f"/{base}/flat-20260302120000.warc.gz", day.read_bytes())
     files = locate.files_for_interval(root, datetime(2026, 3, 2, tzinfo=timezone.utc),
                                       datetime(2026, 3, 3, tzinfo=timezone.utc))
-    assert [f.rsplit("/", 1)[-1] for f in files] == ["CC-NEWS-20260302000000-00001.warc.gz", "flat-20260302120000.warc.gz"]
+    assert [f.rsplit("/", 1)[-1] for f in files] == [
+        "CC-NEWS-20260302000000-00001.warc.gz",
+        "flat-20260302120000.warc.gz",
+    ]
     # a resumed remote file seeks to its saved offset
-    die_after_records(monkeypatch, 4)
-    with pytest.raises(ImportKilled):
+    with import_dies_after(4):
         import_warcs(sqlite_engine, small_settings, files[:1], options=ImportOptions(workers=0, batch_size=3))
-    monkeypatch.undo()
     report = import_warcs(sqlite_engine, small_settings, files, options=ImportOptions(workers=0, batch_size=3))
     assert report["files"][files[0]]["status"] == "done"
     assert report["files"][files[0]]["records"] == 9
@@ -356,7 +362,7 @@ def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import()
         pool.warm_up()
         os.kill(pool.child_pids()[0], signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while not getattr(pool._executor, "_broken", False) and time.monotonic() < deadline:  # noqa: SLF001
+        while not getattr(pool._executor, "_broken", False) and time.monotonic() < deadline:
             time.sleep(0.05)
         future = pool.submit([("https://x.example/a", b"<html><body><p>x</p></body></html>", "text/html")])
         with pytest.raises(BrokenProcessPool):
@@ -456,7 +462,9 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
         stored = conn.execute(select(schema.raw_pages.c.page_id, schema.raw_pages.c.compression)
                               .where(schema.raw_pages.c.page_id.not_in(ids))).all()
         assert len(stored) == 3 and {c for _, c in stored} == {"zlib"}
-        assert all(loads.load_raw(conn, pid, read_body)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored)
+        assert all(
+            loads.load_raw(conn, pid, read_body)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored
+        )
 
 
 def test_bulk_import_keeps_the_sqlite_search_index_exact(sqlite_engine, small_settings, tmp_path):
@@ -513,8 +521,8 @@ def test_whole_file_gzip_stream_resumes_from_its_start_without_doubling(sqlite_e
     path = tmp_path / "whole.warc.gz"
     _gzip_whole(plain, path)
     opts = dict(workers=0, batch_size=5)
-    with pytest.raises(InjectedFailure):
-        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(fail_after_records=12, **opts))
+    with import_dies_after(12):
+        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))
     partial = counts(sqlite_engine)["articles"]
     assert 0 < partial < 30
     stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))["files"][str(path)]
@@ -608,8 +616,12 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
     # nothing listens on port 1: one line naming the warehouse (password hidden), exit 2
-    out = subprocess.run([str(NEWSDESK), "import", str(path), "--database",
-                          "postgresql://newsdesk:s3cret@127.0.0.1:1/warehouse"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(NEWSDESK), "import", str(path), "--database", "postgresql://newsdesk:s3cret@127.0.0.1:1/warehouse"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "warehouse postgresql://newsdesk:***@127.0.0.1:1/warehouse" in out.stderr and "s3cret" not in out.stderr
 
@@ -644,14 +656,14 @@ def test_undated_archived_copy_is_placed_in_time_by_its_capture(engine, small_se
 
 
 _SUMMIT_PAGE = (
-    "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Leaders agree summit date</title></head>"
-    "<body><article><h1>Leaders agree summit date</h1>"
-    "<p>Regional leaders agreed on Tuesday to meet again at a summit to be held on 15 December 2019 in the "
-    "capital, officials said after two days of closed talks.</p>"
-    "<p>The talks, which began last week, ended without a joint statement on trade, but delegates said progress "
-    "had been made on border crossings and fishing rights in the northern waters.</p>"
-    "<p>A spokesperson said the next round would focus on energy prices and on the pipeline that several of the "
-    "countries have been discussing for years.</p></article></body></html>").encode()
+    b"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Leaders agree summit date</title></head>"
+    b"<body><article><h1>Leaders agree summit date</h1>"
+    b"<p>Regional leaders agreed on Tuesday to meet again at a summit to be held on 15 December 2019 in the "
+    b"capital, officials said after two days of closed talks.</p>"
+    b"<p>The talks, which began last week, ended without a joint statement on trade, but delegates said progress "
+    b"had been made on border crossings and fishing rights in the northern waters.</p>"
+    b"<p>A spokesperson said the next round would focus on energy prices and on the pipeline that several of the "
+    b"countries have been discussing for years.</p></article></body></html>")
 
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-pool"])
@@ -769,8 +781,8 @@ def test_warc_zst_is_imported_resumed_from_the_top_and_a_cut_one_keeps_its_start
     path = tmp_path / "crawl.warc.zst"
     _warc_zst(plain, path, dictionary)
     opts = dict(workers=0, batch_size=5)
-    with pytest.raises(InjectedFailure):
-        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(fail_after_records=12, **opts))
+    with import_dies_after(12):
+        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))
     partial = counts(sqlite_engine)["articles"]
     assert 0 < partial < written["response"]
     stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))["files"][str(path)]
@@ -813,24 +825,49 @@ def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_sett
     ok = "HTTP/1.1 200 OK\n"
     records = [
         ("<https://wire.example/a/0>", ok + "Content-Type: text/html\n", page[0], ""),  # WARC/1.0's <uri>
-        ("https://wire.example/a/1", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n", gzip.compress(page[1]), ""),
-        ("https://wire.example/a/2", ok + "Content-Type: text/html\nContent-Encoding: gzip\n",
-         gzip.compress(gzip.compress(page[2])), ""),  # gzipped twice, declared once
+        (
+            "https://wire.example/a/1",
+            ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
+            gzip.compress(page[1]),
+            "",
+        ),
+        (
+            "https://wire.example/a/2",
+            ok + "Content-Type: text/html\nContent-Encoding: gzip\n",
+            gzip.compress(gzip.compress(page[2])),
+            "",
+        ),  # gzipped twice, declared once
         ("https://wire.example/a/3", ok + "Content-Type: text/html\n", gzip.compress(page[3]), ""),  # undeclared gzip
         ("https://wire.example/a/4", ok + "Content-Type: application/octet-stream\n", page[4], ""),
         ("https://wire.example/a/5", ok + "Content-Type: text/plain; charset=utf-8\n", page[5], ""),
         ("https://wire.example/a/6", ok, b"\xef\xbb\xbf\n<!-- cached 2024-05-01 -->\n" + page[6], ""),
-        ("https://wire.example/a/7", ok + "Content-Type: image/jpeg\n", page[7],
-         "WARC-Identified-Payload-Type: text/html\r\n"),  # Common Crawl's sniffing overrides the label
+        (
+            "https://wire.example/a/7",
+            ok + "Content-Type: image/jpeg\n",
+            page[7],
+            "WARC-Identified-Payload-Type: text/html\r\n",
+        ),  # Common Crawl's sniffing overrides the label
         ("https://wire.example/robots.txt", ok + "Content-Type: text/plain\n", b"User-agent: *\nDisallow: /a/\n", ""),
-        ("https://wire.example/feed", ok + "Content-Type: application/octet-stream\n",
-         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>', ""),
+        (
+            "https://wire.example/feed",
+            ok + "Content-Type: application/octet-stream\n",
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>',
+            "",
+        ),
         ("https://wire.example/api", ok, b'{"html": "<html>"}', ""),
-        ("https://wire.example/a/bomb", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
-         gzip.compress(b"<html>" + b" " * (MAX_BODY * 50)), ""),
+        (
+            "https://wire.example/a/bomb",
+            ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
+            gzip.compress(b"<html>" + b" " * (MAX_BODY * 50)),
+            "",
+        ),
         ("https://wire.example/a/8", ok + "Content-Type: image/jpeg\n", page[8], ""),  # an error page, labelled
-        ("https://wire.example/a/9", ok + "Content-Type: text/html\n",  # recorded when the crawler was challenged
-         (Path(__file__).parent / "data" / "blocked" / "cloudflare_challenge.html").read_bytes(), ""),
+        (
+            "https://wire.example/a/9",
+            ok + "Content-Type: text/html\n",  # recorded when the crawler was challenged
+            (Path(__file__).parent / "data" / "blocked" / "cloudflare_challenge.html").read_bytes(),
+            "",
+        ),
     ]
     path = tmp_path / "quirks.warc.gz"
     path.write_bytes(b"".join(_raw_response(*r) for r in records))

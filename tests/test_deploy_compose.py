@@ -58,8 +58,15 @@ def test_docker_compose_config_when_available():
     docker = shutil.which("docker")
     if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("no docker compose plugin here: the YAML checks below stand in for `docker compose config`")
-    env = {"AIRFLOW_JWT_SECRET": "x" * 32, "AIRFLOW_FERNET_KEY": "k", "AIRFLOW_ADMIN_PASSWORD": "p", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env)
+    env = {
+        "AIRFLOW_JWT_SECRET": "x" * 32,
+        "AIRFLOW_FERNET_KEY": "k",
+        "AIRFLOW_ADMIN_PASSWORD": "p",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -179,7 +186,10 @@ def test_settings_layering_env_variable_connection(monkeypatch):
     s = orchestration.settings()
     assert (s.batch_size, s.allow_private_addresses) == (3, True)
     monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", "postgresql://u:p@wh:5432/news")
-    assert orchestration.settings().database_url.startswith("postgres") and "@wh:5432/news" in orchestration.settings().database_url
+    assert (
+        orchestration.settings().database_url.startswith("postgres")
+        and "@wh:5432/news" in orchestration.settings().database_url
+    )
 
 
 def test_every_setting_is_documented():

@@ -141,7 +141,9 @@ def test_link_density_uses_page_anchor_texts():
     from newsdesk.extract.text import link_density
 
     profile = PageProfile(visible_words=100, link_texts=frozenset({"central bank holds rates"}))
-    assert link_density(["Central bank holds rates", "A real sentence of prose here."], profile) == pytest.approx(4 / 10)
+    assert link_density(["Central bank holds rates", "A real sentence of prose here."], profile) == pytest.approx(
+        4 / 10
+    )
 
 
 # --- no text / not html --------------------------------------------------------------------
@@ -217,7 +219,7 @@ def test_header_charset_wins_over_meta():
 
 
 def test_bom_wins_over_stale_header():
-    body = codecs.BOM_UTF8 + "<p>naïve</p>".encode("utf-8")
+    body = codecs.BOM_UTF8 + "<p>naïve</p>".encode()
     text, charset = decode_html(body, "text/html; charset=iso-8859-1")
     assert (text, charset) == ("<p>naïve</p>", "utf-8")
 
@@ -234,7 +236,7 @@ def test_latin1_label_decodes_as_cp1252():
 
 
 def test_undeclared_falls_back_utf8_then_cp1252():
-    assert decode_html("<p>é</p>".encode("utf-8")) == ("<p>é</p>", "utf-8")
+    assert decode_html("<p>é</p>".encode()) == ("<p>é</p>", "utf-8")
     assert decode_html("<p>é</p>".encode("cp1252")) == ("<p>é</p>", "cp1252")
 
 
@@ -243,14 +245,26 @@ RUSSIAN = ("<html><head><title>Новости региона</title></head><body
            "приветствовали это решение.</p></body></html>")
 
 
-@pytest.mark.parametrize("text, charset", [
-    (RUSSIAN, "cp1251"),
-    (RUSSIAN, "koi8_r"),
-    ("<p>" + "政府は月曜日、地域経済を支援するための新たな措置を発表した。専門家はこの決定を歓迎している。" * 2 + "</p>", "shift_jis"),
-    ("<p>" + "政府周一宣布了支持地区经济的新措施，发言人表示。专家对这一决定表示欢迎。" * 2 + "</p>", "gb18030"),
-    ("<p>" + "Η κυβέρνηση ανακοίνωσε τη Δευτέρα νέα μέτρα για τη στήριξη της περιφερειακής οικονομίας. " * 2 + "</p>",
-     "cp1253"),
-])
+@pytest.mark.parametrize(
+    "text, charset",
+    [
+        (RUSSIAN, "cp1251"),
+        (RUSSIAN, "koi8_r"),
+        (
+            "<p>"
+            + "政府は月曜日、地域経済を支援するための新たな措置を発表した。専門家はこの決定を歓迎している。" * 2
+            + "</p>",
+            "shift_jis",
+        ),
+        ("<p>" + "政府周一宣布了支持地区经济的新措施，发言人表示。专家对这一决定表示欢迎。" * 2 + "</p>", "gb18030"),
+        (
+            "<p>"
+            + "Η κυβέρνηση ανακοίνωσε τη Δευτέρα νέα μέτρα για τη στήριξη της περιφερειακής οικονομίας. " * 2
+            + "</p>",
+            "cp1253",
+        ),
+    ],
+)
 def test_undeclared_non_latin_legacy_charset_is_detected(text, charset):
     body = text.encode(charset)
     decoded, _ = decode_html(body)
@@ -290,7 +304,7 @@ def test_mostly_ascii_page_with_stray_bytes_is_not_guessed_into_another_script()
 
 
 def test_unknown_charset_label_is_skipped():
-    body = '<meta charset="x-made-up"><p>é</p>'.encode("utf-8")
+    body = '<meta charset="x-made-up"><p>é</p>'.encode()
     assert decode_html(body, "text/html; charset=bogus")[0].endswith("<p>é</p>")
 
 
@@ -669,17 +683,42 @@ def test_the_site_name_is_not_part_of_the_title():
     assert article.title == "Russia seeking to create \u2018buffer zones\u2019 in Ukraine, says Kremlin"
 
 
-@pytest.mark.parametrize(("title", "sitename", "url", "expected"), [
-    ("Al Jazeera | War in Ukraine: talks stall", None, "https://www.aljazeera.com/news/1",
-     "War in Ukraine: talks stall"),
-    ("Brexit: what happens next - BBC News", "BBC News", "https://www.bbc.co.uk/news/1", "Brexit: what happens next"),
-    ("Stocks fall - live updates | The Guardian", "the Guardian", "https://www.theguardian.com/business/1",
-     "Stocks fall - live updates"),
-    ("Markets rally as rates hold - Reuters", "Yahoo News", "https://news.yahoo.com/1",  # another outlet's name
-     "Markets rally as rates hold - Reuters"),
-    ("Kremlin: Russia wants buffer zones", None, "https://newshub-africa.example/1", "Kremlin: Russia wants buffer zones"),
-    ("The Guardian", "The Guardian", "https://www.theguardian.com/", "The Guardian"),
-])
+@pytest.mark.parametrize(
+    ("title", "sitename", "url", "expected"),
+    [
+        (
+            "Al Jazeera | War in Ukraine: talks stall",
+            None,
+            "https://www.aljazeera.com/news/1",
+            "War in Ukraine: talks stall",
+        ),
+        (
+            "Brexit: what happens next - BBC News",
+            "BBC News",
+            "https://www.bbc.co.uk/news/1",
+            "Brexit: what happens next",
+        ),
+        (
+            "Stocks fall - live updates | The Guardian",
+            "the Guardian",
+            "https://www.theguardian.com/business/1",
+            "Stocks fall - live updates",
+        ),
+        (
+            "Markets rally as rates hold - Reuters",
+            "Yahoo News",
+            "https://news.yahoo.com/1",  # another outlet's name
+            "Markets rally as rates hold - Reuters",
+        ),
+        (
+            "Kremlin: Russia wants buffer zones",
+            None,
+            "https://newshub-africa.example/1",
+            "Kremlin: Russia wants buffer zones",
+        ),
+        ("The Guardian", "The Guardian", "https://www.theguardian.com/", "The Guardian"),
+    ],
+)
 def test_strip_site_name(title, sitename, url, expected):
     from newsdesk.extract.metadata import strip_site_name
 

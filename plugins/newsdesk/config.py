@@ -65,7 +65,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         env = dict(
             database_url=os.environ.get("NEWSDESK_DATABASE_URL") or DEFAULT_DATABASE_URL,
             user_agent=os.environ.get("NEWSDESK_USER_AGENT") or DEFAULT_USER_AGENT,
@@ -90,7 +90,7 @@ class Settings:
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -27,7 +27,7 @@ from .extract import ExtractionError, extract_article
 from .extract import article as extractor
 from .feeds.poll import due_feed_ids, poll_feeds
 from .feeds.registry import sync_registry as sync_registry_file
-from .fetch import FetchError, Fetcher, RobotsCache, host_of, map_concurrent
+from .fetch import Fetcher, FetchError, RobotsCache, host_of, map_concurrent
 from .fetch.archived import read_body
 from .health import check_source_health
 from .mime import html_content_type
@@ -117,11 +117,13 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
         def work(row) -> _Fetched:
             try:
                 if robots is not None and not robots.allowed(row.url):
-                    return _Fetched(row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url))
+                    return _Fetched(
+                        row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url)
+                    )
                 return _Fetched(row.id, row.url, result=fetcher.get(row.url, accept="text/html,application/xhtml+xml"))
             except FetchError as exc:
                 return _Fetched(row.id, row.url, error=exc)
-            except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
+            except Exception as exc:
                 return _Fetched(row.id, row.url, error=exc)
 
         for item in map_concurrent(rows, work, settings=settings, host=lambda r: host_of(r.url)):
@@ -197,7 +199,7 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
         try:
             extracted = extract_article(body, page.final_url or page.url, headers.get("content-type"),
                                         time_limit=settings.extract_timeout, captured_at=as_utc(page.fetched_at))
-        except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
+        except Exception as exc:
             if isinstance(exc, ExtractionError):
                 kind, message = getattr(exc, "kind", "no_text"), str(exc)
             else:
@@ -279,9 +281,13 @@ def warehouse_summary(engine: Engine) -> dict:
         return {
             "sources": conn.execute(select(func.count()).select_from(schema.sources)).scalar_one(),
             "feeds": conn.execute(select(func.count()).select_from(f)).scalar_one(),
-            "feeds_polled": conn.execute(select(func.count()).select_from(f).where(f.c.last_polled_at.is_not(None))).scalar_one(),
+            "feeds_polled": conn.execute(
+                select(func.count()).select_from(f).where(f.c.last_polled_at.is_not(None))
+            ).scalar_one(),
             "pages": pages_by_state,
             "articles": conn.execute(select(func.count()).select_from(a)).scalar_one(),
             "clusters": conn.execute(select(func.count(func.distinct(a.c.cluster_id)))).scalar_one(),
-            "copies": conn.execute(select(func.count()).select_from(a).where(a.c.relation.in_(["exact", "near", "paraphrase"]))).scalar_one(),
+            "copies": conn.execute(
+                select(func.count()).select_from(a).where(a.c.relation.in_(["exact", "near", "paraphrase"]))
+            ).scalar_one(),
         }

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Sequence
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
@@ -133,7 +133,7 @@ def _extract(page, body: bytes, headers: dict, time_limit: float | None):
                                              time_limit=time_limit, captured_at=as_utc(page.fetched_at))
     except ExtractionError as exc:
         return None, (getattr(exc, "kind", "no_text"), str(exc))
-    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
+    except Exception as exc:
         log.exception("re-extraction crashed on page %s", page.id)
         return None, ("extract_crash", repr(exc))
     return article_fields(extracted.as_fields(), page.url, page.entry_published_at), None

@@ -27,10 +27,10 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import Sequence
 
 from ..cjk import count_words
 from ..config import Settings
@@ -89,7 +89,7 @@ def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True
         extracted = extract_article(body, url, content_type, time_limit=time_limit, captured_at=captured_at)
     except ExtractionError as exc:
         return ("error", getattr(exc, "kind", "no_text"), str(exc)[:500])
-    except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the import
+    except Exception as exc:
         return ("error", "extract_crash", repr(exc)[:500])
     finally:
         if _watchdog is not None:
@@ -144,7 +144,7 @@ class ExtractorPool:
             return
         old, self._executor = self._executor, self._new_executor()
         old.shutdown(wait=False)  # its queued tasks still run; then its workers exit
-        self._retiring = [ex for ex in self._retiring if ex._processes] + [old]  # noqa: SLF001
+        self._retiring = [ex for ex in self._retiring if ex._processes] + [old]
 
     def ensure_alive(self) -> None:
         """Replace the executor if a worker died (the pool is then broken for every task)."""
@@ -176,7 +176,7 @@ class ExtractorPool:
     def child_pids(self) -> list[int]:
         if self._executor is None:
             return []
-        return [p.pid for p in (self._executor._processes or {}).values()]  # noqa: SLF001
+        return [p.pid for p in (self._executor._processes or {}).values()]
 
     def close(self) -> None:
         for executor in self._retiring:
@@ -186,7 +186,7 @@ class ExtractorPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def __enter__(self) -> "ExtractorPool":
+    def __enter__(self) -> ExtractorPool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from .. import pipeline
 from ..config import Settings
 from ..feeds.parse import FeedParseError, parse_feed
-from ..fetch import FetchError, Fetcher
+from ..fetch import Fetcher, FetchError
 from ..storage import loads, schema
 from ..times import as_utc
 from ..urls import canonicalize_url, domain_of
@@ -158,7 +158,9 @@ def backfill_sitemap(engine: Engine, settings: Settings, source: str, since: dat
     pending: list[int] = []
     with engine.connect() as conn:
         for i in range(0, len(canon), 500):
-            pending += conn.execute(select(p.c.id).where(p.c.url.in_(canon[i:i + 500]), p.c.state == "pending")).scalars()
+            pending += conn.execute(
+                select(p.c.id).where(p.c.url.in_(canon[i : i + 500]), p.c.state == "pending")
+            ).scalars()
     report = {"source": source, "homepage": homepage, "sitemaps": scan.sitemaps, "sitemap_errors": scan.errors,
               "urls": len(urls), "new_pages": len(new_ids), "skipped": scan.skipped,
               "fetched": 0, "fetch_errors": 0, "extracted": 0, "extract_errors": 0}

@@ -16,30 +16,46 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures.process import BrokenProcessPool
 from collections import Counter, deque
+from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from .. import pipeline
 from ..config import Settings
+from ..fetch.archived import (
+    Item,
+    Page,
+    archive_exists,
+    archive_size,
+    is_remote,
+    is_single_stream,
+    open_archive,
+    scan_archive,
+)
 from ..storage import loads, schema
 from ..storage.search_index import bulk_indexing
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .parallel import ExtractorPool
-from ..fetch.archived import Item, Page, archive_exists, archive_size, is_remote, is_single_stream, open_archive, scan_archive
 
 log = logging.getLogger(__name__)
 
 # ExtractionError kinds -> skip reasons in the report
-_EXTRACT_REASONS = {"decode": "undecodable", "not_html": "not_html_body", "no_text": "no_text", "blocked": "blocked",
-                    "extract_timeout": "extract_timeout", "extract_crash": "extract_crash", "worker_died": "worker_died"}
+_EXTRACT_REASONS = {
+    "decode": "undecodable",
+    "not_html": "not_html_body",
+    "no_text": "no_text",
+    "blocked": "blocked",
+    "extract_timeout": "extract_timeout",
+    "extract_crash": "extract_crash",
+    "worker_died": "worker_died",
+}
 
 
 @dataclass
@@ -274,14 +290,28 @@ class _Importer:
                 good.append((page, page.canonical, result))
             if good:
                 urls = [c for _, c, _ in good]
-                existing = {r.url: r for r in conn.execute(select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at)
-                                                           .where(p.c.url.in_(urls)))}
+                existing = {
+                    r.url: r
+                    for r in conn.execute(
+                        select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(
+                            p.c.url.in_(urls)
+                        )
+                    )
+                }
                 new = [loads.NewPage(url=page.url, origin="warc", source_id=self._source(conn, page.url))
                        for page, canon, _ in good if canon not in existing]
                 if new:
                     loads.enqueue_pages(conn, new)
-                    existing.update({r.url: r for r in conn.execute(
-                        select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(p.c.url.in_(urls)))})
+                    existing.update(
+                        {
+                            r.url: r
+                            for r in conn.execute(
+                                select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(
+                                    p.c.url.in_(urls)
+                                )
+                            )
+                        }
+                    )
                 raw_rows, now = [], loads.utcnow()
                 writes = []
                 for page, canon, result in good:
@@ -341,7 +371,7 @@ class _Importer:
         with bulk_indexing(conn) as search_index:  # first: its DDL takes SQLite's write lock
             have = set(conn.execute(select(a.c.page_id).where(a.c.page_id.in_(page_ids))).scalars())
             inserts = []
-            for row, page, fields in writes:
+            for row, _page, fields in writes:
                 fields = pipeline.article_fields(fields, row.url, row.entry_published_at)
                 if row.id in have:  # reprocessing: refresh (dedup state reset only if the text changed)
                     loads.upsert_article(conn, row.id, row.source_id, fields)

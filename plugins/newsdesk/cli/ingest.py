@@ -32,7 +32,9 @@ def cmd_feeds_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    print(f"{'id':>4}  {'health':<9} {'last':>4} {'fails':>5} {'polls7d':>7} {'new7d':>6}  next poll                  url")
+    print(
+        f"{'id':>4}  {'health':<9} {'last':>4} {'fails':>5} {'polls7d':>7} {'new7d':>6}  next poll                  url"
+    )
     for r in rows:
         nxt = r["next_poll_at"].strftime("%Y-%m-%d %H:%M") if r["next_poll_at"] else "due"
         print(f"{r['id']:>4}  {r['health']:<9} {r['last_status'] or '-':>4} {r['consecutive_failures']:>5} "
@@ -111,7 +113,9 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", type=Path, help="sync this registry file first")
     p.set_defaults(func=cmd_poll)
 
-    p = add_parser(sub, "dedup", common, help="cluster the pending articles (after import --no-dedup, or beside the DAGs)")
+    p = add_parser(
+        sub, "dedup", common, help="cluster the pending articles (after import --no-dedup, or beside the DAGs)"
+    )
     p.add_argument("--limit", type=int, help="at most this many articles")
     p.add_argument("--reclean", action="store_true",
                    help="instead: clean again the articles whose clean text kept a line their site has "

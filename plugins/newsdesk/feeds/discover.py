@@ -22,7 +22,7 @@ def feed_links(page: str | bytes, base_url: str, content_type: str | None = None
         return []
     try:
         doc = lxml_html.document_fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - lxml raises several types on garbage
+    except Exception:
         return []
     base = base_url
     for node in doc.iter("base"):

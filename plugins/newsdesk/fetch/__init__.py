@@ -8,8 +8,8 @@ limits; ``decode_html`` turns bodies into text; ``RobotsCache`` answers robots.t
 
 from ..charset import charset_from_content_type, decode_html, sniff_charset
 from .http import (
-    FetchError,
     Fetcher,
+    FetchError,
     FetchResult,
     classify_status,
     is_blocked_ip,

@@ -6,6 +6,8 @@ import logging
 import re
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -67,8 +69,6 @@ def dispose_all() -> None:
 
 
 def alembic_config(engine: Engine):
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(SQL_DIR / "migrations"))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -78,8 +78,6 @@ def alembic_config(engine: Engine):
 
 def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
     """Apply migrations, then (re)create the analyst views from ``sql/views``."""
-    from alembic import command
-
     if not isinstance(engine, Engine):
         engine = get_engine(engine)
     ensure_database(engine)

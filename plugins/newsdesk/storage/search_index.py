@@ -169,7 +169,7 @@ class bulk_indexing:
         self.active = conn.dialect.name == "sqlite" and bool(conn.execute(text(
             "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_fts_ai'")).first())
 
-    def __enter__(self) -> "bulk_indexing":
+    def __enter__(self) -> bulk_indexing:
         if self.active:
             self.conn.execute(text("DROP TRIGGER articles_fts_ai"))
         return self

@@ -60,14 +60,21 @@ def import_file(path: str, domains: str | None = "registry", languages: str | No
                 reprocess: bool = False, run: str | None = None, workers: int | None = None,
                 store_raw: bool = False) -> dict:
     settings, engine = warehouse()
-    opts = ImportOptions(domains=domains_from_spec(domains, engine),
-                         languages={x.strip().lower() for x in languages.split(",") if x.strip()} if languages else None,
-                         reprocess=bool(reprocess), run_key=run, workers=workers, store_raw=bool(store_raw))
+    opts = ImportOptions(
+        domains=domains_from_spec(domains, engine),
+        languages={x.strip().lower() for x in languages.split(",") if x.strip()} if languages else None,
+        reprocess=bool(reprocess),
+        run_key=run,
+        workers=workers,
+        store_raw=bool(store_raw),
+    )
     report = import_warcs(engine, settings, [path], options=opts, run_dedup=False)
     stats = report["files"][path]
     if stats.get("status") == "failed":
         # Airflow retries the task; the retry resumes at the saved offset.
-        raise RuntimeError(f"import of {path} failed at offset {stats.get('next_offset')}: {stats.get('errors', [])[-1:]}")
+        raise RuntimeError(
+            f"import of {path} failed at offset {stats.get('next_offset')}: {stats.get('errors', [])[-1:]}"
+        )
     return {"files": 1, "records": stats.get("records", 0) if stats.get("status") == "done" else 0,
             "articles": report["extracted"], "already_done": int(stats.get("status") == "already_done"),
             "skipped": stats.get("skipped", {})}

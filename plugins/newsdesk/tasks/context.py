@@ -36,7 +36,7 @@ def warehouse_url_from_airflow() -> str | None:
         from airflow.sdk import Connection
 
         conn = Connection.get(AIRFLOW_CONN_ID)
-    except Exception:  # noqa: BLE001 - no Airflow, or no such connection: fall back to the environment
+    except Exception:
         return None
     return connection_to_url(conn)
 
@@ -64,7 +64,7 @@ def overrides_from_airflow() -> dict:
         from airflow.sdk import Variable
 
         raw = Variable.get(AIRFLOW_SETTINGS_VARIABLE, default=None)
-    except Exception:  # noqa: BLE001 - no Airflow, or no API server reachable: environment only
+    except Exception:
         return {}
     if not raw:
         return {}
