@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -353,22 +354,66 @@ def test_a_page_that_stalls_a_worker_in_c_code_is_skipped_and_the_rest_imported(
     assert time.monotonic() - started < 30
 
 
-def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import():
-    """The executor refuses new work once a worker died; that must surface as a failed chunk
-    (re-extracted page by page by the importer), never as an exception out of submit()."""
-    from concurrent.futures.process import BrokenProcessPool
-
+def test_a_worker_killed_while_idle_is_replaced_and_the_next_chunk_extracted():
     with ExtractorPool(1) as pool:
         pool.warm_up()
-        os.kill(pool.child_pids()[0], signal.SIGKILL)
+        first = pool.child_pids()[0]
+        os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while not getattr(pool._executor, "_broken", False) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        future = pool.submit([("https://x.example/a", b"<html><body><p>x</p></body></html>", "text/html")])
+        while pool.replaced == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert pool.replaced == 1 and pool.child_pids()[0] != first
+        url, body = news_page(1, 79)
+        assert pool.submit([(url, body, "text/html")]).result(60)[0][0] == "ok"
+
+
+def test_a_worker_killed_while_extracting_fails_only_its_chunk():
+    big = news_page(1, 77)[1] * 200
+    with ExtractorPool(2, time_limit=None) as pool:
+        pool.warm_up()
+        doomed = pool.submit([(f"https://x.example/{i}", big, "text/html") for i in range(3)])
+        healthy = [pool.submit([(*news_page(i, 78), "text/html")]) for i in range(4)]
+        _kill_the_worker_of(pool, doomed, after=0.05)
         with pytest.raises(BrokenProcessPool):
-            future.result()
-        pool.ensure_alive()
-        assert pool.submit([("https://x.example/a", b"<html></html>", "text/html")]).result()
+            doomed.result(60)
+        assert [f.result(60)[0][0] for f in healthy] == ["ok"] * 4
+        assert pool.replaced == 1
+
+
+@pytest.mark.parametrize("after", [0.0, 0.01, 0.03])
+def test_a_worker_killed_while_sending_its_result_never_hangs_the_pool(after):
+    """A worker killed halfway through sending a 64 MB result leaves half a message in its pipe.
+    With one queue shared by every worker (ProcessPoolExecutor) the parent then waited for the
+    rest of the message forever; here that pipe ends, the chunk fails, the others go on."""
+    with ExtractorPool(2, time_limit=None) as pool:
+        pool.warm_up()
+        doomed = pool._submit(bytes, (64 * 1024 * 1024,))
+        healthy = [pool.submit([(*news_page(i, 80), "text/html")]) for i in range(4)]
+        _kill_the_worker_of(pool, doomed, after=after)
+        try:
+            assert len(doomed.result(60)) == 64 * 1024 * 1024  # the kill came after the whole message
+        except BrokenProcessPool:
+            pass
+        assert [f.result(60)[0][0] for f in healthy] == ["ok"] * 4
+
+
+def test_workers_that_die_as_they_start_break_the_pool_instead_of_respawning_forever():
+    with ExtractorPool(1, time_limit=None) as pool:
+        for _ in range(10):
+            with pytest.raises(BrokenProcessPool):
+                pool._submit(os._exit, (3,)).result(60)
+        url, body = news_page(1, 81)
+        with pytest.raises(BrokenProcessPool, match="died as they started"):
+            pool.submit([(url, body, "text/html")]).result(5)
+
+
+def _kill_the_worker_of(pool, future, after: float) -> None:
+    deadline = time.monotonic() + 60
+    while not future.running() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    pid = next(w.process.pid for w in pool._pool if w.job is not None and w.job[0] is future)
+    time.sleep(after)
+    os.kill(pid, signal.SIGKILL)
 
 
 def test_isal_inflate_reads_the_same_records_as_warcio(tmp_path, monkeypatch):
@@ -408,11 +453,11 @@ def test_pool_replaces_its_workers_without_hanging():
     two). The pool's own replacement must run every task, on fresh workers."""
     pages = [news_page(i, 41) for i in range(10)]
     with ExtractorPool(1, max_tasks_per_child=2) as pool:
-        futures, pids = [], set()
-        for url, body in pages:
-            futures.append(pool.submit([(url, body, "text/html")]))
+        futures = [pool.submit([(url, body, "text/html")]) for url, body in pages]
+        pids, results = set(pool.child_pids()), []
+        for future in futures:
+            results.append(future.result(timeout=120))
             pids.update(pool.child_pids())
-        results = [f.result(timeout=120) for f in futures]
     assert [r[0][0] for r in results] == ["ok"] * 10
     assert len(pids) >= 4, pids  # a new worker every two tasks
 

@@ -623,13 +623,11 @@ def _many_attributes(count: int) -> bytes:
 
 
 def test_a_page_that_keeps_the_parsers_busy_times_out():
-    import time
-
-    started = time.monotonic()
+    """The page takes seconds; a 0.3 s limit ends it as ``extract_timeout`` (how soon depends on
+    the machine's load, so no wall-time bound here: the import's worker tests bound that)."""
     with pytest.raises(ExtractionError) as err:
         extract_article(_many_attributes(30_000), URL, time_limit=0.3)
     assert err.value.kind == "extract_timeout"
-    assert time.monotonic() - started < 3.0  # without the limit: ~5 s
 
 
 def test_the_time_limit_keeps_an_outer_alarm():

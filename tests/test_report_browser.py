@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.analytics import report, sample
+import sample_warehouse as sample
+from newsdesk.analytics import report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

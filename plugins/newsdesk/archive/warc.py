@@ -345,11 +345,11 @@ class _Importer:
         batch.pages.clear()
 
     def _extract_singly(self, chunk: list[Page]) -> list[tuple]:
-        """A worker died (segfault, OOM kill) on this chunk: restart the pool and extract the
-        pages one task each; a page that kills a worker again is skipped as ``worker_died``."""
+        """A worker died (segfault, OOM kill, past the hard time limit) on this chunk: extract
+        the pages one task each (the pool has replaced the worker); a page that kills a worker
+        again is skipped as ``worker_died``."""
         out = []
         for page in chunk:
-            self.pool.ensure_alive()
             try:
                 out.extend(self.pool.submit([self._task(page)],
                                             keep_body=self._keep_bodies([page])).result())
@@ -357,7 +357,6 @@ class _Importer:
                 log.error("an extraction worker died on %s; skipped", page.url)
                 out.append(("error", "worker_died",
                             "extraction worker died (a crash, the memory limit, or past the hard time limit)"))
-        self.pool.ensure_alive()
         return out
 
     def _write_articles(self, conn, writes: list, now) -> None:
