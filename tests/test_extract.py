@@ -39,7 +39,7 @@ def extract(name: str, url: str = URL, content_type: str | None = "text/html") -
 # --- fields --------------------------------------------------------------------------------
 
 def test_article_with_gallery_fields():
-    art = extract("article-with-gallery.html")
+    art = extract("eval/gallery-with-captions.html")
     assert art.title == "Flood defences hold as river peaks in York"
     assert art.authors == ["Hannah Croft", "Samuel Okafor"]
     assert art.author == "Hannah Croft; Samuel Okafor"
@@ -64,7 +64,7 @@ def test_article_with_gallery_fields():
 def test_as_fields_matches_articles_columns():
     from newsdesk.storage.schema import articles
 
-    fields = extract("article-with-gallery.html").as_fields()
+    fields = extract("eval/gallery-with-captions.html").as_fields()
     assert set(fields) == ARTICLE_COLUMNS
     assert set(fields) <= set(articles.c.keys())
     assert fields["url"] == URL and fields["domain"] == "example.com"
@@ -76,7 +76,7 @@ def test_extractor_version_is_a_string():
 
 
 def test_live_blog_keeps_every_entry():
-    art = extract("live-blog.html")
+    art = extract("eval/live-blog.html")
     for phrase in ("employee national insurance will fall", "Office for Budget Responsibility",
                    "Fuel duty will stay frozen", "The chancellor is on his feet", "welcome to our live coverage"):
         assert phrase in art.text
@@ -85,7 +85,7 @@ def test_live_blog_keeps_every_entry():
 
 
 def test_paywall_teaser_keeps_teaser_only():
-    art = extract("paywall-teaser.html")
+    art = extract("eval/paywall-teaser.html")
     assert "sodium-ion cell" in art.text and "20,000 vehicles" in art.text
     assert "Subscribe" not in art.text and "Unlimited articles" not in art.text
     assert art.author == "Priya Raman"
@@ -93,7 +93,7 @@ def test_paywall_teaser_keeps_teaser_only():
 
 
 def test_big_comment_section_excluded():
-    art = extract("big-comment-section.html")
+    art = extract("eval/big-comment-section.html")
     assert "Council leader Andrea Whitlock" in art.text
     for comment in ("greenthumb77", "nesting herons", "vanity project", "142 comments", "Reply"):
         assert comment not in art.text
@@ -203,7 +203,7 @@ def test_extraction_error_kind_is_checked():
 # --- charset ------------------------------------------------------------------------------
 
 def test_iso_8859_1_meta_charset():
-    raw = page("iso-8859-1-meta-charset.html")
+    raw = page("eval/french-latin1-no-lang.html")
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")  # the fixture really is latin-1
     art = extract_article(raw, URL, "text/html")  # no charset in the header: <meta> decides
@@ -322,13 +322,13 @@ def test_canonical_from_og_url_when_link_is_not_http():
 
 
 def test_no_canonical():
-    assert extract("big-comment-section.html").canonical_url is None
+    assert extract("eval/big-comment-section.html").canonical_url is None
 
 
 # --- dates ----------------------------------------------------------------------------------
 
 def test_date_in_json_ld_graph_beats_url_pattern():
-    art = extract("date-in-json-ld.html", url="https://arts.example/2020/01/01/orchestra")
+    art = extract("eval/json-ld-graph-dates.html", url="https://arts.example/2020/01/01/orchestra")
     assert art.published_at == datetime(2023, 10, 17, 16, 45, tzinfo=timezone.utc)
     assert art.author == "Lucia Ferraro"
 
@@ -341,7 +341,12 @@ def test_future_date_is_dropped():
 
 
 def test_published_at_is_utc_aware():
-    for name in ("article-with-gallery.html", "paywall-teaser.html", "live-blog.html", "date-in-json-ld.html"):
+    for name in (
+        "eval/gallery-with-captions.html",
+        "eval/paywall-teaser.html",
+        "eval/live-blog.html",
+        "eval/json-ld-graph-dates.html",
+    ):
         published = extract(name).published_at
         assert published.tzinfo is not None and published.utcoffset().total_seconds() == 0
 
@@ -353,7 +358,7 @@ def test_language_detected_when_not_declared():
 
 
 def test_confident_detection_overrides_template_lang():
-    assert extract("wrong-html-lang-template.html").language == "de"
+    assert extract("eval/german-wrong-template-lang.html").language == "de"
 
 
 @pytest.mark.parametrize(
