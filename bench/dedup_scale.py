@@ -161,7 +161,7 @@ class SpeedSampler:
     (idle meanwhile, waiting for the workers) times ``_reference_work`` in CPU time, so waiting
     for a core does not count and a slower core does (its 6-13 ms a second are in the machine's
     CPU figure, ~0.5 % of it). On the VM these figures come from, the same code and step ran 2x
-    slower in one session than in another, and this workload alone varied 2x within seconds on
+    slower in one hour than in another, and this workload alone varied 2x within seconds on
     an idle machine: a rate is comparable with another only next to this figure
     (``reference``: median ms, lower is faster)."""
 
