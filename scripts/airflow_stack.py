@@ -448,12 +448,16 @@ class AirflowStack:
             self.api("/variables", method="POST", body={"key": key, "value": value})
 
     def api_or_none(self, path: str):
+        """The answer, or None when there is none yet: not found, or an API server too busy to
+        answer within the request's timeout (the callers poll again)."""
         try:
             return self.api(path)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise
+        except TimeoutError:
+            return None
 
     # --- running the DAG ------------------------------------------------------------
 
