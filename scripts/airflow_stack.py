@@ -456,16 +456,18 @@ class AirflowStack:
                 data=json.dumps({"username": "admin", "password": self.admin_password}).encode(),
                 headers={"Content-Type": "application/json"},
             )
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=60) as resp:
                 self._token = json.loads(resp.read())["access_token"]
         return self._token
 
+    # A loaded machine (two cores shared with other test runs) can stall the one api-server
+    # worker for many seconds: generous timeouts, so a slow answer is not taken for a failure.
     def api(self, path: str, method: str = "GET", body: dict | None = None):
         req = urllib.request.Request(f"{self.api_url}/api/v2{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Authorization": f"Bearer {self.token()}",
                                               "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=15) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return json.loads(resp.read() or b"null")
 
     def set_variable(self, key: str, value) -> None:
