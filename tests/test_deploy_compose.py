@@ -72,8 +72,10 @@ def _compose_binary() -> list[str]:
 def _compose_config(project: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     """`compose config` of a copy of the file in ``project`` (which may hold a .env)."""
     shutil.copy(COMPOSE, project / "docker-compose.yml")
-    return subprocess.run([*_compose_binary(), "--project-directory", str(project), "-f",
-                           str(project / "docker-compose.yml"), *args, "config"],
+    files = ["-f", str(project / "docker-compose.yml")]
+    if (project / "docker-compose.override.yml").exists():  # read by default, but not beside an explicit -f
+        files += ["-f", str(project / "docker-compose.override.yml")]
+    return subprocess.run([*_compose_binary(), "--project-directory", str(project), *files, *args, "config"],
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=project,
                           timeout=120)
 
@@ -118,6 +120,23 @@ def test_compose_binary_refuses_a_missing_secret(tmp_path):
     proc = _compose_config(tmp_path, {})
     assert proc.returncode != 0
     assert "set AIRFLOW_JWT_SECRET in .env" in proc.stderr
+
+
+def test_the_documented_override_for_archive_credentials(tmp_path):
+    """docs/deployment.md's docker-compose.override.yml adds the S3 variables to the worker's
+    environment without losing the common ones."""
+    doc = (REPO / "docs" / "deployment.md").read_text()
+    section = doc.split("### Archives on S3 or HTTPS", 1)[1]
+    override = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "docker-compose.override.yml").write_text(override)
+    shutil.copy(REPO / ".env.example", tmp_path / ".env")
+    proc = _compose_config(tmp_path, {"ARCHIVE_ACCESS_KEY_ID": "key", "ARCHIVE_SECRET_ACCESS_KEY": "secret"})
+    assert proc.returncode == 0, proc.stderr
+    services = yaml.safe_load(proc.stdout)["services"]
+    worker = services["airflow-worker"]["environment"]
+    assert worker["AWS_ENDPOINT_URL_S3"] == "https://s3.example.net" and worker["AWS_ACCESS_KEY_ID"] == "key"
+    assert worker["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor" and worker["DUMB_INIT_SETSID"] == "0"
+    assert services["airflow-dag-processor"]["environment"]["NEWSDESK_ARCHIVE_ROOT"] == "s3://my-bucket/cc-news"
 
 
 def test_compose_structure(compose):
