@@ -380,12 +380,11 @@ class AirflowStack:
         exe = str(BIN / cmd[0]) if (BIN / cmd[0]).exists() else cmd[0]
         proc = subprocess.run([exe, *cmd[1:]], env=env or self.env(), capture_output=True, text=True,
                               timeout=timeout, cwd=self.workdir, start_new_session=True)
+        shown = " ".join(cmd).replace(self.admin_password, "***")  # failure reports print the log
         with open(self.logs / "cli.log", "a") as fh:
-            fh.write(f"$ {' '.join(cmd)}\n[rc={proc.returncode}]\n{proc.stdout}\n{proc.stderr}\n")
+            fh.write(f"$ {shown}\n[rc={proc.returncode}]\n{proc.stdout}\n{proc.stderr}\n")
         if check and proc.returncode != 0:
-            raise StackError(
-                f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-            )
+            raise StackError(f"{shown} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return proc
 
     def spawn(self, name: str, cmd: list[str], flags: list[str] = (), **env_more: str) -> subprocess.Popen:

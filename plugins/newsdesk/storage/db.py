@@ -90,7 +90,7 @@ def alembic_config(engine: Engine):
 
 
 def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
-    """Apply migrations, then (re)create the analyst views (``sql/migrations``, ``sql/views``)."""
+    """Apply migrations, then (re)create the analyst views from ``sql/views``."""
     if not isinstance(engine, Engine):
         engine = get_engine(engine)
     ensure_database(engine)
