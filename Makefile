@@ -11,14 +11,15 @@ export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES = False
 export AIRFLOW__CORE__DAGS_FOLDER = $(CURDIR)/dags
 
-.PHONY: install browser run lint test test-fast migrate airflow bench clean
+.PHONY: install browser compose run lint test test-fast migrate airflow bench clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements.lock pyproject.toml
+# requirements.txt is what a deployment runs; requirements-dev.txt adds the test and lint tools.
+$(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.txt -c requirements.lock
+	$(PIP) install --quiet -r requirements-dev.txt -c requirements.lock
 	$(PIP) install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -33,12 +34,17 @@ run: install
 browser:
 	bash scripts/install-chromium.sh || echo "warning: chromium not installed; the browser test will be skipped"
 
+# Debian's docker-compose, to validate docker-compose.yml without an engine (the test is
+# skipped with a message if it cannot be installed).
+compose:
+	bash scripts/install-compose.sh || echo "warning: docker-compose not installed; the compose validation test will be skipped"
+
 # ruff and the import-layer contract (pyproject.toml: [tool.ruff], [tool.importlinter])
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-test: install browser lint
+test: install browser compose lint
 	$(VENV)/bin/pytest -q
 
 # everything but the tests marked slow (end-to-end Airflow and Celery runs, long imports)

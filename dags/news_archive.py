@@ -19,15 +19,14 @@ registry sources only, the default; ``all``; or ``a.com,b.org``), ``languages``
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TriggerRule, dag, task
 
-from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI
+from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI, option_from_env
 
 WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
-PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
+PARALLEL_FILES = option_from_env("archive_parallel_files")
 
 
 @dag(
@@ -35,7 +34,7 @@ PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
-    max_active_runs=int(os.environ.get("NEWSDESK_ARCHIVE_MAX_ACTIVE_RUNS", "1")),
+    max_active_runs=option_from_env("archive_max_active_runs"),
     default_args={
         "retries": 3,
         "retry_delay": timedelta(minutes=1),
@@ -43,7 +42,7 @@ PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
         "max_retry_delay": timedelta(minutes=30),
     },
     params={
-        "root": Param(os.environ.get("NEWSDESK_ARCHIVE_ROOT", ""), type="string",
+        "root": Param(option_from_env("archive_root") or "", type="string",
                       description="archive root: folder or fsspec URL"),
         "domains": Param("registry", type="string", description="registry | all | comma-separated domains"),
         "languages": Param("", type="string", description="comma-separated ISO 639-1 codes; empty: all"),

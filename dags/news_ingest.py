@@ -7,22 +7,21 @@ file costs nothing.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, task
 
-from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI, task_retry_args
+from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI, option_from_env, task_retry_args
 
 WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
-HTTP_POOL = os.environ.get("NEWSDESK_HTTP_POOL", "news_http")
+HTTP_POOL = option_from_env("http_pool")
 DEFAULT_ARGS = task_retry_args()
 TASK_RETRIES, TASK_RETRY_DELAY = DEFAULT_ARGS["retries"], DEFAULT_ARGS["retry_delay"]
 
 
 @dag(
     dag_id="news_ingest",
-    schedule=CronTriggerTimetable(os.environ.get("NEWSDESK_INGEST_CRON", "*/15 * * * *"), timezone="UTC"),
+    schedule=CronTriggerTimetable(option_from_env("ingest_cron"), timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,

@@ -51,10 +51,27 @@ SERVICES = {
     "airflow-dag-processor": ["airflow", "dag-processor"],
     "airflow-triggerer": ["airflow", "triggerer"],
     "airflow-worker": ["airflow", "celery", "worker"],
+    "flower": ["airflow", "celery", "flower"],  # profile flower
 }
-# The airflow-init service's steps, in order.
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+# What the image's entrypoint does for airflow-init before its script (_AIRFLOW_DB_MIGRATE,
+# _AIRFLOW_WWW_USER_CREATE with _AIRFLOW_WWW_USER_* variables).
+ENTRYPOINT_INIT_ENV = {"_AIRFLOW_DB_MIGRATE", "_AIRFLOW_WWW_USER_CREATE", "_AIRFLOW_WWW_USER_USERNAME",
+                       "_AIRFLOW_WWW_USER_PASSWORD"}
+
+
+def entrypoint_init_steps(username: str, password: str) -> list[list[str]]:
+    """The image entrypoint's migration and admin user (its defaults for the other fields)."""
+    return [
+        ["airflow", "db", "migrate"],
+        ["airflow", "users", "create", "--username", username, "--firstname", "Airflow", "--lastname", "Admin",
+         "--email", "airflowadmin@example.com", "--role", "Admin", "--password", password],
+    ]
+
+
+# The airflow-init service's script, in order, after the entrypoint's steps.
 INIT_STEPS = [
-    ["airflow", "db", "migrate"],
+    ["airflow", "db", "check-migrations", "--migration-wait-timeout", "0"],
     ["newsdesk", "db", "upgrade", "--database", "$AIRFLOW_CONN_NEWSDESK_WAREHOUSE"],
     ["airflow", "pools", "set", POOL_NAME, str(POOL_SLOTS), POOL_DESCRIPTION],
 ]
@@ -71,8 +88,10 @@ FAST_ENV = {
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
     "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
 }
-# Variables of the compose file that only make sense inside containers.
-CONTAINER_ONLY_ENV = {"_AIRFLOW_DB_MIGRATE", "DUMB_INIT_SETSID", "AIRFLOW_UID"}
+# Variables of the compose file that only make sense inside containers (the image's entrypoint
+# reads them), or only for the optional Flower service.
+CONTAINER_ONLY_ENV = {"DUMB_INIT_SETSID", "AIRFLOW_UID", "CONNECTION_CHECK_MAX_COUNT",
+                      "AIRFLOW__CELERY__FLOWER_BASIC_AUTH"} | ENTRYPOINT_INIT_ENV
 
 
 def free_port() -> int:
@@ -188,8 +207,8 @@ class AirflowStack:
     """One Celery deployment of newsdesk as processes. Use as a context manager."""
 
     def __init__(self, *, workers: int = 2, worker_concurrency: int = 2, triggerer: bool = True,
-                 redis_db: int | None = None, extra_env: dict | None = None, workdir: Path | None = None,
-                 keep_workdir: bool = False) -> None:
+                 flower: bool = False, redis_db: int | None = None, extra_env: dict | None = None,
+                 workdir: Path | None = None, keep_workdir: bool = False) -> None:
         self.id = uuid.uuid4().hex[:10]
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"newsdesk-stack-{self.id}-"))
         self.home = self.workdir / "airflow"
@@ -199,6 +218,7 @@ class AirflowStack:
         self.n_workers = workers
         self.worker_concurrency = worker_concurrency
         self.with_triggerer = triggerer
+        self.with_flower = flower
         self.redis_db_wanted = redis_db
         self.redis_db: int | None = None
         self.extra_env = dict(extra_env or {})
@@ -207,7 +227,9 @@ class AirflowStack:
         self.api_port = free_port()
         self.scheduler_health_port = free_port()
         self.trigger_log_port = free_port()
-        self.admin_password = secrets.token_urlsafe(12)
+        self.flower_port = free_port()
+        # Quotes, a dollar and a space: the password reaches `airflow users create` as one argument.
+        self.admin_password = secrets.token_urlsafe(12) + """ "q'$x"""
         self.procs: dict[str, subprocess.Popen] = {}
         self.commands_run: list[list[str]] = []   # every airflow/newsdesk command line, for the compose check
         self._token: str | None = None
@@ -225,6 +247,10 @@ class AirflowStack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    @property
+    def flower_url(self) -> str:
+        return f"http://127.0.0.1:{self.flower_port}"
+
     def compose_env(self) -> dict[str, str]:
         """The variables of docker-compose.yml's x-airflow-common, with this machine's values."""
         from cryptography.fernet import Fernet
@@ -232,11 +258,7 @@ class AirflowStack:
         meta = f"{_pg_base()}/{self.meta_db}"
         return {
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+            "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{meta}",
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{meta}",
             "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{self.redis_db}",
@@ -247,6 +269,7 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW_CONN_NEWSDESK_WAREHOUSE": self.warehouse_url,
             "NEWSDESK_REGISTRY": f"{REPO / 'seeds' / 'feeds.yaml'}#snapshot",
@@ -271,6 +294,8 @@ class AirflowStack:
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"newsdesk_{self.id}",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__CELERY__FLOWER_HOST": "127.0.0.1",
+            "AIRFLOW__CELERY__FLOWER_PORT": str(self.flower_port),
             "NEWSDESK_STACK_ID": self.id,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
@@ -315,6 +340,8 @@ class AirflowStack:
         self.spawn("dag-processor", SERVICES["airflow-dag-processor"])
         if self.with_triggerer:
             self.spawn("triggerer", SERVICES["airflow-triggerer"])
+        if self.with_flower:
+            self.spawn("flower", SERVICES["flower"])
         for _ in range(self.n_workers):
             self.start_worker()
         self.wait_healthy()
@@ -331,17 +358,19 @@ class AirflowStack:
         admin.dispose()
 
     def init(self) -> None:
-        """What the compose file's airflow-init does: migrations of both databases, pool, admin user."""
-        (self.home / "passwords.json").write_text(json.dumps({"admin": self.admin_password}))
+        """What the compose file's airflow-init does: the image entrypoint's migration and admin
+        user, then its script (the warehouse's migrations, the pool)."""
         env = self.env()
         import concurrent.futures as cf
 
-        steps = [[env[a[1:]] if a.startswith("$") else a for a in step] for step in INIT_STEPS]
-        # Both databases migrate at once (they are independent); the pool needs Airflow's tables.
+        migrate_airflow, create_user = entrypoint_init_steps("admin", self.admin_password)
+        check, upgrade_warehouse, *rest = [[env[a[1:]] if a.startswith("$") else a for a in step]
+                                           for step in INIT_STEPS]
+        # The two databases migrate at once (they are independent); the rest needs Airflow's tables.
         with cf.ThreadPoolExecutor(2) as pool:
-            for future in [pool.submit(self.run, step, env, 180) for step in steps[:2]]:
+            for future in [pool.submit(self.run, step, env, 180) for step in (migrate_airflow, upgrade_warehouse)]:
                 future.result()
-        for step in steps[2:]:
+        for step in (create_user, check, *rest):
             self.run(step, env=env, timeout=180)
 
     def run(self, cmd: list[str], env: dict | None = None, timeout: float = 120,
@@ -351,12 +380,11 @@ class AirflowStack:
         exe = str(BIN / cmd[0]) if (BIN / cmd[0]).exists() else cmd[0]
         proc = subprocess.run([exe, *cmd[1:]], env=env or self.env(), capture_output=True, text=True,
                               timeout=timeout, cwd=self.workdir, start_new_session=True)
+        shown = " ".join(cmd).replace(self.admin_password, "***")  # failure reports print the log
         with open(self.logs / "cli.log", "a") as fh:
-            fh.write(f"$ {' '.join(cmd)}\n[rc={proc.returncode}]\n{proc.stdout}\n{proc.stderr}\n")
+            fh.write(f"$ {shown}\n[rc={proc.returncode}]\n{proc.stdout}\n{proc.stderr}\n")
         if check and proc.returncode != 0:
-            raise StackError(
-                f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-            )
+            raise StackError(f"{shown} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return proc
 
     def spawn(self, name: str, cmd: list[str], flags: list[str] = (), **env_more: str) -> subprocess.Popen:
@@ -384,6 +412,8 @@ class AirflowStack:
         self._wait(lambda: self._http_ok(f"{self.api_url}/api/v2/version"), deadline, "api-server")
         self._wait(lambda: self._http_ok(f"http://127.0.0.1:{self.scheduler_health_port}/health"), deadline,
                    "scheduler health")
+        if self.with_flower:
+            self._wait(lambda: self._http_ok(f"{self.flower_url}/healthcheck"), deadline, "flower")
         for name in self.workers():
             self.wait_worker_ready(name, deadline)
 
@@ -425,16 +455,18 @@ class AirflowStack:
                 data=json.dumps({"username": "admin", "password": self.admin_password}).encode(),
                 headers={"Content-Type": "application/json"},
             )
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=60) as resp:
                 self._token = json.loads(resp.read())["access_token"]
         return self._token
 
+    # A loaded machine (two cores shared with other test runs) can stall the one api-server
+    # worker for many seconds: generous timeouts, so a slow answer is not taken for a failure.
     def api(self, path: str, method: str = "GET", body: dict | None = None):
         req = urllib.request.Request(f"{self.api_url}/api/v2{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Authorization": f"Bearer {self.token()}",
                                               "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=15) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return json.loads(resp.read() or b"null")
 
     def set_variable(self, key: str, value) -> None:
@@ -717,6 +749,8 @@ def warehouse_counts(engine) -> dict:
 # --- make airflow: standalone on the embedded default ---------------------------------------------
 
 def standalone_env() -> dict[str, str]:
+    """The environment `make airflow` runs `airflow standalone` in (this process's, completed).
+    Standalone forces LocalExecutor and the simple auth manager whatever is configured."""
     home = Path(os.environ.get("AIRFLOW_HOME") or REPO / "var" / "airflow")
     warehouse = os.environ.get("NEWSDESK_DATABASE_URL") or f"sqlite:///{REPO / 'var' / 'newsdesk.db'}"
     env = dict(os.environ)
@@ -734,6 +768,11 @@ def standalone_env() -> dict[str, str]:
         if warehouse.startswith("sqlite:///")
         else warehouse,
     )
+    # Tasks report to the Execution API served by the api-server: moving its port with
+    # AIRFLOW__API__PORT must move that URL too, or every task fails (an explicit URL is kept).
+    port = env.get("AIRFLOW__API__PORT", "").strip()
+    if port and not env.get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "").strip():
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
     return env
 
 

@@ -1,7 +1,7 @@
 """The production topology as processes: CeleryExecutor, PostgreSQL, Redis, two workers.
 
-One stack (scripts/airflow_stack.py) serves the module: api-server, scheduler,
-dag-processor, triggerer and two Celery workers against this machine's PostgreSQL
+One stack (scripts/airflow_stack.py) serves the module: api-server (FAB auth manager),
+scheduler, dag-processor, triggerer, Flower and two Celery workers against this machine's PostgreSQL
 (a metadata and a warehouse database created for the run and dropped at the end)
 and Redis (an empty database number, a queue of its own). The offline snapshot is
 served by a proxy in this process. Each test resets the warehouse, triggers
@@ -11,7 +11,8 @@ article is in the warehouse exactly once, with the seed's syndication cluster in
 - the warehouse's connections cut (pg_terminate_backend) in the middle of the load;
 - a worker SIGKILLed in the middle of a task (the heartbeat timeout fails it, the
   other worker runs the retry);
-then that teardown leaves no process, database or Redis key behind.
+that the admin user the init created logs in with a password holding quotes, and that
+Flower sees both workers; then that teardown leaves no process, database or Redis key behind.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def stack(proxy):
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    s = stack_mod.AirflowStack(workers=2, worker_concurrency=2,
+    s = stack_mod.AirflowStack(workers=2, worker_concurrency=2, flower=True,
                                extra_env={**stack_mod.FAST_ENV, "NEWSDESK_HTTP_PROXY": proxy.url})
     with s:
         s.wait_dag("news_ingest")
@@ -111,6 +112,46 @@ def _wait_for(predicate, timeout: float, what: str, interval: float = 0.3):
 
 def _running(stack, run_id: str, task_id: str) -> list[dict]:
     return [t for t in stack.task_instances(run_id) if t["task_id"] == task_id and t["state"] == "running"]
+
+
+def test_fab_admin_logs_in_with_the_password_init_gave_it(stack):
+    """FAB auth manager: the user `airflow users create` made (a password with `"`, `'`, `$` and a
+    space, passed as one argument as the image's entrypoint passes it) gets a token; a wrong one does not."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    assert '"' in stack.admin_password and "$" in stack.admin_password
+
+    def token(password: str) -> int:
+        request = urllib.request.Request(f"{stack.api_url}/auth/token", method="POST",
+                                         data=json.dumps({"username": "admin", "password": password}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert json.loads(response.read())["access_token"]
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert token(stack.admin_password) == 201
+    assert token(stack.admin_password.replace('"', "")) == 401
+    with urllib.request.urlopen(f"{stack.api_url}/auth/login/", timeout=30) as page:
+        assert page.status == 200, "FAB's login page"
+
+
+def test_flower_monitors_the_workers(stack):
+    """The flower profile's command against the stack's broker: both workers are online."""
+    import urllib.request
+
+    def online() -> set[str]:
+        with urllib.request.urlopen(f"{stack.flower_url}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        up = [line for line in metrics.splitlines()
+              if line.startswith("flower_worker_online{") and line.endswith(" 1.0")]
+        return {name for name in ("worker-1", "worker-2") if any(f'{name}-{stack.id}"' in line for line in up)}
+
+    assert _wait_for(lambda: online() == {"worker-1", "worker-2"} or None, 60, "Flower to see both workers")
 
 
 def test_celery_workers_ingest_snapshot_in_parallel_exactly_once(stack):
@@ -222,9 +263,10 @@ def test_stack_ran_what_the_compose_file_declares(stack):
         assert tuple(cmd) in ran, f"{name}: {cmd} was started"
         assert compose["services"][name]["command"] == " ".join(cmd[1:])
     init = [tuple(stack.env().get(a[1:], a) if a.startswith("$") else a for a in step) for step in stack_mod.INIT_STEPS]
+    init += [tuple(step) for step in stack_mod.entrypoint_init_steps("admin", stack.admin_password)]
     ran_init = [c for c in ran if c in init]
-    assert sorted(ran_init) == sorted(init), "every init step ran once"
-    assert ran_init[-1] == init[-1], "the pool is created after both migrations (which run side by side)"
+    assert sorted(ran_init) == sorted(init), "every init step ran once (the entrypoint's and the script's)"
+    assert ran_init[-1] == tuple(stack_mod.INIT_STEPS[-1]), "the pool is created after both migrations"
     compose_env = set(compose["x-airflow-common"]["environment"]) - stack_mod.CONTAINER_ONLY_ENV
     assert set(stack._compose_env) == compose_env
     scheduler_env = Path(f"/proc/{stack.procs['scheduler'].pid}/environ").read_bytes().split(b"\0")

@@ -1,7 +1,8 @@
 """docker-compose.yml, Dockerfile, .env.example and `make airflow`, checked without a Docker engine.
 
-`docker compose config` needs the compose plugin (absent here), so the file is validated as
-YAML with the structure compose requires, and compared with what the process-level test
+A compose binary validates the file (`config` needs no engine): `make test` installs Debian's
+`docker-compose` (scripts/install-compose.sh) and the test skips, saying so, only where none
+could be installed. The file is also compared with what the process-level test
 (tests/test_deploy_celery.py through scripts/airflow_stack.py) runs: the same services with
 the same commands, the same init steps and the same variables.
 """
@@ -54,35 +55,108 @@ def _init_steps(compose: dict) -> list[list[str]]:
     return steps
 
 
-def test_docker_compose_config_when_available():
+REQUIRED_SECRETS = {"AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD",
+                    "AIRFLOW_DB_PASSWORD", "WAREHOUSE_DB_PASSWORD"}
+
+
+def _compose_binary() -> list[str]:
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
-        pytest.skip("no docker compose plugin here: the YAML checks below stand in for `docker compose config`")
-    env = {
-        "AIRFLOW_JWT_SECRET": "x" * 32,
-        "AIRFLOW_FERNET_KEY": "k",
-        "AIRFLOW_ADMIN_PASSWORD": "p",
-        "PATH": "/usr/bin:/bin",
-    }
-    proc = subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env
-    )
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    if shutil.which("docker-compose"):
+        return [shutil.which("docker-compose")]
+    pytest.skip("no compose binary (docker compose or docker-compose): `make compose` installs Debian's "
+                "docker-compose; scripts/install-compose.sh could not here, so the file was not validated by one")
+
+
+def _compose_config(project: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    """`compose config` of a copy of the file in ``project`` (which may hold a .env)."""
+    shutil.copy(COMPOSE, project / "docker-compose.yml")
+    files = ["-f", str(project / "docker-compose.yml")]
+    if (project / "docker-compose.override.yml").exists():  # read by default, but not beside an explicit -f
+        files += ["-f", str(project / "docker-compose.override.yml")]
+    return subprocess.run([*_compose_binary(), "--project-directory", str(project), *files, *args, "config"],
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=project,
+                          timeout=120)
+
+
+def test_compose_binary_accepts_the_file_with_the_example_env(tmp_path):
+    """With .env.example as .env the file resolves; every service, both profiles."""
+    shutil.copy(REPO / ".env.example", tmp_path / ".env")
+    proc = _compose_config(tmp_path, {}, "--profile", "flower", "--profile", "debug")
     assert proc.returncode == 0, proc.stderr
+    resolved = yaml.safe_load(proc.stdout)
+    assert {"airflow-cli", "flower", "airflow-init", "airflow-worker"} <= set(resolved["services"])
+    assert resolved["services"]["airflow-cli"]["profiles"] == ["debug"]
+    assert resolved["services"]["flower"]["profiles"] == ["flower"]
+    env = resolved["services"]["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
+
+
+@pytest.mark.parametrize("where", ["env_file", "environment"])
+def test_compose_binary_passes_a_password_with_quotes_intact(tmp_path, where):
+    """A `"`, `$`, `#` or space in the admin password reaches the image's entrypoint unchanged
+    (which passes it to `airflow users create` as one quoted argument)."""
+    password = """pa"ss #1 $x 'y"""
+    example = (REPO / ".env.example").read_text()
+    env = {}
+    if where == "env_file":
+        # single-quoted in .env: taken literally (a `'` cannot be in such a value; the environment can carry it)
+        password = password.replace("'", "")
+        example = re.sub(r"^AIRFLOW_ADMIN_PASSWORD=.*$", f"AIRFLOW_ADMIN_PASSWORD='{password}'", example, flags=re.M)
+    else:
+        env["AIRFLOW_ADMIN_PASSWORD"] = password
+    (tmp_path / ".env").write_text(example)
+    proc = _compose_config(tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    init_env = yaml.safe_load(proc.stdout)["services"]["airflow-init"]["environment"]
+    # compose writes its output as a compose file, where `$$` is a literal `$`
+    assert init_env["_AIRFLOW_WWW_USER_PASSWORD"].replace("$$", "$") == password
+
+
+def test_compose_binary_refuses_a_missing_secret(tmp_path):
+    example = (REPO / ".env.example").read_text()
+    (tmp_path / ".env").write_text(re.sub(r"^AIRFLOW_JWT_SECRET=.*\n", "", example, flags=re.M))
+    proc = _compose_config(tmp_path, {})
+    assert proc.returncode != 0
+    assert "set AIRFLOW_JWT_SECRET in .env" in proc.stderr
+
+
+def test_the_documented_override_for_archive_credentials(tmp_path):
+    """docs/deployment.md's docker-compose.override.yml adds the S3 variables to the worker's
+    environment without losing the common ones."""
+    doc = (REPO / "docs" / "deployment.md").read_text()
+    section = doc.split("### Archives on S3 or HTTPS", 1)[1]
+    override = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "docker-compose.override.yml").write_text(override)
+    shutil.copy(REPO / ".env.example", tmp_path / ".env")
+    proc = _compose_config(tmp_path, {"ARCHIVE_ACCESS_KEY_ID": "key", "ARCHIVE_SECRET_ACCESS_KEY": "secret"})
+    assert proc.returncode == 0, proc.stderr
+    services = yaml.safe_load(proc.stdout)["services"]
+    worker = services["airflow-worker"]["environment"]
+    assert worker["AWS_ENDPOINT_URL_S3"] == "https://s3.example.net" and worker["AWS_ACCESS_KEY_ID"] == "key"
+    assert worker["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor" and worker["DUMB_INIT_SETSID"] == "0"
+    assert services["airflow-dag-processor"]["environment"]["NEWSDESK_ARCHIVE_ROOT"] == "s3://my-bucket/cc-news"
 
 
 def test_compose_structure(compose):
     services = compose["services"]
     assert set(services) == {"airflow-db", "warehouse-db", "redis", "airflow-apiserver", "airflow-scheduler",
-                             "airflow-dag-processor", "airflow-worker", "airflow-triggerer", "airflow-init"}
+                             "airflow-dag-processor", "airflow-worker", "airflow-triggerer", "airflow-init",
+                             "airflow-cli", "flower"}
     for name, svc in services.items():
         assert "image" in svc or "build" in svc, name
         for dep in svc.get("depends_on", {}):
             assert dep in services, f"{name} depends on unknown {dep}"
-        if name != "airflow-init":
+        if name not in ("airflow-init", "airflow-cli"):  # one-shot containers
             assert "healthcheck" in svc, f"{name} has a healthcheck"
+    # Like the official file: the CLI and Flower only with their profiles.
+    assert services["airflow-cli"]["profiles"] == ["debug"] and services["flower"]["profiles"] == ["flower"]
+    assert _command(services["airflow-cli"]) == ["bash", "-c", "airflow"]
+    assert services["flower"]["ports"] == ["127.0.0.1:${FLOWER_PORT:-5555}:5555"], "Flower on loopback only"
     # Airflow services run the project's image, built from the Dockerfile.
     airflow_services = [n for n, svc in services.items() if "build" in svc]  # the x-airflow-common ones
-    assert set(airflow_services) == set(stack_mod.SERVICES) | {"airflow-init"}
+    assert set(airflow_services) == set(stack_mod.SERVICES) | {"airflow-init", "airflow-cli"}
     assert {services[n]["image"] for n in airflow_services} == {"newsdesk-airflow:3.3.2"}
     assert all(services[n]["build"] == "." for n in airflow_services)
     # Separate PostgreSQL services for Airflow's metadata and for the warehouse; Redis as broker.
@@ -90,6 +164,7 @@ def test_compose_structure(compose):
     assert services["warehouse-db"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
     env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == stack_mod.FAB_AUTH_MANAGER
     assert "@airflow-db/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert "@warehouse-db:" in env["AIRFLOW_CONN_NEWSDESK_WAREHOUSE"]
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:" in env["AIRFLOW__CELERY__BROKER_URL"]
@@ -98,8 +173,37 @@ def test_compose_structure(compose):
     secrets = {services[n]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] for n in airflow_services}
     assert len(secrets) == 1 and "AIRFLOW_JWT_SECRET" in secrets.pop()
     # Services that need a migrated database wait for init.
-    for n in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker", "airflow-triggerer"):
+    for n in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker", "airflow-triggerer",
+              "flower"):
         assert services[n]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_code_comes_from_the_image_only(compose):
+    """One source of truth: no service mounts DAGs, plugins or the library; the image has them."""
+    for name, svc in compose["services"].items():
+        for volume in svc.get("volumes", []):
+            source, target = volume.split(":")[:2]
+            assert target not in ("/opt/airflow/dags", "/opt/airflow/plugins"), (name, volume)
+            assert not target.startswith("/opt/newsdesk"), (name, volume)
+            assert source.lstrip("./").split("/")[0] not in ("dags", "plugins", "sql", "seeds"), (name, volume)
+    dockerfile = (REPO / "Dockerfile").read_text()
+    dags_folder = compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__DAGS_FOLDER"]
+    assert re.search(rf"^COPY .*\bdags {re.escape(dags_folder)}$", dockerfile, re.M), "the DAGs are in the image"
+
+
+def test_init_uses_the_image_entrypoint(compose):
+    """No entrypoint override: the image's entrypoint waits for the DB, migrates and creates the
+    admin user from _AIRFLOW_WWW_USER_* (the password never pasted into a file or JSON)."""
+    init = compose["services"]["airflow-init"]
+    assert "entrypoint" not in init and "entrypoint" not in compose["x-airflow-common"]
+    assert _command(init)[:2] == ["bash", "-c"]
+    env = init["environment"]
+    assert env["_AIRFLOW_DB_MIGRATE"] == env["_AIRFLOW_WWW_USER_CREATE"] == "true"
+    assert env["_AIRFLOW_WWW_USER_PASSWORD"] == "${AIRFLOW_ADMIN_PASSWORD:?set AIRFLOW_ADMIN_PASSWORD in .env}"
+    script = _command(init)[-1]
+    assert "ADMIN_PASSWORD" not in script.replace("password AIRFLOW_ADMIN_PASSWORD of .env", ""), \
+        "the script never handles the password"
+    assert "printf" not in script and "passwords.json" not in script
 
 
 def test_compose_commands_are_the_ones_the_process_test_runs(compose):
@@ -108,6 +212,8 @@ def test_compose_commands_are_the_ones_the_process_test_runs(compose):
         assert cmd[0] == "airflow"
         assert _command(services[name]) == cmd[1:], name  # the image's entrypoint is `airflow`
     assert _init_steps(compose) == stack_mod.INIT_STEPS
+    # the entrypoint's part of init, as the process stack runs it
+    assert stack_mod.ENTRYPOINT_INIT_ENV <= set(services["airflow-init"]["environment"])
 
 
 def test_compose_variables_are_the_ones_the_process_test_sets(compose):
@@ -129,7 +235,8 @@ def test_env_example_covers_every_compose_variable():
     defined = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
     assert used <= defined, used - defined
     required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
-    assert required == {"AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD"}
+    assert required == REQUIRED_SECRETS
+    assert not re.search(r"PASSWORD:-", COMPOSE.read_text()), "no default password in the compose file"
 
 
 def test_dockerfile_matches_installed_airflow():
@@ -142,6 +249,35 @@ def test_dockerfile_matches_installed_airflow():
     assert base.group(2) == f"{sys.version_info.major}.{sys.version_info.minor}"
     assert "requirements.lock" in dockerfile and "pip install" in dockerfile
     assert "apache-airflow==3.3.2" in (REPO / "requirements.txt").read_text()
+    assert version("apache-airflow-providers-fab") in (REPO / "requirements.txt").read_text()
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, pinned = line.split("==", 1)
+            pins[re.sub(r"\[.*\]", "", name).lower().replace("_", "-")] = pinned.strip()
+    return pins
+
+
+def test_runtime_image_has_no_test_tools():
+    """The image installs requirements.txt (runtime) only; tests and lint are requirements-dev.txt."""
+    runtime, dev = _pins(REPO / "requirements.txt"), _pins(REPO / "requirements-dev.txt")
+    test_tools = {"pytest", "pytest-timeout", "hypothesis", "ruff", "import-linter", "moto", "flask-cors"}
+    assert test_tools <= set(dev) and not test_tools & set(runtime)
+    assert "-r requirements.txt" in (REPO / "requirements-dev.txt").read_text()
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "requirements-dev" not in dockerfile and not re.search(r"^COPY .*\b(tests|bench)\b", dockerfile, re.M)
+    # the library is installed as a package (not editable: its SQL is package data)
+    assert re.search(r"pip install --no-cache-dir --no-deps /opt/newsdesk\b", dockerfile)
+    assert "pip install --no-cache-dir --no-deps -e" not in dockerfile
+    # every pin (runtime and dev) is in the lock at the same version
+    lock = _pins(REPO / "requirements.lock")
+    for name, pinned in {**runtime, **dev}.items():
+        assert lock.get(name) == pinned, (name, pinned, lock.get(name))
+    assert "requirements-dev.txt" in (REPO / "Makefile").read_text()
 
 
 def test_make_airflow_standalone_dry_run(tmp_path):
@@ -192,15 +328,25 @@ def test_settings_layering_env_variable_connection(monkeypatch):
     )
 
 
-def test_every_setting_is_documented():
+def test_standalone_moves_the_execution_api_with_the_api_port(monkeypatch):
+    """`make airflow` with AIRFLOW__API__PORT: tasks must reach the Execution API on that port."""
+    monkeypatch.delenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW__API__PORT", raising=False)
+    assert "AIRFLOW__CORE__EXECUTION_API_SERVER_URL" not in stack_mod.standalone_env()  # Airflow's default, 8080
+    monkeypatch.setenv("AIRFLOW__API__PORT", "18793")
+    env = stack_mod.standalone_env()
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:18793/execution/"
+    assert env["AIRFLOW__API__PORT"] == "18793"
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "http://api.internal:9000/execution/")
+    assert stack_mod.standalone_env()["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api.internal:9000/execution/"
+
+
+def test_every_compose_newsdesk_variable_is_a_setting(compose):
+    """The NEWSDESK_* variables the compose file passes are options of the settings definition."""
     from newsdesk.config import OPTIONS
 
-    doc = (REPO / "docs" / "deployment.md").read_text()
-    names = set(OPTIONS.values()) | {"NEWSDESK_AIRFLOW_CONN_ID", "NEWSDESK_AIRFLOW_VARIABLE", "NEWSDESK_REGISTRY",
-                                     "NEWSDESK_INGEST_CRON", "NEWSDESK_HTTP_POOL", "NEWSDESK_TASK_RETRIES",
-                                     "NEWSDESK_TASK_RETRY_DELAY", "AIRFLOW_CONN_NEWSDESK_WAREHOUSE"}
-    missing = [n for n in sorted(names) if f"`{n}`" not in doc]
-    assert not missing, missing
+    passed = {k for k in compose["x-airflow-common"]["environment"] if k.startswith("NEWSDESK_")}
+    assert passed and passed <= set(OPTIONS.values()), passed - set(OPTIONS.values())
 
 
 def test_dag_retries_default_and_env_override(monkeypatch):

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from . import pipeline
-from .config import REPO_ROOT, SEEDS_DIR, Settings
+from .config import REPO_ROOT, SEEDS_DIR, Settings, newsdesk_home
 from .replay import SnapshotProxy
 from .storage import db
 
@@ -26,8 +26,9 @@ SEED_URL_HINT = "234radio.com/russia-seeking-to-create-buffer-zones"
 
 
 def prepare_airflow_env(airflow_home: Path | None = None) -> dict:
-    """Environment for an in-process Airflow on SQLite under ``var/airflow``."""
-    home = Path(os.environ.get("AIRFLOW_HOME") or airflow_home or REPO_ROOT / "var" / "airflow")
+    """Environment for an in-process Airflow on SQLite under ``$NEWSDESK_HOME/airflow``; the DAGs
+    are those of the source checkout."""
+    home = Path(os.environ.get("AIRFLOW_HOME") or airflow_home or newsdesk_home() / "airflow")
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "AIRFLOW_HOME": str(home),

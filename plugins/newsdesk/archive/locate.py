@@ -26,6 +26,11 @@ def expand_folders(paths: list[str]) -> list[str]:
     order; files and paths that do not exist are kept as given (the import reports them)."""
     out: list[str] = []
     for path in map(str, paths):
+        if ARCHIVE_SUFFIX.search(path):
+            # named like an archive: a file (asking an HTTP server whether it is a folder would
+            # download it whole to look for links)
+            out.append(path)
+            continue
         try:
             fs, base = fsspec.core.url_to_fs(path)
             folder = fs.isdir(base)

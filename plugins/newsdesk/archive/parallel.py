@@ -39,7 +39,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection, wait
 
 from ..cjk import count_words
-from ..config import Settings
+from ..config import Settings, option_from_env
 from ..extract import ExtractionError, extract_article
 from ..storage.loads import compress
 
@@ -58,9 +58,9 @@ Result = tuple
 
 
 def default_workers() -> int:
-    env = os.environ.get("NEWSDESK_ARCHIVE_WORKERS")
-    if env not in (None, ""):
-        return max(0, int(env))
+    configured = option_from_env("archive_workers")
+    if configured is not None:
+        return configured
     return max(1, min(os.cpu_count() or 1, 8))
 
 

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's marker: `eval "$(register-python-argcomplete newsdesk)"`)
 """The ``newsdesk`` command: the same library functions the DAGs call."""
 
 from __future__ import annotations
@@ -6,35 +7,46 @@ import argparse
 import logging
 import sys
 
+import argcomplete
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from ..config import Settings
-from . import analytics, backfill, ingest
+from .. import __version__
+from ..config import Settings, UserError
+from . import analytics, backfill, ingest, settings
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
-                        help="warehouse URL (default: $NEWSDESK_DATABASE_URL or sqlite:///var/newsdesk.db)")
+                        help="warehouse URL (default: $NEWSDESK_DATABASE_URL or sqlite:///$NEWSDESK_HOME/newsdesk.db, "
+                             "NEWSDESK_HOME defaulting to ./var)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(prog="newsdesk", parents=[common], description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     ingest.add_commands(sub, common)
     backfill.add_commands(sub, common)
     analytics.add_commands(sub, common)
+    settings.add_commands(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argcomplete.autocomplete(parser)  # answers the shell's completion request and exits; no-op otherwise
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        # every option is checked before any work: a typo fails here, naming its variable
+        Settings.from_env(database_url=getattr(args, "database", None))
         return args.func(args)
+    except UserError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return 2
     except sa_exc.OperationalError as exc:
         if verbose:
             raise

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from ..config import Settings
 from ..storage import db
@@ -20,6 +21,16 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def engine(args: argparse.Namespace) -> Engine:
     return db.get_engine(settings(args).database_url)
+
+
+def existing_engine(args: argparse.Namespace) -> Engine | None:
+    """The warehouse as it is, not migrated; None for a SQLite file that does not exist yet
+    (opening it would create it): for commands that must write nothing."""
+    url = make_url(db.normalise_url(settings(args).database_url))
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():
+        return None
+    return db.get_engine(url.render_as_string(hide_password=False))
 
 
 def ready_engine(args: argparse.Namespace) -> Engine:

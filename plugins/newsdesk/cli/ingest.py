@@ -8,11 +8,11 @@ from pathlib import Path
 
 from .. import pipeline
 from ..dedup import reclean_learned, reset_cjk
-from ..feeds import discover_feeds, enable_feed, feed_status
+from ..feeds import discover_feeds, enable_feed, feed_status, registry_changes
 from ..fetch import Fetcher
 from ..offline import run_offline
 from ..storage import db
-from .common import add_parser, engine, print_json, ready_engine, settings
+from .common import add_parser, engine, existing_engine, print_json, ready_engine, settings
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -23,6 +23,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_sync(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        print_json({"dry_run": True, **registry_changes(existing_engine(args), args.file)})
+        return 0
     print_json(pipeline.sync_registry(ready_engine(args), args.file))
     return 0
 
@@ -98,6 +101,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     feeds_sub = p_feeds.add_subparsers(dest="feeds_command", required=True)
     p = add_parser(feeds_sub, "sync", common, help="sync a registry YAML file into the warehouse")
     p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the sources and feeds it would add, change, retire and deactivate; write nothing")
     p.set_defaults(func=cmd_feeds_sync)
     p = add_parser(feeds_sub, "status", common, help="health, schedule and failures of every feed")
     p.add_argument("--json", action="store_true")

@@ -8,11 +8,11 @@
 from .discover import discover_feeds
 from .parse import FeedEntry, FeedParseError, ParsedFeed, parse_feed
 from .poll import PollResult, due_feed_ids, enable_feed, feed_status, poll_feed, poll_feeds
-from .registry import FeedSpec, RegistryError, SourceSpec, load_registry, sync_registry
+from .registry import FeedSpec, RegistryError, SourceSpec, load_registry, registry_changes, sync_registry
 from .schedule import feed_disable_after
 
 __all__ = [
     "FeedEntry", "FeedParseError", "FeedSpec", "ParsedFeed", "PollResult", "RegistryError", "SourceSpec",
     "discover_feeds", "due_feed_ids", "enable_feed", "feed_disable_after", "feed_status", "load_registry",
-    "parse_feed", "poll_feed", "poll_feeds", "sync_registry",
+    "parse_feed", "poll_feed", "poll_feeds", "registry_changes", "sync_registry",
 ]

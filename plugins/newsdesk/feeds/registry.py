@@ -12,6 +12,7 @@
 
 ``sync_registry`` is idempotent: sources are upserted by name, feeds by URL; a feed
 no longer listed is deactivated (never deleted: its pages and poll history stay).
+``registry_changes`` says what a sync would add, change and deactivate, writing nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Engine
 
 from ..storage.loads import upsert, utcnow
@@ -166,3 +167,50 @@ def sync_registry(engine: Engine, path: str | Path) -> dict:
             conn.execute(update(feeds).where(feeds.c.id.in_(stale)).values(active=False))
         stats["feeds_deactivated"] = len(stale)
     return stats
+
+
+def registry_changes(engine: Engine | None, path: str | Path) -> dict:
+    """What ``sync_registry(engine, path)`` would do, read-only: names and URLs per kind of
+    change (``engine`` None, or a warehouse without tables yet, counts as empty)."""
+    specs = load_registry(path)
+    known_sources: dict = {}
+    known_feeds: dict = {}
+    if engine is not None and inspect(engine).has_table(feeds.name):
+        with engine.connect() as conn:
+            known_sources = {r.name: r for r in conn.execute(select(
+                sources.c.id, sources.c.name, sources.c.homepage, sources.c.language, sources.c.in_registry))}
+            names = {r.id: r.name for r in known_sources.values()}
+            known_feeds = {r.url: (r, names.get(r.source_id)) for r in conn.execute(select(
+                feeds.c.url, feeds.c.source_id, feeds.c.kind, feeds.c.active, feeds.c.interval_override_s))}
+    plan: dict = {"sources_added": [], "sources_changed": {}, "sources_retired": [], "feeds_added": [],
+                  "feeds_changed": {}, "feeds_reactivated": [], "feeds_deactivated": []}
+    for spec in specs:
+        row = known_sources.get(spec.name)
+        if row is None:
+            plan["sources_added"].append(spec.name)
+            continue
+        changed = {column: [old, new] for column, old, new in (
+            ("homepage", row.homepage, spec.homepage), ("language", row.language, spec.language),
+            ("in_registry", row.in_registry, True)) if old != new}
+        if changed:
+            plan["sources_changed"][spec.name] = changed
+    listed_names = {s.name for s in specs}
+    plan["sources_retired"] = sorted(n for n, r in known_sources.items() if r.in_registry and n not in listed_names)
+    listed: set[str] = set()
+    for spec in specs:
+        for feed in spec.feeds:
+            listed.add(feed.url)
+            known = known_feeds.get(feed.url)
+            if known is None:
+                plan["feeds_added"].append(feed.url)
+                continue
+            row, owner = known
+            if not row.active:
+                plan["feeds_reactivated"].append(feed.url)
+            changed = {column: [old, new] for column, old, new in (
+                ("source", owner, spec.name), ("kind", row.kind, feed.kind),
+                ("interval", row.interval_override_s, feed.interval_s)) if old != new}
+            if changed:
+                plan["feeds_changed"][feed.url] = changed
+    plan["feeds_deactivated"] = sorted(u for u, (r, _) in known_feeds.items() if u not in listed and r.active)
+    return plan

@@ -18,12 +18,12 @@ Pure functions; ``poll.py`` feeds them what one poll observed.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from ..config import FIELDS, option_from_env
 from ..times import parse_http_date
 
 MIN_INTERVAL_S = 5 * 60
@@ -32,14 +32,13 @@ DEFAULT_INTERVAL_S = 60 * 60
 MAX_RETRY_AFTER_S = 7 * 24 * 3600
 JITTER = 0.10
 WEEK_S = 7 * 24 * 3600
-DEFAULT_DISABLE_SCORE = 10.0
+DEFAULT_DISABLE_SCORE = FIELDS["feed_disable_score"].default
 ERROR_WEIGHTS = {"hard": 3.0, "parse": 2.0, "temporary": 1.0, "soft": 1.0, "internal": 1.0}
 
 
 def feed_disable_after() -> float:
     """Failure score at which a feed is auto-disabled (``NEWSDESK_FEED_DISABLE_SCORE``)."""
-    raw = os.environ.get("NEWSDESK_FEED_DISABLE_SCORE")
-    return float(raw) if raw not in (None, "") else DEFAULT_DISABLE_SCORE
+    return option_from_env("feed_disable_score")
 
 
 def error_weight(kind: str | None) -> float:

@@ -93,7 +93,8 @@ def archive_exists(path: str) -> bool:
         return os.path.isfile(path)
     try:
         fs, fs_path = fsspec.core.url_to_fs(path)
-        return fs.exists(fs_path)
+        # info, not exists(): over HTTP that is a HEAD, where exists() GETs the whole body
+        return fs.info(fs_path).get("type") != "directory"
     except Exception:
         return False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
@@ -13,10 +14,22 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
-from ..config import SQL_DIR, Settings
+from ..config import Settings
 from .search_index import ensure_search_index
 
 log = logging.getLogger(__name__)
+
+
+def _sql_dir() -> Path:
+    """Migrations and views ship in the package as ``newsdesk.sql`` (the repository's ``sql/``,
+    linked in), so a wheel install migrates like a checkout; Alembic needs a real directory."""
+    location = resources.files("newsdesk.sql")
+    if not isinstance(location, Path):
+        raise RuntimeError(f"newsdesk.sql is not a directory on disk ({location}): install newsdesk unzipped")
+    return location
+
+
+SQL_DIR = _sql_dir()
 
 _ENGINES: dict[str, Engine] = {}
 

@@ -4,12 +4,12 @@ each (one mapped task per file, resumable), dedup, record the run. XCom sees pat
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta, timezone
 
 from .. import pipeline
 from ..archive import locate
 from ..archive.warc import ImportOptions, domains_from_spec, import_warcs
+from ..config import option_from_env
 from ..storage import db
 from .context import finish_run, params, run_key, sum_stats, warehouse
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def archive_root(param: str | None = None) -> str:
-    root = (param or "").strip() or os.environ.get("NEWSDESK_ARCHIVE_ROOT", "").strip()
+    root = (param or "").strip() or option_from_env("archive_root") or ""
     if not root:
         raise ValueError("no archive root: set the DAG param 'root' or NEWSDESK_ARCHIVE_ROOT")
     return root

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from urllib.parse import quote, unquote
 
 from sqlalchemy.engine import Engine
 
-from ..config import Settings, coerce_options
+from ..config import Settings, coerce_options, option_from_env
 from ..health import check_source_health
 from ..pipeline import record_run
 from ..storage import db
 
 log = logging.getLogger(__name__)
 
-AIRFLOW_CONN_ID = os.environ.get("NEWSDESK_AIRFLOW_CONN_ID", "newsdesk_warehouse")
+AIRFLOW_CONN_ID = option_from_env("airflow_conn_id")
 # One JSON Variable may override any NEWSDESK_* option for every task:
 # {"batch_size": 10} or {"NEWSDESK_BATCH_SIZE": "10"}.
-AIRFLOW_SETTINGS_VARIABLE = os.environ.get("NEWSDESK_AIRFLOW_VARIABLE", "newsdesk_settings")
+AIRFLOW_SETTINGS_VARIABLE = option_from_env("airflow_variable")
 
 
 def warehouse_url_from_airflow() -> str | None:

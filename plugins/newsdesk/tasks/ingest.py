@@ -4,11 +4,10 @@ extract and dedup over batches of ids."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from .. import pipeline
-from ..config import SEEDS_DIR
+from ..config import SEEDS_DIR, option_from_env
 from ..storage import db
 from .context import finish_run, run_key, sum_stats, warehouse
 
@@ -16,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def registry_path() -> Path:
-    return Path(os.environ.get("NEWSDESK_REGISTRY") or SEEDS_DIR / "feeds.yaml")
+    return Path(option_from_env("registry") or SEEDS_DIR / "feeds.yaml")
 
 
 def prepare(batch_size: int | None = None) -> list[list[int]]:
