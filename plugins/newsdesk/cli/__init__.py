@@ -10,7 +10,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from ..config import Settings
+from ..storage.errors import WarehouseError
 from . import analytics, backfill, ingest
+from .common import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="warehouse URL (default: $NEWSDESK_DATABASE_URL or sqlite:///var/newsdesk.db)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
 
-    parser = argparse.ArgumentParser(prog="newsdesk", parents=[common], description=__doc__)
+    parser = Parser(prog="newsdesk", parents=[common], description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ingest.add_commands(sub, common)
     backfill.add_commands(sub, common)
@@ -35,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
+    except WarehouseError as exc:  # missing, behind, or a view an analyst's object holds: what to do
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return 2
     except sa_exc.OperationalError as exc:
         if verbose:
             raise
