@@ -181,8 +181,9 @@ def test_sigkill_midway_then_resume(sqlite_url, sqlite_engine, small_settings, t
         assert dupes.scalar_one() == 0
 
 
-def test_cli_import_contract(sqlite_url, tmp_path):
-    """`newsdesk import FILE... --database URL`: every HTML response, exit 0, a JSON report."""
+def test_cli_import_contract(sqlite_engine, sqlite_url, tmp_path):
+    """`newsdesk import FILE... --database URL` (a warehouse `db upgrade` created): every HTML
+    response, exit 0, a JSON report."""
     a, b = tmp_path / "a.warc", tmp_path / "b.warc.gz"
     write_warc(a, news_records(6, 21), gzip=False)
     write_warc(b, list(news_records(5, 22)) + bad_records(22))
