@@ -619,7 +619,7 @@ def test_brotli_encoded_responses_are_decoded_and_a_brotli_bomb_is_bounded(sqlit
 
 
 @pytest.mark.postgres
-def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreachable_one(tmp_path):
+def test_db_upgrade_creates_a_missing_postgresql_database_and_import_reports_an_unreachable_one(tmp_path):
     import uuid
 
     from sqlalchemy import create_engine
@@ -636,10 +636,14 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", url, "-q"],
+        # the init step creates the database, as SQLite creates its file; an import checks it is there
+        out = subprocess.run([str(NEWSDESK), "db", "upgrade", "--database", url],
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         assert "created the warehouse database" in out.stderr
+        out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", url, "-q"],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
         created = create_engine(url)
         with created.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM v_articles")).scalar_one() == 4
@@ -654,9 +658,10 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
         conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOCREATEDB'))
     try:
         denied = make_url(PG_ADMIN_URL).set(username=role, password=None, database=name).render_as_string(False)
-        out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", denied, "-q"],
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 2 and "Traceback" not in out.stderr and "does not exist" in out.stderr, out.stderr
+        for command in (["db", "upgrade"], ["import", str(path), "-q"]):
+            out = subprocess.run([str(NEWSDESK), *command, "--database", denied],
+                                 capture_output=True, text=True, timeout=300)
+            assert out.returncode == 2 and "Traceback" not in out.stderr and "does not exist" in out.stderr, out.stderr
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
@@ -775,7 +780,7 @@ def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, t
     assert stats["missing_raw"] == 0 and stats["failed"] == 0
 
 
-def test_cli_import_takes_folders_of_archives(sqlite_url, tmp_path):
+def test_cli_import_takes_folders_of_archives(sqlite_engine, sqlite_url, tmp_path):
     folder = tmp_path / "crawl"
     write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))
     write_warc(folder / "b.WARC", news_records(2, 73), gzip=False)

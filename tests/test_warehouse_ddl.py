@@ -291,3 +291,71 @@ def test_analyst_commands_as_a_select_only_role(pg_url, reader_role, tmp_path):
 def test_grant_reader_needs_postgresql(sqlite_url):
     done = run("db", "upgrade", "--grant-reader", "newsdesk_reader", "--database", sqlite_url)
     assert done.returncode == 2 and "needs PostgreSQL" in done.stderr
+
+
+# --- the issue's scenario: an analyst's view on v_articles, then upgrade and every load ------
+
+OLD_V_SYNDICATION = """CREATE VIEW v_syndication AS
+SELECT a.domain AS republisher_domain, o.domain AS source_domain, COUNT(*) AS copies,
+       SUM(CASE WHEN a.relation = 'exact' THEN 1 ELSE 0 END) AS exact,
+       SUM(CASE WHEN a.relation = 'near' THEN 1 ELSE 0 END) AS near,
+       SUM(CASE WHEN a.relation = 'paraphrase' THEN 1 ELSE 0 END) AS paraphrase,
+       MIN(COALESCE(a.published_at, a.extracted_at)) AS first_copy,
+       MAX(COALESCE(a.published_at, a.extracted_at)) AS last_copy
+FROM articles a JOIN clusters c ON c.id = a.cluster_id JOIN articles o ON o.id = c.original_article_id
+WHERE a.id <> o.id GROUP BY a.domain, o.domain"""
+
+
+def _warehouse_before_0011(engine) -> None:
+    """Migrations up to 0009 and the views as releases before 0011 created them (v_articles
+    without publisher, v_syndication by host), with no record of what was applied."""
+    db.upgrade(engine, "0009")
+    with engine.begin() as conn:
+        for name, sql, _ in views.definitions(engine.dialect.name):
+            if name == "v_articles":
+                sql = re.sub(r",\n\s*-- registrable[^\n]*\n\s*a\.publisher\s+AS publisher", "", sql)
+                assert "publisher" not in sql
+            elif name == "v_syndication":
+                sql = OLD_V_SYNDICATION
+            conn.execute(text(sql))
+
+
+@pytest.mark.slow
+@pytest.mark.airflow
+def test_an_analyst_view_on_v_articles_survives_upgrade_and_every_load(pg_url, airflow_db, tmp_path, monkeypatch):
+    """PostgreSQL, an analyst's view on v_articles in place: `newsdesk db upgrade`, `import`,
+    `poll`, `stats` and a news_ingest run all succeed, and the analyst's view still answers."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from newsdesk.offline import SNAPSHOT_REGISTRY
+    from newsdesk.replay import SnapshotProxy
+
+    engine = db.get_engine(pg_url)
+    _warehouse_before_0011(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE VIEW analyst_copies AS SELECT domain, relation, title FROM v_articles "
+                          "WHERE relation <> 'original'"))
+    assert run("stats", "--database", pg_url).returncode == 2  # behind: says so, changes nothing
+
+    done = run("db", "upgrade", "--database", pg_url)
+    assert done.returncode == 0, done.stderr
+    assert "replaced v_articles" in done.stdout and "recreated v_syndication" in done.stdout, done.stdout
+    assert _rows(engine, "SELECT count(*) FROM analyst_copies") == [(0,)]
+
+    warc = REPO / "tests" / "data" / "warc" / "syndication.warc.gz"
+    imported = run("import", str(warc), "--database", pg_url)
+    assert imported.returncode == 0, imported.stderr
+    with SnapshotProxy() as proxy:
+        polled = run("poll", "--registry", str(SNAPSHOT_REGISTRY), "--database", pg_url,
+                     env={"NEWSDESK_HTTP_PROXY": proxy.url})
+        assert polled.returncode == 0, polled.stderr
+        assert run("stats", "--database", pg_url).returncode == 0
+        monkeypatch.setenv("NEWSDESK_DATABASE_URL", pg_url)
+        monkeypatch.setenv("NEWSDESK_REGISTRY", str(SNAPSHOT_REGISTRY))
+        monkeypatch.setenv("NEWSDESK_HTTP_PROXY", proxy.url)
+        dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("news_ingest")
+        assert "success" in str(dag.test().state)
+    copies = _rows(engine, "SELECT domain, relation FROM analyst_copies ORDER BY domain")
+    assert ("dailywire-mirror.example", "near") in copies and len(copies) >= 2
+    assert _rows(engine, "SELECT count(*) FROM v_articles WHERE publisher IS NULL") == [(0,)]
+    assert run("db", "upgrade", "--database", pg_url).stdout.splitlines()[-1] == "views: unchanged"
