@@ -33,6 +33,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         problem = "parquet needs a file or folder, not '-' (stdout takes csv or jsonl)"
     elif args.partition_by and (fmt != "parquet" or to_stdout):
         problem = "--partition-by writes a folder of parquet files"
+    elif args.partition_by and Path(args.out).exists():
+        problem = f"{args.out} exists: --partition-by writes a new folder"
     if problem:
         print(f"newsdesk export: {problem}", file=sys.stderr)
         return 2

@@ -3,8 +3,8 @@
 PostgreSQL: a side table ``article_search(article_id, search_tsv)`` (title weighted A,
 text B, accents folded as SQLite folds them, stemmed with the article's language where
 PostgreSQL has a stemmer for it, stop words kept as SQLite keeps them: configurations
-``newsdesk_<language>``) with a GIN index, kept in step by triggers on ``articles`` that fire when an article is
-inserted or its title, text or language change. Not a column of ``articles``: dedup
+``newsdesk_<language>``) with a GIN index, kept in step by triggers on ``articles`` that
+fire when an article is inserted or its title, text or language change. Not a column of ``articles``: dedup
 updates every article once (cluster, relation, clean text), and each new row version
 re-inserted all the article's lexemes into the GIN index. SQLite: an FTS5
 external-content table ``articles_fts`` (porter + unicode61) kept in step by triggers on
@@ -97,11 +97,12 @@ def _pg_upsert_vectors(rows: str) -> str:
             f"ON CONFLICT (article_id) DO UPDATE SET {TSV_COLUMN} = EXCLUDED.{TSV_COLUMN}")
 
 
-# Inserted articles are indexed per statement (one INSERT ... SELECT over the transition
-# table); an update of title, text or language per row (rare: re-extraction). Deleted
-# articles leave with their row (ON DELETE CASCADE).
 # english first: the other configurations stem ASCII words with it, as the built-in ones do
 _PG_LANGUAGES = ", ".join(f"'{c}'" for c in ["english", *sorted(set(PG_CONFIGS.values()) - {"english"})])
+# The configurations and the folding function, then the index: inserted articles are indexed
+# per statement (one INSERT ... SELECT over the transition table); an update of title, text
+# or language per row (rare: re-extraction). Deleted articles leave with their row (ON
+# DELETE CASCADE).
 _PG_DDL = [
     f"""DO $$ DECLARE language text; BEGIN
         FOREACH language IN ARRAY ARRAY[{_PG_LANGUAGES}] LOOP
