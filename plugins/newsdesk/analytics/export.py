@@ -115,11 +115,21 @@ def iter_chunks(engine: Engine, columns: list[tuple[str, Any]], since=None, unti
     stmt = stmt.columns(**{name: kind for name, kind in columns if not isinstance(kind, sqltypes.NullType)})
     if binds:
         stmt = stmt.bindparams(*binds)
+    # only columns that may hold datetimes or decimals need a look at each value
+    convert = [i for i, (_, kind) in enumerate(columns)
+               if isinstance(kind, (sqltypes.DateTime, sqltypes.Numeric, sqltypes.NullType))
+               and not isinstance(kind, sqltypes.Float)]
     with engine.connect() as conn:
         conn = conn.execution_options(stream_results=True, yield_per=chunk_size)
         result = conn.execute(stmt, params)
         for part in result.partitions(chunk_size):
-            yield [tuple(_cell(v) for v in row) for row in part]
+            rows = []
+            for row in part:
+                row = list(row)
+                for i in convert:
+                    row[i] = _cell(row[i])
+                rows.append(tuple(row))
+            yield rows
 
 
 class _Writer:
@@ -157,8 +167,8 @@ class _Writer:
 
         schema = self.arrow_schema(rows)
         arrays = []
-        for values, column in zip(zip(*rows) if rows else [[] for _ in self.names], schema):
-            if pa.types.is_string(column.type):  # typed from its first value: later ones may differ
+        for values, column, reflected in zip(zip(*rows) if rows else [[] for _ in self.names], schema, self.types):
+            if reflected is None and pa.types.is_string(column.type):  # typed from its first value only
                 values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
             arrays.append(pa.array(list(values), type=column.type))
         return pa.Table.from_arrays(arrays, schema=schema)
