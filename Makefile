@@ -26,8 +26,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 migrate: install
 	$(VENV)/bin/newsdesk db upgrade
 
+# the warehouse's init step first (migrations, search index, views), as a deployment runs it
 run: install
 	mkdir -p var
+	$(VENV)/bin/newsdesk db upgrade
 	$(VENV)/bin/newsdesk run
 
 # Debian's Chromium for the report's browser test (skipped with a message if it cannot be installed).

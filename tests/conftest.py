@@ -109,3 +109,43 @@ def airflow_db():
     subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(),
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return os.environ["AIRFLOW_HOME"]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def snapshot_warehouse(request, tmp_path_factory):
+    """The offline snapshot loaded as `make run` loads it (`newsdesk db upgrade`, then the
+    ingestion round and the rollup of `newsdesk run`, here without Airflow), once per session
+    on each database, for tests that only read it."""
+    import io
+
+    from newsdesk.offline import run_offline
+
+    if request.param == "sqlite":
+        url, name = f"sqlite:///{tmp_path_factory.mktemp('snapshot') / 'warehouse.db'}", None
+    else:
+        reason = _pg_reachable()
+        if reason:
+            pytest.skip(reason)
+        name = f"newsdesk_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    engine = db.get_engine(url)
+    db.upgrade(engine)
+    saved = {var: os.environ.get(var) for var in ("NEWSDESK_HTTP_PROXY", "NEWSDESK_REGISTRY", "NEWSDESK_DATABASE_URL")}
+    try:
+        assert run_offline(url, use_airflow=False, out=io.StringIO()) == 0
+    finally:  # run_offline points the library at its proxy through the environment
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+    yield engine
+    engine.dispose()
+    if name:
+        db.dispose_all()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

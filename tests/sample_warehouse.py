@@ -20,6 +20,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
 from newsdesk.storage import schema
+from newsdesk.urls import publisher_of
 
 BUFFER_ORIGINAL = (
     "Russia's Putin says army is creating 'buffer zones' inside Ukraine",
@@ -177,7 +178,8 @@ def build_sample_warehouse(engine: Engine, now: datetime | None = None) -> dict:
                 content_type="text/html; charset=utf-8", entry_published_at=published,
             ).returning(schema.pages.c.id)).scalar_one()
             articles[key] = conn.execute(insert(schema.articles).values(
-                page_id=page_id, source_id=src[source], url=url, canonical_url=url, domain=domain, title=title,
+                page_id=page_id, source_id=src[source], url=url, canonical_url=url, domain=domain,
+                publisher=publisher_of(domain), title=title,
                 text=body, clean_text=body, author=author, published_at=published, sitename=source,
                 language=language, word_count=len(body.split()),
                 text_sha256=hashlib.sha256(body.encode()).hexdigest(), extractor="trafilatura",

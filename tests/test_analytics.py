@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, text, update
@@ -148,8 +150,10 @@ def test_search_index_follows_inserts_updates_and_deletes(warehouse):
                      .values(title="Storm Éowyn batters Ireland", text="Record gusts in Galway overnight."))
     assert search.search(engine, "flooding") == []
     assert [s.article_id for s in search.search(engine, "Éowyn galway")] == [info["articles"]["storm"]]
-    if engine.dialect.name == "sqlite":  # FTS5 folds accents; PostgreSQL (no unaccent) does not
-        assert [s.article_id for s in search.search(engine, "eowyn")] == [info["articles"]["storm"]]
+    # accents folded on both databases, in the text and in the query
+    assert [s.article_id for s in search.search(engine, "eowyn")] == [info["articles"]["storm"]]
+    assert [s.article_id for s in search.search(engine, "Präsident")] == [info["articles"]["german"]]
+    assert [s.article_id for s in search.search(engine, "prasident die")] == [info["articles"]["german"]]
     with engine.begin() as conn:
         page = conn.execute(insert(schema.pages).values(url="https://x.example/n", origin="feed", state="extracted")
                             .returning(schema.pages.c.id)).scalar_one()
@@ -223,15 +227,6 @@ def test_ensure_search_index_is_idempotent_and_backfills(engine):
     assert len(search.search(engine, "buffer zones")) == 1
 
 
-def test_fts5_query_translation():
-    assert search.fts5_query("buffer zones") == '"buffer" AND "zones"'
-    assert search.fts5_query('"buffer zones" Ukraine') == '"buffer zones" AND "Ukraine"'
-    assert search.fts5_query("wildfire OR storm") == '("wildfire" OR "storm")'
-    assert search.fts5_query("buffer -banks") == '("buffer") NOT "banks"'
-    assert search.fts5_query('title:"x" NEAR(') == '"title x" AND "NEAR"'
-    assert search.fts5_query("- ") == "" and search.fts5_query("OR") == '"OR"'
-
-
 # --- exports -------------------------------------------------------------------------------
 
 
@@ -241,22 +236,24 @@ def test_export_formats(warehouse, tmp_path, fmt):
     out = tmp_path / f"articles.{fmt}"
     since = info["now"] - timedelta(days=10)
     stats = export.export(engine, out, fmt=fmt, since=since, chunk_size=5)
+    with engine.connect() as conn:
+        view_columns = list(conn.execute(text("SELECT * FROM v_articles WHERE 1 = 0")).keys())
     assert stats["rows"] == 12 and stats["chunks"] == 3 and out.exists()
     assert not list(tmp_path.glob("*.part"))
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         table = pq.read_table(out)
-        assert table.schema.names == export.NAMES and table.num_rows == 12
+        assert table.schema.names == stats["columns"] == view_columns and table.num_rows == 12
         assert str(table.schema.field("published_at").type) == "timestamp[us, tz=UTC]"
         rows = table.to_pylist()
     elif fmt == "csv":
         with open(out, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
-        assert list(rows[0]) == export.NAMES
+        assert list(rows[0]) == view_columns
     else:
         rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-        assert list(rows[0]) == export.NAMES
+        assert list(rows[0]) == view_columns
     ids = [int(r["article_id"]) for r in rows]
     assert ids == sorted(ids) and info["articles"]["old"] not in ids
     first = next(r for r in rows if int(r["article_id"]) == info["articles"]["buffer"])
@@ -274,9 +271,117 @@ def test_export_everything_and_nothing(warehouse, tmp_path):
     assert empty["rows"] == 0
     import pyarrow.parquet as pq
 
-    assert pq.read_table(tmp_path / "none.parquet").schema.names == export.NAMES
+    assert pq.read_table(tmp_path / "none.parquet").schema.names == [c for c, _ in export.view_columns(engine)]
     with pytest.raises(ValueError):
         export.export(engine, tmp_path / "x.xml", fmt="xml")
+
+
+def test_export_columns_and_types_come_from_the_view(warehouse, tmp_path, monkeypatch):
+    """The export is the view: its columns in its order, read at run time, with the same
+    Parquet types on both databases; a column appended to v_articles is exported with no
+    change to the exporter."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from newsdesk.storage import views
+
+    engine, info = warehouse
+    export.export(engine, tmp_path / "a.parquet")
+    schema = pq.read_schema(tmp_path / "a.parquet")
+    types = {name: str(schema.field(name).type) for name in schema.names}
+    assert types["article_id"] == types["word_count"] == types["cluster_id"] == "int64"
+    assert types["similarity"] == "double" and types["paywalled"] == "bool"
+    assert types["published_at"] == types["fetched_at"] == "timestamp[us, tz=UTC]"
+    assert types["relation"] == types["publisher"] == types["original_url"] == "string"
+    table = pq.read_table(tmp_path / "a.parquet")
+    reuters = table.filter(pa.compute.equal(table["article_id"], info["articles"]["buffer"])).to_pylist()[0]
+    assert reuters["publisher"] == "reuters.com" and reuters["similarity"] == 1.0
+
+    copy = tmp_path / "sql"
+    shutil.copytree(Path(views.SQL_DIR), copy)
+    view = copy / "views" / "10_v_articles.sql"
+    appended = "    a.publisher       AS publisher,\n    a.text_sha256     AS text_sha256\n"
+    view.write_text(view.read_text().replace("    a.publisher       AS publisher\n", appended))
+    monkeypatch.setattr(views, "SQL_DIR", copy)
+    db.upgrade(engine)
+    stats = export.export(engine, tmp_path / "b.csv", fmt="csv")
+    assert stats["columns"][-2:] == ["publisher", "text_sha256"] and stats["rows"] == 13
+    with open(tmp_path / "b.csv", newline="", encoding="utf-8") as fh:
+        assert next(csv.reader(fh))[-1] == "text_sha256"
+
+
+def test_export_partitioned_by_day(warehouse, tmp_path):
+    import pyarrow.dataset as ds
+
+    engine, info = warehouse
+    out = tmp_path / "by_day"
+    stats = export.export(engine, out, fmt="parquet", partition_by="day", chunk_size=4)
+    with engine.connect() as conn:
+        per_day = {str(day)[:10]: n for day, n in conn.execute(text(
+            "SELECT day, SUM(articles) FROM v_daily_volume GROUP BY day"))}
+    days = set(per_day)
+    assert {p.name for p in out.iterdir()} == {f"day={d}" for d in days}
+    assert stats["rows"] == 13 and stats["partitions"] == len(days)
+    for part in out.iterdir():  # each file holds the view's columns, the day is its folder
+        for f in part.glob("*.parquet"):
+            assert ds.dataset(f, format="parquet").schema.names == stats["columns"]
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 13 and sorted(table["article_id"].to_pylist()) == sorted(info["articles"].values())
+    assert {d: table.filter(ds.field("day") == d).num_rows for d in days} == per_day
+    with pytest.raises(FileExistsError):
+        export.export(engine, out, fmt="parquet", partition_by="day")
+
+
+def test_cli_export_dash_writes_csv_to_stdout(sqlite_engine, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path as P
+
+    sample.build_sample_warehouse(sqlite_engine)
+    newsdesk = str(P(sys.executable).with_name("newsdesk"))
+    url = _url(sqlite_engine)
+    done = subprocess.run([newsdesk, "export", "-", "--database", url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(done.stdout.splitlines()))
+    assert len(rows) == 13 and rows[0]["publisher"] and json.loads(done.stderr)["format"] == "csv"
+    jsonl = subprocess.run([newsdesk, "export", "-", "--format", "jsonl", "--database", url],
+                           capture_output=True, text=True, timeout=120)
+    assert len(jsonl.stdout.splitlines()) == 13
+    refused = subprocess.run([newsdesk, "export", "-", "--format", "parquet", "--database", url],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "parquet needs a file" in refused.stderr
+
+
+# --- publishers ---------------------------------------------------------------------------------
+
+
+def test_publishers_group_an_outlets_hosts(warehouse):
+    """edition.cnn.com and cnn.com are one publisher: one republisher in v_syndication and in the
+    report's network, and --source cnn.com finds both hosts' copies; domain stays the host."""
+    from newsdesk.analytics import report
+    from newsdesk.storage import loads
+
+    engine, info = warehouse
+    with engine.begin() as conn:
+        copies = []
+        for url in ("https://edition.cnn.com/2026/world/putin-buffer-zones", "https://www.cnn.com/world/buffer"):
+            (page,) = loads.enqueue_pages(conn, [loads.NewPage(url=url, origin="feed")])
+            source = loads.source_for_domain(conn, loads.with_place({"url": url})["domain"])
+            copies.append(loads.upsert_article(conn, page, source, {
+                "url": url, "title": sample.BUFFER_ORIGINAL[0], "text": sample.BUFFER_ORIGINAL[1],
+                "published_at": info["now"] - timedelta(days=1)}))
+        conn.execute(update(schema.articles).where(schema.articles.c.id.in_(copies)).values(
+            cluster_id=info["clusters"]["buffer"], relation="exact", similarity=1.0, dedup_state="done"))
+    hosts = _rows(engine, "SELECT domain, publisher FROM v_articles WHERE publisher = 'cnn.com' ORDER BY domain")
+    assert [(r["domain"], r["publisher"]) for r in hosts] == [("cnn.com", "cnn.com"), ("edition.cnn.com", "cnn.com")]
+    syndication = _rows(engine, "SELECT * FROM v_syndication WHERE republisher = 'cnn.com'")
+    assert [(r["original_publisher"], r["copies"], r["exact"]) for r in syndication] == [("reuters.com", 2, 2)]
+    edges = report.collect(engine, since=info["now"] - timedelta(days=10))["edges"]
+    assert {"from": "cnn.com", "to": "reuters.com", "copies": 2} in edges
+    assert all(e["from"] != e["to"] for e in edges)
+    found = search.search(engine, "buffer zones", source="cnn.com")
+    assert [(s.article_id, s.matched) for s in found] == [(info["articles"]["buffer"], 2)]
+    assert search.search(engine, "buffer zones", source="edition.cnn.com")[0].matched == 1
 
 
 # --- rollup ----------------------------------------------------------------------------------

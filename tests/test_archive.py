@@ -181,8 +181,10 @@ def test_sigkill_midway_then_resume(sqlite_url, sqlite_engine, small_settings, t
         assert dupes.scalar_one() == 0
 
 
-def test_cli_import_contract(sqlite_url, tmp_path):
-    """`newsdesk import FILE... --database URL`: every HTML response, exit 0, a JSON report."""
+def test_cli_import_contract(tmp_path):
+    """`newsdesk import FILE... --database URL` on a new URL: the warehouse is created, every HTML
+    response imported, exit 0, a JSON report; a second import into it needs no `db upgrade`."""
+    sqlite_url = f"sqlite:///{tmp_path / 'new' / 'warehouse.db'}"
     a, b = tmp_path / "a.warc", tmp_path / "b.warc.gz"
     write_warc(a, news_records(6, 21), gzip=False)
     write_warc(b, list(news_records(5, 22)) + bad_records(22))
@@ -199,6 +201,9 @@ def test_cli_import_contract(sqlite_url, tmp_path):
     assert {"records", "pages", "already_present", "skipped", "errors"} <= set(report["files"][str(a)])
     assert "dedup" in report
     assert "records/s" in out.stderr, "progress goes to stderr"
+    again = subprocess.run([str(NEWSDESK), "import", str(a), "--database", sqlite_url, "-q"],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and json.loads(again.stdout)["files"][str(a)]["status"] == "already_done"
     missing = subprocess.run([str(NEWSDESK), "import", str(tmp_path / "nope.warc"), "--database", sqlite_url],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1
@@ -635,10 +640,11 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
+        # a new URL: the import creates the database and its warehouse (the outside contract)
         out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", url, "-q"],
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
-        assert "created the warehouse database" in out.stderr
+        assert "created the warehouse database" in out.stderr and "created a new warehouse" in out.stderr
         created = create_engine(url)
         with created.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM v_articles")).scalar_one() == 4
@@ -653,9 +659,10 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
         conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOCREATEDB'))
     try:
         denied = make_url(PG_ADMIN_URL).set(username=role, password=None, database=name).render_as_string(False)
-        out = subprocess.run([str(NEWSDESK), "import", str(path), "--database", denied, "-q"],
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 2 and "Traceback" not in out.stderr and "does not exist" in out.stderr, out.stderr
+        for command in (["db", "upgrade"], ["import", str(path), "-q"]):
+            out = subprocess.run([str(NEWSDESK), *command, "--database", denied],
+                                 capture_output=True, text=True, timeout=300)
+            assert out.returncode == 2 and "Traceback" not in out.stderr and "does not exist" in out.stderr, out.stderr
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
@@ -774,7 +781,7 @@ def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, t
     assert stats["missing_raw"] == 0 and stats["failed"] == 0
 
 
-def test_cli_import_takes_folders_of_archives(sqlite_url, tmp_path):
+def test_cli_import_takes_folders_of_archives(sqlite_engine, sqlite_url, tmp_path):
     folder = tmp_path / "crawl"
     write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))
     write_warc(folder / "b.WARC", news_records(2, 73), gzip=False)

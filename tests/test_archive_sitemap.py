@@ -73,7 +73,7 @@ def test_backfill_sitemap_since_date(engine, settings, http_server):
     assert http_server.hits("/world/1") == 1
 
 
-def test_backfill_sitemap_fallback_paths_and_cli(sqlite_url, http_server, monkeypatch):
+def test_backfill_sitemap_fallback_paths_and_cli(sqlite_engine, sqlite_url, http_server, monkeypatch):
     xml = {"Content-Type": "application/xml"}
     http_server.add("/robots.txt", "not here", status=404)
     http_server.add("/news-sitemap.xml", news_sitemap([(http_server.url("/a/1"), "2026-03-05T00:00:00Z")]), headers=xml)

@@ -68,6 +68,19 @@ def test_feeds_discover_prints_advertised_feeds(http_server):
 
 
 def test_stats_reports_counts(sqlite_url):
+    assert run("db", "upgrade", "--database", sqlite_url).returncode == 0
     done = run("stats", "--database", sqlite_url)
     assert done.returncode == 0
     assert json.loads(done.stdout)["articles"] == 0
+
+
+def test_a_mistyped_sqlite_path_is_an_error_and_creates_nothing(tmp_path):
+    """Every command but `db upgrade` reads the warehouse it is given: a path that holds none is
+    one line and exit code 2, not a new empty warehouse that answers "no matching stories"."""
+    missing = tmp_path / "typo" / "warehuose.db"
+    for command in (["stats"], ["search", "buffer"], ["export", str(tmp_path / "a.csv")], ["poll"],
+                    ["feeds", "status"], ["db", "current"]):
+        done = run(*command, "--database", f"sqlite:///{missing}")
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.count("\n") == 1 and f"no SQLite warehouse at {missing}" in done.stderr, done.stderr
+    assert not missing.parent.exists()

@@ -42,6 +42,7 @@ def test_dag_run_end_to_end_over_snapshot(airflow_db, dagbag, sqlite_url, monkey
     """A real dag.test() run loads the snapshot; a second run adds no rows."""
     from newsdesk.storage import db
 
+    db.upgrade(db.get_engine(sqlite_url))  # the deployment's init step; the DAG only checks the revision
     monkeypatch.setenv("NEWSDESK_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("NEWSDESK_REGISTRY", str(SNAPSHOT_REGISTRY))
     dag = dagbag.get_dag("news_ingest")

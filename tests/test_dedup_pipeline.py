@@ -106,7 +106,7 @@ def test_seed_spun_copy_clusters_with_original_and_independent_article_does_not(
                           {"c": orig.cluster_id}).one()
         assert vc.size == 2 and vc.domains == "234radio.com,aljazeera.com" and vc.original_url == orig.url
         syn = conn.execute(text("SELECT * FROM v_syndication")).all()
-        assert [(r.republisher_domain, r.source_domain, r.copies, r.paraphrase) for r in syn] == [
+        assert [(r.republisher, r.original_publisher, r.copies, r.paraphrase) for r in syn] == [
             ("234radio.com", "aljazeera.com", 1, 1)]
     # 234Radio's "Source: Aljazeera" line names it (the copy is also later: the first rule decides)
     assert reason_of(engine, orig.url) == "attribution"

@@ -193,6 +193,8 @@ def test_cli_import_links_a_republished_copy_to_its_original(backend, request):
     """The outside contract: ``newsdesk import FILE --database URL`` and the v_articles columns."""
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
     warc = DATA / "warc" / "syndication.warc.gz"
+    # a new warehouse is created by `db upgrade` (the deployment's init step), not by an import
+    assert subprocess.run([NEWSDESK, "db", "upgrade", "--database", url], capture_output=True).returncode == 0
     for _ in range(2):  # importing twice adds nothing
         done = subprocess.run([NEWSDESK, "import", str(warc), "--database", url], capture_output=True, text=True,
                               timeout=300)
@@ -217,6 +219,7 @@ def test_cli_import_links_a_republished_copy_to_its_original(backend, request):
 
 
 def test_import_of_missing_file_fails_clearly(sqlite_url):
+    assert subprocess.run([NEWSDESK, "db", "upgrade", "--database", sqlite_url], capture_output=True).returncode == 0
     done = subprocess.run([NEWSDESK, "import", "/nonexistent/x.warc.gz", "--database", sqlite_url],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0

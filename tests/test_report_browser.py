@@ -183,7 +183,7 @@ def test_report_renders_in_chromium(chromium, engine, tmp_path):
     assert state["clusterBars"] == 2
     assert state["clusterLabels"][0].startswith("Russia's Putin says army is creating")
     assert state["edges"] == 4
-    assert state["nodes"] == ["Kyiv Post", "MSN", "Reuters", "US News", "Yahoo News"]
+    assert state["nodes"] == ["kyivpost.com", "msn.com", "reuters.com", "usnews.com", "yahoo.com"]  # publishers
     assert state["feedBars"] == 7 and state["feedRows"] == 8
     assert state["badges"] == ["disabled", "failing", "never polled", "ok", "ok", "ok", "stale"]
     assert state["width"] > 500

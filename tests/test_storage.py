@@ -11,7 +11,7 @@ from newsdesk.storage import db, loads, schema
 V_ARTICLES_CONTRACT = [
     "article_id", "url", "canonical_url", "domain", "title", "text", "published_at", "language",
     "cluster_id", "original_url", "relation", "similarity", "source", "author", "sitename", "attribution",
-    "word_count", "extracted_at", "origin", "clean_text", "fetched_at", "paywalled",
+    "word_count", "extracted_at", "origin", "clean_text", "fetched_at", "paywalled", "publisher",
 ]
 
 

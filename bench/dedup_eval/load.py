@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsdesk.storage.loads import insert_ignore, utcnow
 from newsdesk.storage.schema import articles, pages, sources
+from newsdesk.urls import publisher_of
 
 
 def source_id(conn: Connection, name: str, domain: str) -> int:
@@ -36,7 +37,8 @@ def insert_articles(engine: Engine, arts: list[dict]) -> dict[str, int]:
         article_ids = conn.execute(
             articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
             [dict(page_id=pid, source_id=cache[a["source_name"]], url=a["url"], canonical_url=a.get("canonical_url"),
-                  domain=a["domain"], title=a["title"], text=a["text"], published_at=a.get("published_at"),
+                  domain=a["domain"], publisher=publisher_of(a["domain"]), title=a["title"], text=a["text"],
+                  published_at=a.get("published_at"),
                   word_count=len(a["text"].split()), text_sha256=hashlib.sha256(a["text"].encode()).hexdigest(),
                   extracted_at=now, dedup_state="pending") for pid, a in zip(page_ids, arts)]).scalars().all()
     return {a["url"]: aid for a, aid in zip(arts, article_ids)}

@@ -41,7 +41,7 @@ from .fetch.archived import read_body
 from .pipeline import article_fields
 from .storage import loads, schema
 from .times import as_utc, parse_since
-from .urls import domain_of
+from .urls import domain_of, publisher_of
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,17 @@ def current_version() -> str:
 
 
 def resolve_source(engine: Engine, source: str) -> list[int]:
-    """Source ids for a registry name, a domain (with or without ``www.``) or a homepage URL."""
+    """Source ids for a registry name, a domain (with or without ``www.``), a publisher (every
+    source whose domain's registrable domain it is: ``cnn.com`` covers edition.cnn.com) or a
+    homepage URL."""
     s = schema.sources
     value = source.strip()
     domain = domain_of(value) if "/" in value or "." in value else value.lower()
     bare = domain[4:] if domain.startswith("www.") else domain
     with engine.connect() as conn:
-        ids = conn.execute(select(s.c.id).where(or_(
-            s.c.name == value, s.c.domain.in_({domain, bare, f"www.{bare}"}),
-        )).order_by(s.c.id)).scalars().all()
+        rows = conn.execute(select(s.c.id, s.c.name, s.c.domain).order_by(s.c.id)).all()
+    ids = [r.id for r in rows if r.name == value or r.domain in {domain, bare, f"www.{bare}"}
+           or (r.domain and publisher_of(r.domain) == bare)]
     if not ids:
         raise ValueError(f"no source named {source!r} and none with domain {bare!r}")
     return list(ids)

@@ -7,7 +7,10 @@ a feed or a share button added to it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import tldextract
 
 # Parameters that identify a campaign or a click, never the document.
 TRACKING_PARAMS = frozenset(
@@ -22,6 +25,10 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "at_", "stm_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# The public suffix list as tldextract ships it: never fetched, never cached on disk, so a
+# publisher is the same on every machine running one version. Private suffixes count
+# (foo.github.io and bar.github.io are two publishers).
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 def is_tracking_param(name: str) -> bool:
@@ -58,3 +65,15 @@ def domain_of(url: str) -> str:
     """Host without a leading ``www.``: the unit analysts group outlets by."""
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+@lru_cache(maxsize=65536)
+def publisher_of(host_or_url: str) -> str:
+    """The registrable domain of a host or URL (``edition.cnn.com`` -> ``cnn.com``,
+    ``www.bbc.co.uk`` -> ``bbc.co.uk``): the unit that owns an outlet's hosts. A host under
+    no known public suffix (``localhost``, an IP address, ``site.example``) is its own
+    publisher, without a leading ``www.``."""
+    value = host_or_url.strip().lower()
+    host = domain_of(value) if "/" in value else value.removeprefix("www.")
+    host = host.rstrip(".")
+    return _SUFFIXES(host).top_domain_under_public_suffix or host

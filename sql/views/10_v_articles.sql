@@ -26,7 +26,9 @@ SELECT
     -- when the page was fetched; for an archive import, its capture (WARC-Date)
     p.fetched_at      AS fetched_at,
     -- the page declares its content not free (the text may be a teaser); NULL: not declared
-    a.paywalled       AS paywalled
+    a.paywalled       AS paywalled,
+    -- registrable domain of domain (public suffix list): edition.cnn.com -> cnn.com
+    a.publisher       AS publisher
 FROM articles a
 LEFT JOIN clusters c ON c.id = a.cluster_id
 LEFT JOIN articles o ON o.id = c.original_article_id

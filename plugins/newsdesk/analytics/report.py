@@ -75,18 +75,18 @@ def collect(engine: Engine, since=None, top_clusters: int = 15, top_edges: int =
             })
         edges = [
             {"from": r.republisher, "to": r.source, "copies": int(r.copies)}
+            # by publisher (registrable domain): edition.cnn.com and cnn.com are one node, and
+            # a publisher copying itself across its own hosts is no edge
             for r in conn.execute(text(f"""
-                SELECT COALESCE(sc.name, a.domain) AS republisher, COALESCE(so.name, o.domain) AS source,
+                SELECT COALESCE(a.publisher, a.domain) AS republisher, COALESCE(o.publisher, o.domain) AS source,
                        COUNT(*) AS copies
                 FROM articles a
                 JOIN clusters c ON c.id = a.cluster_id
                 JOIN articles o ON o.id = c.original_article_id
-                LEFT JOIN sources sc ON sc.id = a.source_id
-                LEFT JOIN sources so ON so.id = o.source_id
                 WHERE a.id <> o.id AND a.relation IN {_COPY_IN}
-                  AND COALESCE(a.source_id, -1) <> COALESCE(o.source_id, -2)
+                  AND COALESCE(a.publisher, a.domain, '') <> COALESCE(o.publisher, o.domain, '')
                   AND COALESCE(a.published_at, a.extracted_at) >= :since
-                GROUP BY COALESCE(sc.name, a.domain), COALESCE(so.name, o.domain)
+                GROUP BY COALESCE(a.publisher, a.domain), COALESCE(o.publisher, o.domain)
                 ORDER BY COUNT(*) DESC, 1, 2
                 LIMIT :n""").bindparams(ts), dict(p, n=top_edges))
         ]
@@ -161,7 +161,7 @@ _TEMPLATE = """<!doctype html>
     <p class="muted">Originals with the most copies on other outlets. Hover a bar for the republishers.</p>
     <div id="clusters" class="chart"></div></section>
   <section id="network-section"><h2>Who republishes whom</h2>
-    <p class="muted">Arrows go from a republisher to the source of the original; width is the number of copies.</p>
+    <p class="muted">Arrows go from a republishing publisher (registrable domain: edition.cnn.com counts as cnn.com) to the publisher of the original; width is the number of copies.</p>
     <div id="network" class="chart"></div></section>
   <section id="feeds-section"><h2>Feed health</h2>
     <p class="muted">Error rate over the last 24 hours per feed, and the state of every feed.</p>

@@ -3,6 +3,22 @@
 The index itself (SQLite FTS5 table, PostgreSQL tsvector side table, their triggers) is
 created and maintained by ``newsdesk.storage.search_index``; this module parses queries
 and ranks stories.
+
+One grammar on both databases (``parse_query``), translated to an FTS5 expression on SQLite
+and to a tsquery on PostgreSQL (never through FTS5's or websearch_to_tsquery's own syntax,
+which differ):
+
+- words are ANDed; ``"a phrase"`` matches the words in that order, next to each other;
+- ``OR`` (in capitals) between two terms matches either;
+- ``-word``, ``-"a phrase"`` or ``NOT word`` (in capitals) excludes the articles that
+  match it from the whole query; a query of exclusions alone lists every other article;
+- ``word*`` matches words that start with ``word`` (after stemming, on both databases);
+- an apostrophe (’ or ') splits a word, and a single letter beside it is dropped:
+  ``Kremlin’s`` searches ``Kremlin``, ``l’Ukraine`` ``Ukraine``; inside a phrase the
+  letter stays (``"Kremlin's forces"``);
+- accents are folded (``cafe`` finds ``café``) and no word is a stop word (``the`` is
+  searched like any other word). Stemming: English (Porter) for every article on SQLite,
+  the article's language on PostgreSQL (``storage.search_index``).
 """
 
 from __future__ import annotations
@@ -15,59 +31,131 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
-from ..storage.search_index import FTS_TABLE, PG_CONFIGS, TSV_COLUMN, TSV_TABLE, pg_config_expr
+from ..storage.search_index import (
+    FTS_TABLE,
+    PG_SEARCH_CONFIGS,
+    TSV_COLUMN,
+    TSV_TABLE,
+    fold_accents,
+    pg_config_expr,
+)
 from ..times import as_utc
+from ..urls import domain_of
 
 COPY_RELATIONS = ("exact", "near", "paraphrase")
 
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_LETTERS = re.compile(r"[^\W_]+")  # what both tokenizers keep of a word
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'", "`": "'"})
+# a letter elided before a word (l'Ukraine, d'Italia) or a clitic after one (Kremlin's, don't)
+_ELISION = re.compile(r"(?<![\w'])[^\W\d_]'(?=\w)|(?<=\w)'[^\W\d_](?![\w'])")
 
-_TOKEN = re.compile(r'"([^"]+)"|(\S+)')
-_WORD = re.compile(r"\w+", re.UNICODE)
+
+@dataclass(frozen=True)
+class Term:
+    """One searchable term: ``text`` as the database's tokenizer receives it."""
+
+    text: str
+    kind: str  # "word", "phrase" or "prefix"
+
+    @property
+    def tokens(self) -> list[str]:
+        return [t.lower() for t in _LETTERS.findall(self.text)]
 
 
-def fts5_query(query: str) -> str:
-    """A web-search style query as a safe FTS5 expression.
+@dataclass
+class Query:
+    """AND of ``groups`` (each an OR of terms), minus any match of an ``excluded`` term."""
 
-    Words are ANDed; "quoted text" is a phrase; ``OR`` between terms is an OR; a leading
-    ``-`` excludes a word. Every term is quoted, so FTS5 syntax in user input is inert.
-    """
-    parts: list[str] = []
-    negatives: list[str] = []
-    pending_or = False
-    for m in _TOKEN.finditer(query):
-        phrase, word = m.group(1), m.group(2)
-        if word == "OR" and parts:
-            pending_or = True
-            continue
-        negate = bool(word and word.startswith("-") and len(word) > 1)
-        words = _WORD.findall(phrase if phrase is not None else word)
-        if not words:
-            continue
-        term = '"' + " ".join(words) + '"'
-        if negate:
-            negatives.append(term)
-        elif pending_or:
-            parts[-1] = f"({parts[-1]} OR {term})"
+    groups: list[list[Term]] = field(default_factory=list)
+    excluded: list[Term] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.excluded)
+
+
+def _term(raw: str, kind: str) -> Term | None:
+    value = fold_accents(raw.translate(_APOSTROPHES)).replace('"', " ")
+    if kind != "phrase":
+        value = _ELISION.sub("", value).replace("'", " ")
+    if kind == "prefix":
+        value = " ".join(_LETTERS.findall(value))
+    value = " ".join(value.split())
+    return Term(value, kind) if _LETTERS.search(value) else None
+
+
+def parse_query(query: str) -> Query:
+    """A web-search style query (module docstring) as terms; anything else in it is text."""
+    parsed = Query()
+    pending_or = negate_next = after_term = False
+    for match in _TOKEN.finditer(query):
+        dash, phrase, word = match.groups()
+        negate = negate_next or bool(dash)
+        if word is not None:
+            if word == "OR" and after_term and not negate_next:
+                pending_or = True
+                continue
+            if word == "NOT":
+                negate_next = True
+                continue
+            if word == "AND":
+                continue
+            if word.startswith("-") and word.strip("-"):
+                negate, word = True, word.lstrip("-")
+            term = _term(word.rstrip("*"), "prefix" if word.endswith("*") else "word")
         else:
-            parts.append(term)
+            term = _term(phrase, "phrase")
+        negate_next = False
+        if term is not None and negate:
+            parsed.excluded.append(term)
+        elif term is not None and pending_or:
+            parsed.groups[-1].append(term)
+        elif term is not None:
+            parsed.groups.append([term])
+        after_term = term is not None and not negate
         pending_or = False
-    if not parts:
+    return parsed
+
+
+def _fts5_term(term: Term) -> str:
+    if term.kind == "prefix":
+        return '"' + " ".join(term.tokens) + '" *'
+    return '"' + term.text.replace('"', '""') + '"'
+
+
+def fts5_query(query: str | Query) -> str:
+    """The FTS5 expression of a query's terms (empty when nothing is left to match). The
+    exclusions of a query without other terms are left out: ``_hits_sql`` handles those."""
+    parsed = parse_query(query) if isinstance(query, str) else query
+    if not parsed.groups:
         return ""
-    expr = " AND ".join(parts)
-    for neg in negatives:
-        expr = f"({expr}) NOT {neg}"
+    expr = " AND ".join(
+        _fts5_term(group[0]) if len(group) == 1 else "(" + " OR ".join(map(_fts5_term, group)) + ")"
+        for group in parsed.groups)
+    for term in parsed.excluded:
+        expr = f"({expr}) NOT {_fts5_term(term)}"
     return expr
 
 
+def _pg_param(term: Term) -> str:
+    return " <-> ".join(term.tokens) + ":*" if term.kind == "prefix" else term.text
+
+
+def pg_tsquery(parsed: Query, config: str, names: dict[Term, str]) -> str:
+    """SQL for the query's tsquery under text search configuration ``config`` (an SQL
+    expression); ``names``: the bind parameter of each term's text."""
+    def one(term: Term) -> str:
+        function = "to_tsquery" if term.kind == "prefix" else "phraseto_tsquery"
+        return f"{function}({config}, :{names[term]})"
+
+    parts = ["(" + " || ".join(map(one, group)) + ")" for group in parsed.groups]
+    parts += [f"!!{one(term)}" for term in parsed.excluded]
+    return "(" + " && ".join(parts) + ")"
+
+
 def query_terms(query: str) -> list[str]:
-    """Lower-cased words of a query, without exclusions and OR (for snippets)."""
-    out = []
-    for m in _TOKEN.finditer(query):
-        chunk = m.group(1) or m.group(2)
-        if chunk == "OR" or (m.group(2) and chunk.startswith("-")):
-            continue
-        out.extend(w.lower() for w in _WORD.findall(chunk))
-    return out
+    """Lower-cased words of a query's terms, without exclusions (for snippets)."""
+    return [token for group in parse_query(query).groups for term in group for token in term.tokens]
 
 
 @dataclass
@@ -86,6 +174,7 @@ class Story:
     matched: int
     snippet: str = ""
     copy_list: list[dict] = field(default_factory=list)
+    publisher: str | None = None  # registrable domain of ``domain``
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -95,25 +184,34 @@ class Story:
 
 
 
-def _hits_sql(dialect: str, filters: list[str]) -> str:
+def _hits_sql(dialect: str, parsed: Query, params: dict, filters: list[str]) -> str:
+    """The ``hits`` CTE: (id, cluster_id, score) of every matching article; fills ``params``."""
     where = "".join(f" AND {f}" for f in filters)
     if dialect == "postgresql":
-        # One tsquery per configuration (stemmed the way each language's documents were),
-        # ORed: an English query term still finds German-stemmed words spelt the same.
         # Every document was stemmed with its own language's configuration, so it is matched
-        # against the query parsed with that same configuration (exact, negations included).
+        # against the query parsed with that same configuration (exact, exclusions included).
         # The OR of the query under every configuration is a superset of those matches that
         # the GIN index can answer: it narrows the rows first.
-        configs = sorted(set(PG_CONFIGS.values())) + ["simple"]
-        tsq_any = " || ".join(f"websearch_to_tsquery('{c}', :q)" for c in configs)
-        own = f"websearch_to_tsquery({pg_config_expr('a.')}, :q)"
+        names = {}
+        for term in [t for group in parsed.groups for t in group] + parsed.excluded:
+            names.setdefault(term, f"t{len(names)}")
+            params[names[term]] = _pg_param(term)
+        tsq_any = " || ".join(pg_tsquery(parsed, f"'{c}'::regconfig", names) for c in PG_SEARCH_CONFIGS)
+        own = pg_tsquery(parsed, pg_config_expr("a."), names)
         return f"""hits AS (
             SELECT a.id, a.cluster_id, ts_rank_cd(t.{TSV_COLUMN}, {own}, 1) AS score
             FROM {TSV_TABLE} t JOIN articles a ON a.id = t.article_id CROSS JOIN (SELECT ({tsq_any}) AS tsq) q
             LEFT JOIN sources s ON s.id = a.source_id
             WHERE t.{TSV_COLUMN} @@ q.tsq AND t.{TSV_COLUMN} @@ {own}{where})"""
+    if not parsed.groups:  # exclusions only: every article that matches none of them, unranked
+        params["q"] = " OR ".join(_fts5_term(term) for term in parsed.excluded)
+        return f"""hits AS (
+            SELECT a.id, a.cluster_id, 0.0 AS score FROM articles a
+            LEFT JOIN sources s ON s.id = a.source_id
+            WHERE a.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q){where})"""
     # bm25 is lower-is-better: negate, and weight the title 5x. bm25() only works in the
     # full-text query itself, so that query is materialised before joins and grouping.
+    params["q"] = fts5_query(parsed)
     return f"""fts AS MATERIALIZED (
             SELECT rowid AS id, -bm25({FTS_TABLE}, 5.0, 1.0) AS score
             FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q),
@@ -127,11 +225,13 @@ def _hits_sql(dialect: str, filters: list[str]) -> str:
 def search(engine: Engine | Connection, query: str, since: datetime | date | str | None = None,
            source: str | None = None, language: str | None = None, limit: int = 20,
            with_copies: bool = True) -> list[Story]:
-    """Ranked stories matching ``query``: each cluster collapsed to its original.
+    """Ranked stories matching ``query`` (grammar: module docstring), each cluster collapsed
+    to its original.
 
-    Filters apply to the matching articles: ``source`` (source name or domain, case
-    insensitive), ``language`` (prefix match, ``en`` finds ``en-GB``) and ``since``
-    (published, else extracted, at or after). A story's score is its best match's.
+    Filters apply to the matching articles: ``source`` (a source's name, an article's host
+    or its publisher, case insensitive: ``cnn.com`` finds edition.cnn.com too), ``language``
+    (prefix match, ``en`` finds ``en-GB``) and ``since`` (published, else extracted, at or
+    after). A story's score is its best match's.
     """
     if isinstance(engine, Connection):
         return _search(engine, query, since, source, language, limit, with_copies)
@@ -141,13 +241,10 @@ def search(engine: Engine | Connection, query: str, since: datetime | date | str
 
 def _search(conn: Connection, query: str, since, source, language, limit, with_copies) -> list[Story]:
     dialect = conn.dialect.name
-    params: dict[str, Any] = {"limit": int(limit)}
-    if dialect == "sqlite":
-        params["q"] = fts5_query(query)
-    else:
-        params["q"] = query
-    if not params["q"].strip():
+    parsed = parse_query(query)
+    if not parsed:
         return []
+    params: dict[str, Any] = {"limit": int(limit)}
     filters: list[str] = []
     binds = []
     if since is not None:
@@ -155,20 +252,22 @@ def _search(conn: Connection, query: str, since, source, language, limit, with_c
         params["since"] = as_utc(since)
         binds.append(bindparam("since", type_=DateTime(timezone=True)))
     if source:
-        filters.append("(lower(s.name) = :source OR lower(a.domain) = :source)")
-        params["source"] = source.lower()
+        value = source.strip().lower()
+        host = domain_of(value) if "/" in value else value.removeprefix("www.")
+        filters.append("(lower(s.name) = :source OR a.domain = :host OR a.publisher = :host)")
+        params.update(source=value, host=host)
     if language:
         filters.append("lower(a.language) LIKE :language")
         params["language"] = language.lower() + "%"
     sql = f"""
-        WITH {_hits_sql(dialect, filters)},
+        WITH {_hits_sql(dialect, parsed, params, filters)},
         stories AS (
             SELECT COALESCE(c.original_article_id, h.id) AS story_id,
                    MAX(h.score) AS score, COUNT(*) AS matched
             FROM hits h LEFT JOIN clusters c ON c.id = h.cluster_id
             GROUP BY COALESCE(c.original_article_id, h.id)
         )
-        SELECT st.story_id, st.score, st.matched, o.cluster_id, o.title, o.url, o.domain,
+        SELECT st.story_id, st.score, st.matched, o.cluster_id, o.title, o.url, o.domain, o.publisher,
                o.published_at, o.language, src.name AS source,
                (SELECT COUNT(*) FROM articles x WHERE o.cluster_id IS NOT NULL
                     AND x.cluster_id = o.cluster_id AND x.id <> o.id) AS copies,
@@ -182,12 +281,12 @@ def _search(conn: Connection, query: str, since, source, language, limit, with_c
     if binds:
         stmt = stmt.bindparams(*binds)
     rows = conn.execute(stmt, params).all()
-    terms = query_terms(query)
+    terms = [token for group in parsed.groups for term in group for token in term.tokens]
     stories = []
     for i, r in enumerate(rows, 1):
         story = Story(
             rank=i, score=round(float(r.score), 6), cluster_id=r.cluster_id, article_id=r.story_id,
-            title=r.title, url=r.url, source=r.source, domain=r.domain,
+            title=r.title, url=r.url, source=r.source, domain=r.domain, publisher=r.publisher,
             published_at=as_utc(r.published_at), language=r.language, copies=int(r.copies or 0),
             matched=int(r.matched), snippet=snippet(r.body or "", terms),
         )
@@ -199,11 +298,12 @@ def _search(conn: Connection, query: str, since, source, language, limit, with_c
 
 def copies_of(conn: Connection, cluster_id: int, original_id: int) -> list[dict]:
     rows = conn.execute(text("""
-        SELECT a.id, a.url, a.domain, a.relation, a.similarity, a.published_at, s.name AS source
+        SELECT a.id, a.url, a.domain, a.publisher, a.relation, a.similarity, a.published_at, s.name AS source
         FROM articles a LEFT JOIN sources s ON s.id = a.source_id
         WHERE a.cluster_id = :c AND a.id <> :o
         ORDER BY a.similarity DESC, a.id"""), {"c": cluster_id, "o": original_id}).all()
-    return [dict(article_id=r.id, url=r.url, domain=r.domain, source=r.source, relation=r.relation,
+    return [dict(article_id=r.id, url=r.url, domain=r.domain, publisher=r.publisher, source=r.source,
+                 relation=r.relation,
                  similarity=None if r.similarity is None else round(float(r.similarity), 3),
                  published_at=(as_utc(r.published_at).isoformat() if r.published_at else None))
             for r in rows]

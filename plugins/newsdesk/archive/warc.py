@@ -375,8 +375,7 @@ class _Importer:
                 if row.id in have:  # reprocessing: refresh (dedup state reset only if the text changed)
                     loads.upsert_article(conn, row.id, row.source_id, fields)
                     continue
-                values = {k: fields.get(k) for k in loads.ARTICLE_FIELDS}
-                values["domain"] = values.get("domain") or domain_of(values["url"])
+                values = loads.with_place({k: fields.get(k) for k in loads.ARTICLE_FIELDS})
                 values.update(page_id=row.id, source_id=row.source_id, word_count=fields["_word_count"],
                               text_sha256=fields["_text_sha256"], extracted_at=now, dedup_state="pending")
                 inserts.append(values)

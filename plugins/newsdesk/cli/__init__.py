@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from .. import __version__
 from ..config import Settings, UserError
 from . import analytics, backfill, ingest, settings
+from .common import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "NEWSDESK_HOME defaulting to ./var)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
 
-    parser = argparse.ArgumentParser(prog="newsdesk", parents=[common], description=__doc__)
+    parser = Parser(prog="newsdesk", parents=[common], description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     ingest.add_commands(sub, common)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         # every option is checked before any work: a typo fails here, naming its variable
         Settings.from_env(database_url=getattr(args, "database", None))
         return args.func(args)
-    except UserError as exc:
+    except UserError as exc:  # a bad setting, file or value; a warehouse missing, behind, or held by a view
         print(f"newsdesk: {exc}", file=sys.stderr)
         return 2
     except sa_exc.OperationalError as exc:

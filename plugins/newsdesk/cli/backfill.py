@@ -11,14 +11,14 @@ from ..archive.sitemap import backfill_sitemap
 from ..archive.warc import ImportOptions, domains_from_spec, import_warcs, registry_domains
 from ..reextract import reextract
 from ..times import parse_since
-from .common import add_parser, language_list, print_json, ready_engine, settings
+from .common import add_parser, language_list, loading_engine, print_json, ready_engine, settings
 
 STORE_RAW_HELP = ("keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
                   "record in the archive, which re-extraction reads back)")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    warehouse = ready_engine(args)
+    warehouse = loading_engine(args)
     domains = ImportOptions.normalise_domains(args.domains.split(",")) if args.domains else None
     if args.registry_only:
         domains = (domains or set()) | registry_domains(warehouse)
@@ -33,7 +33,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill_sitemap(args: argparse.Namespace) -> int:
-    report = backfill_sitemap(ready_engine(args), settings(args), args.source, parse_since(args.since),
+    report = backfill_sitemap(loading_engine(args), settings(args), args.source, parse_since(args.since),
                               include_undated=args.include_undated, limit=args.limit,
                               sitemaps=args.sitemap or None, run_dedup=not args.no_dedup)
     print_json(report)
@@ -41,7 +41,7 @@ def cmd_backfill_sitemap(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill_archive(args: argparse.Namespace) -> int:
-    warehouse = ready_engine(args)
+    warehouse = loading_engine(args)
     start = parse_since(args.from_date)
     end = parse_since(args.to_date) + timedelta(days=1) if args.to_date else start + timedelta(days=1)
     files = locate.files_for_interval(args.root, start, end)

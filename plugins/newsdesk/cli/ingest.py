@@ -12,13 +12,70 @@ from ..feeds import discover_feeds, enable_feed, feed_status, registry_changes
 from ..fetch import Fetcher
 from ..offline import run_offline
 from ..storage import db
-from .common import add_parser, engine, existing_engine, print_json, ready_engine, settings
+from .common import (
+    add_parser,
+    engine,
+    existing_engine,
+    loading_engine,
+    print_json,
+    reader_engine,
+    ready_engine,
+    settings,
+)
+
+
+def _where(warehouse) -> str:
+    return str(db.sqlite_path(warehouse) or warehouse.url.render_as_string(hide_password=True))
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     warehouse = engine(args)
-    db.upgrade(warehouse, args.revision)
-    print(f"warehouse at {warehouse.url.render_as_string(hide_password=True)} is at revision {args.revision}")
+    done = db.upgrade(warehouse, args.revision, grant_reader=args.grant_reader)
+    moved = f"from {done['from']} to {done['to']}" if done["from"] != done["to"] else f"already at {done['to']}"
+    if done["from"] is None:
+        moved = f"created at {done['to']}"
+    print(f"warehouse {_where(warehouse)}: {moved}" + (" (newest)" if done["to"] == done["head"] else
+                                                       f" (newest: {done['head']})"))
+    if "note" in done:
+        print(done["note"])
+        return 0
+    print(f"search index: {done['search_index']}")
+    changed = {k: v for k, v in done["views"].items() if v and k not in ("unchanged", "blocked")}
+    print("views: " + ("; ".join(f"{what} {', '.join(names)}" for what, names in changed.items()) or "unchanged"))
+    if "reader" in done:
+        print(f"role {done['reader']} may read every table and view (now and after later upgrades)")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    warehouse = engine(args)
+    path = db.sqlite_path(warehouse)
+    if path is not None and not path.exists():
+        raise db.WarehouseNotReady(f"no SQLite warehouse at {path}")
+    state = db.status(warehouse)
+    if args.json:
+        print_json(state)
+        return 0
+    print(f"revision {state['revision'] or 'none'}" + (" (newest)" if state["revision"] == state["head"] else
+                                                        f"; this newsdesk's newest is {state['head']}"))
+    if state["views_outdated"]:
+        print(f"views to replace: {', '.join(state['views_outdated'])}")
+    if not state["search_index_current"]:
+        print("search index: to rebuild")
+    if not state["current"]:
+        print("run `newsdesk db upgrade`")
+    return 0
+
+
+def cmd_db_history(args: argparse.Namespace) -> int:
+    path = db.sqlite_path(engine(args))
+    rows = db.history(None if path is not None and not path.exists() else engine(args))
+    if args.json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        mark = "current" if row["current"] else "applied" if row["applied"] else "pending"
+        print(f"{row['revision']}  {mark:<8} {row['title']}")
     return 0
 
 
@@ -26,12 +83,12 @@ def cmd_feeds_sync(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_json({"dry_run": True, **registry_changes(existing_engine(args), args.file)})
         return 0
-    print_json(pipeline.sync_registry(ready_engine(args), args.file))
+    print_json(pipeline.sync_registry(loading_engine(args), args.file))
     return 0
 
 
 def cmd_feeds_status(args: argparse.Namespace) -> int:
-    rows = feed_status(ready_engine(args))
+    rows = feed_status(reader_engine(args))
     if args.json:
         print_json(rows)
         return 0
@@ -65,7 +122,7 @@ def cmd_feeds_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    print_json(pipeline.run_round(ready_engine(args), settings(args), registry=args.registry))
+    print_json(pipeline.run_round(loading_engine(args), settings(args), registry=args.registry))
     return 0
 
 
@@ -82,7 +139,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    print_json(pipeline.warehouse_summary(ready_engine(args)))
+    print_json(pipeline.warehouse_summary(reader_engine(args)))
     return 0
 
 
@@ -93,9 +150,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p_db = add_parser(sub, "db", common, help="warehouse migrations")
     db_sub = p_db.add_subparsers(dest="db_command", required=True)
-    p = add_parser(db_sub, "upgrade", common, help="apply migrations and (re)create views")
-    p.add_argument("revision", nargs="?", default="head")
+    p = add_parser(db_sub, "upgrade", common,
+                   help="apply migrations, then the search index and the views that changed (the only DDL)")
+    p.add_argument("revision", nargs="?", default="head", help="stop at this revision (default: the newest)")
+    p.add_argument("--grant-reader", metavar="ROLE",
+                   help="PostgreSQL: let ROLE (created NOLOGIN if missing) SELECT every table and view, now and "
+                        "later (sql/roles/reader.sql); e.g. newsdesk_reader")
     p.set_defaults(func=cmd_db_upgrade)
+    p = add_parser(db_sub, "current", common, help="the warehouse's revision and what an upgrade would change")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_db_current)
+    p = add_parser(db_sub, "history", common, help="every migration, newest first, and which the warehouse has")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_db_history)
 
     p_feeds = add_parser(sub, "feeds", common, help="the feed registry")
     feeds_sub = p_feeds.add_subparsers(dest="feeds_command", required=True)

@@ -1,37 +1,43 @@
-"""Engines and migrations for the warehouse (SQLite file or PostgreSQL)."""
+"""Engines and migrations for the warehouse (SQLite file or PostgreSQL).
+
+``upgrade`` is the one place that changes the warehouse's structure: migrations, the search
+index's objects and the analyst views (``newsdesk db upgrade``, the deployment's init step).
+Every other command and task calls ``require_current``, which reads the revision and stops,
+saying what to run, when the warehouse is missing or behind. ``get_engine(read_only=True)``
+is the analysts' connection: SQLite opened read-only (never creates the file, never waits
+on the writer: the warehouse is in WAL mode), PostgreSQL with read-only transactions.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import re
-from importlib import resources
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ..config import Settings
+from . import views
+from .errors import ViewBlocked, WarehouseError, WarehouseNotReady  # noqa: F401 - raised to callers of db
+from .search_index import definition as search_index_definition
 from .search_index import ensure_search_index
+from .sql_files import SQL_DIR
 
 log = logging.getLogger(__name__)
 
-
-def _sql_dir() -> Path:
-    """Migrations and views ship in the package as ``newsdesk.sql`` (the repository's ``sql/``,
-    linked in), so a wheel install migrates like a checkout; Alembic needs a real directory."""
-    location = resources.files("newsdesk.sql")
-    if not isinstance(location, Path):
-        raise RuntimeError(f"newsdesk.sql is not a directory on disk ({location}): install newsdesk unzipped")
-    return location
-
-
-SQL_DIR = _sql_dir()
-
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: dict[tuple[str, bool], Engine] = {}
+SEARCH_INDEX = "search_index"  # its applied_definitions row
+READER_SQL = SQL_DIR / "roles" / "reader.sql"
 
 
 def normalise_url(url: str) -> str:
@@ -44,21 +50,45 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process (engines own connection pools)."""
+def get_engine(url: str | None = None, read_only: bool = False) -> Engine:
+    """One engine per URL (and mode) per process (engines own connection pools)."""
     url = normalise_url(url or Settings.from_env().database_url)
-    engine = _ENGINES.get(url)
+    engine = _ENGINES.get((url, read_only))
     if engine is None:
-        engine = _create(url)
-        _ENGINES[url] = engine
+        engine = _create(url, read_only)
+        _ENGINES[(url, read_only)] = engine
     return engine
 
 
-def _create(url: str) -> Engine:
+def sqlite_path(url: str | Engine) -> Path | None:
+    """The file of a SQLite warehouse URL (None for PostgreSQL and in-memory databases)."""
+    parsed = url.url if isinstance(url, Engine) else make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    database = parsed.database
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        return None  # already a URI: the caller chose its mode
+    return Path(database)
+
+
+def _create(url: str, read_only: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if read_only and path is not None:
+            if not path.exists():
+                raise WarehouseNotReady(f"no SQLite warehouse at {path}: check --database or NEWSDESK_DATABASE_URL "
+                                        "(`newsdesk db upgrade` creates one)")
+            # mode=ro: never creates the file, never writes; WAL (set by every writer) lets it
+            # read the last committed state while a load is writing.
+            ro = parsed.set(database=f"file:{quote(str(path.resolve()))}", query={"mode": "ro", "uri": "true"})
+            engine = create_engine(ro, connect_args={"timeout": 5})
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_read_only(dbapi_conn, _record):  # pragma: no cover - trivial
+                dbapi_conn.execute("PRAGMA query_only=ON")
+
+            return engine
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
@@ -72,6 +102,9 @@ def _create(url: str) -> Engine:
             cur.close()
 
         return engine
+    if read_only:
+        return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
+                             connect_args={"options": "-c default_transaction_read_only=on"})
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
@@ -89,14 +122,193 @@ def alembic_config(engine: Engine):
     return cfg
 
 
-def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
-    """Apply migrations, then (re)create the analyst views from ``sql/views``."""
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SQL_DIR / "migrations"))
+    return ScriptDirectory.from_config(cfg)
+
+
+def head_revision() -> str:
+    """The newest migration this newsdesk ships."""
+    return _scripts().get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _label(engine: Engine) -> str:
+    if engine.dialect.name == "sqlite":
+        return str(sqlite_path(engine) or engine.url.database)
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _known(revision: str) -> bool:
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _older(revision: str, than: str) -> bool:
+    """``revision`` is an ancestor of ``than``."""
+    return revision != than and any(s.revision == revision for s in _scripts().iterate_revisions(than, "base"))
+
+
+def require_current(engine: Engine) -> str:
+    """The warehouse's revision if it is this newsdesk's head; else ``WarehouseNotReady``
+    with the one line an operator needs. Reads, never writes (a SQLite file that does not
+    exist is not created)."""
+    path = sqlite_path(engine)
+    if path is not None and not path.exists():
+        raise WarehouseNotReady(f"no SQLite warehouse at {path}: check --database or NEWSDESK_DATABASE_URL "
+                                "(`newsdesk db upgrade` creates one)")
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+    except ProgrammingError as exc:  # a role without SELECT on alembic_version
+        reason = " ".join(str(exc.orig or exc).split())
+        raise WarehouseNotReady(f"cannot read the revision of warehouse {_label(engine)} ({reason}): grant the "
+                                "role SELECT on the warehouse (`newsdesk db upgrade --grant-reader ROLE`)") from None
+    head = head_revision()
+    if current == head:
+        return current
+    where = f"warehouse {_label(engine)}"
+    if current is None:
+        raise WarehouseNotReady(f"{where} has no newsdesk schema yet: run `newsdesk db upgrade`")
+    if not _known(current):
+        raise WarehouseNotReady(f"{where} is at revision {current}, newer than this newsdesk knows (its newest "
+                                f"is {head}): upgrade newsdesk")
+    raise WarehouseNotReady(f"{where} is at revision {current}, this newsdesk needs {head}: "
+                            "run `newsdesk db upgrade`")
+
+
+def create_if_new(engine: Engine) -> bool:
+    """Create the warehouse when there is none yet: no SQLite file (or an empty one), no
+    PostgreSQL database (created if the server lets us) or one without a single table. True if
+    it was created. A new warehouse has no analyst's object to break, so loading commands make
+    one (``newsdesk import FILE --database URL`` on a new URL); an existing warehouse is left as
+    it is, whatever its revision: only ``newsdesk db upgrade`` changes it."""
+    path = sqlite_path(engine)
+    if path is not None and path.exists() and path.stat().st_size > 0:
+        return False
+    if path is None and engine.dialect.name == "postgresql":
+        ensure_database(engine)
+    if path is None or path.exists():
+        with engine.connect() as conn:
+            if inspect(conn).get_table_names():
+                return False
+    upgrade(engine)
+    log.warning("created a new warehouse at %s", _label(engine))
+    return True
+
+
+def status(engine: Engine) -> dict:
+    """Revision, head, and what ``upgrade`` would still change outside migrations."""
+    head = head_revision()
+    with engine.connect() as conn:
+        current = current_revision(conn)
+        at_head = current == head
+        outdated_views = views.outdated(conn) if at_head else [name for name, _, _ in views.definitions(
+            engine.dialect.name)]
+        index_current = at_head and views.recorded(conn).get(SEARCH_INDEX) == _digest(
+            search_index_definition(engine.dialect.name))
+    return {"revision": current, "head": head, "current": at_head and not outdated_views and index_current,
+            "views_outdated": outdated_views, "search_index_current": index_current}
+
+
+def history(engine: Engine | None = None) -> list[dict]:
+    """Every migration, newest first, with whether the warehouse has it."""
+    current = None
+    if engine is not None:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+    applied = {s.revision for s in _scripts().iterate_revisions(current, "base")} if current and _known(
+        current) else set()
+    head = head_revision()
+    return [{"revision": s.revision, "down_revision": s.down_revision, "title": _title(s.doc or ""),
+             "head": s.revision == head, "current": s.revision == current, "applied": s.revision in applied}
+            for s in _scripts().walk_revisions()]
+
+
+def _title(doc: str, width: int = 100) -> str:
+    """A migration's first paragraph, cut to ``width`` characters."""
+    first = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    return first if len(first) <= width else first[:width - 1].rsplit(" ", 1)[0] + " …"
+
+
+def _digest(sql: str) -> str:
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+
+
+def upgrade(engine: Engine | str | None = None, revision: str = "head", grant_reader: str | None = None) -> dict:
+    """Migrate to ``revision`` (never down), then, at the head, the search index and the views
+    (each only where its definition changed) and the reader role's grants. Returns what was
+    done. A view blocked by an analyst's object raises ``ViewBlocked`` after everything else
+    is committed."""
     if not isinstance(engine, Engine):
         engine = get_engine(engine)
+    if grant_reader and engine.dialect.name != "postgresql":
+        raise WarehouseError("--grant-reader needs PostgreSQL: SQLite has no roles (analysts open the file "
+                             "read-only; its file permissions decide who reads it)")
+    scripts, head = _scripts(), head_revision()
+    target = head if revision in ("head", "heads") else revision
+    if not _known(target):
+        raise WarehouseError(f"no revision {revision!r}: `newsdesk db history` lists them")
+    target = scripts.get_revision(target).revision  # a unique prefix names its revision
+    path = sqlite_path(engine)
+    if path is not None:  # the one command that creates a warehouse
+        path.parent.mkdir(parents=True, exist_ok=True)
     ensure_database(engine)
-    command.upgrade(alembic_config(engine), revision)
-    create_views(engine)
-    ensure_search_index(engine)
+    with engine.connect() as conn:
+        before = current_revision(conn)
+    if before is not None and not _known(before):
+        raise WarehouseNotReady(f"warehouse {_label(engine)} is at revision {before}, newer than this newsdesk "
+                                f"knows (its newest is {head}): upgrade newsdesk")
+    if before is not None and _older(target, before):
+        raise WarehouseError(f"warehouse {_label(engine)} is at revision {before}, later than {target}: "
+                             "`newsdesk db upgrade` never goes back (a downgrade drops what the later revisions "
+                             "added); restore a backup taken before the upgrade instead")
+    command.upgrade(alembic_config(engine), target)
+    with engine.connect() as conn:
+        after = current_revision(conn)
+    done: dict = {"from": before, "to": after, "head": head}
+    if after != head:
+        done["note"] = (f"views and search index not touched: they follow the newest revision ({head}); "
+                        "run `newsdesk db upgrade` to finish")
+        return done
+    dialect = engine.dialect.name
+    digest = _digest(search_index_definition(dialect))
+    with engine.connect() as conn:
+        index_changed = views.recorded(conn).get(SEARCH_INDEX) != digest
+    done["search_index"] = ensure_search_index(engine, rebuild=index_changed)
+    with engine.begin() as conn:
+        views.record(conn, SEARCH_INDEX, digest)
+    with engine.begin() as conn:
+        done["views"] = views.sync_views(conn)
+    if grant_reader:
+        grant_reader_role(engine, grant_reader)
+        done["reader"] = grant_reader
+    blocked = views.blocked_error(done["views"])
+    if blocked is not None:
+        raise blocked
+    return done
+
+
+def grant_reader_role(engine: Engine, role: str) -> None:
+    """PostgreSQL: ``sql/roles/reader.sql`` for ``role`` (created NOLOGIN if missing): SELECT on
+    every table and view of the warehouse's schema, now and for what later upgrades create."""
+    sql = READER_SQL.read_text(encoding="utf-8")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('newsdesk.reader', :role, true)"), {"role": role})
+            conn.execute(text(sql))
+    except ProgrammingError as exc:
+        reason = " ".join(str(exc.orig or exc).split())
+        raise WarehouseError(f"cannot grant {role} read access ({reason}): run {READER_SQL} as a role that may "
+                             f"(psql -v ON_ERROR_STOP=1 -c \"SET newsdesk.reader = '{role}'\" -f {READER_SQL}), "
+                             "or create the role first") from None
 
 
 def ensure_database(engine: Engine) -> bool:
@@ -133,31 +345,7 @@ def ensure_database(engine: Engine) -> bool:
 
 
 def view_files() -> list[Path]:
-    return sorted((SQL_DIR / "views").glob("*.sql"))
-
-
-def create_views(engine: Engine) -> None:
-    """Views are replaceable objects: dropped and recreated on every upgrade.
-
-    Files are applied in name order, so a view may build on one in an earlier file;
-    drops go in reverse order for the same reason.
-    """
-    files = view_files()
-    dialect = engine.dialect.name
-    with engine.begin() as conn:
-        for path in reversed(files):
-            conn.execute(text(f"DROP VIEW IF EXISTS {path.stem.split('_', 1)[1]}"))
-        for path in files:
-            conn.execute(text(_dialect_sql(path.read_text(), dialect)))
-
-
-_DIALECT_BLOCK = re.compile(r"/\*(pg|sqlite):(.*?)\*/", re.S)
-
-
-def _dialect_sql(sql: str, dialect: str) -> str:
-    """Views are written once; ``/*pg:...*/`` and ``/*sqlite:...*/`` hold the parts that differ."""
-    wanted = "pg" if dialect == "postgresql" else dialect
-    return _DIALECT_BLOCK.sub(lambda m: m.group(2) if m.group(1) == wanted else "", sql)
+    return views.view_files()
 
 
 def table_names(engine: Engine) -> list[str]:

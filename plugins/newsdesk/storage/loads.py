@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ..cjk import count_words
-from ..urls import canonicalize_url, domain_of
+from ..urls import canonicalize_url, domain_of, publisher_of
 from .schema import articles, pages, raw_pages, sources
 
 
@@ -176,14 +176,21 @@ ARTICLE_FIELDS = (
 _DEDUP_DERIVED = ("attribution", "clean_text")
 
 
+def with_place(values: dict) -> dict:
+    """An article's ``domain`` (the host of its URL, unless the extractor gave one) and
+    ``publisher`` (that host's registrable domain); returns ``values``."""
+    values["domain"] = values.get("domain") or domain_of(values["url"])
+    values["publisher"] = publisher_of(values["domain"]) if values["domain"] else None
+    return values
+
+
 def upsert_article(conn: Connection, page_id: int, source_id: int | None, fields: dict) -> int:
     """Insert or refresh the article extracted from a page; returns its id.
 
     A changed text resets the dedup state so the article is compared again.
     """
     text_value = fields["text"]
-    values = {k: fields.get(k) for k in ARTICLE_FIELDS}
-    values["domain"] = values.get("domain") or domain_of(values["url"])
+    values = with_place({k: fields.get(k) for k in ARTICLE_FIELDS})
     values.update(
         page_id=page_id, source_id=source_id, word_count=count_words(text_value),
         text_sha256=hashlib.sha256(text_value.encode("utf-8")).hexdigest(), extracted_at=utcnow(),

@@ -140,6 +140,9 @@ articles = Table(
     Column("url", Text, nullable=False),
     Column("canonical_url", Text),
     Column("domain", String(255), index=True),
+    # Registrable domain of ``domain`` (public suffix list): edition.cnn.com and cnn.com are
+    # one publisher (urls.publisher_of; migration 0011).
+    Column("publisher", String(255)),
     Column("title", Text),
     Column("text", Text, nullable=False),
     Column("clean_text", Text),
@@ -323,4 +326,15 @@ daily_volume = Table(
     Column("copies", Integer, nullable=False),
     Column("words", BigInteger),
     _ts("refreshed_at"),
+)
+
+# What ``newsdesk db upgrade`` last applied outside migrations: one row per view
+# (``view:v_articles``) and one for the search index, with the SHA-256 of the definition
+# applied. A view is replaced only when its definition changed (migration 0011).
+applied_definitions = Table(
+    "applied_definitions",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    _ts("applied_at"),
 )

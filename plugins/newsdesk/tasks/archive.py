@@ -10,8 +10,7 @@ from .. import pipeline
 from ..archive import locate
 from ..archive.warc import ImportOptions, domains_from_spec, import_warcs
 from ..config import option_from_env
-from ..storage import db
-from .context import finish_run, params, run_key, sum_stats, warehouse
+from .context import finish_run, params, ready_warehouse, run_key, sum_stats, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +37,7 @@ def interval(start: datetime | None, end: datetime | None, day: str | None = Non
 
 
 def plan(root: str, start: datetime, end: datetime) -> list[str]:
-    _, engine = warehouse()
-    db.upgrade(engine)
+    ready_warehouse()
     files = locate.files_for_interval(root, start, end)
     log.info("%d archive files under %s for [%s, %s)", len(files), root, start, end)
     return files

@@ -20,6 +20,7 @@ from ..config import Settings, coerce_options, option_from_env
 from ..health import check_source_health
 from ..pipeline import record_run
 from ..storage import db
+from ..storage.errors import WarehouseNotReady
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,21 @@ def warehouse() -> tuple[Settings, Engine]:
     """This task's settings and the warehouse engine they name."""
     current = settings()
     return current, db.get_engine(current.database_url)
+
+
+def ready_warehouse() -> tuple[Settings, Engine]:
+    """``warehouse()``, checked to be at this newsdesk's revision: what the first task of each
+    DAG calls (only ``newsdesk db upgrade``, the deployment's init step, changes the schema).
+    A warehouse that is behind fails the task at once, without retries that cannot help, with
+    the line saying what to run."""
+    current, engine = warehouse()
+    try:
+        db.require_current(engine)
+    except WarehouseNotReady as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from None
+    return current, engine
 
 
 def params() -> dict:

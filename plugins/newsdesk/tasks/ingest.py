@@ -8,8 +8,7 @@ from pathlib import Path
 
 from .. import pipeline
 from ..config import SEEDS_DIR, option_from_env
-from ..storage import db
-from .context import finish_run, run_key, sum_stats, warehouse
+from .context import finish_run, ready_warehouse, run_key, sum_stats, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +18,8 @@ def registry_path() -> Path:
 
 
 def prepare(batch_size: int | None = None) -> list[list[int]]:
-    """Migrate (idempotent), sync the registry, and batch the due feeds for mapping."""
-    settings, engine = warehouse()
-    db.upgrade(engine)
+    """Check the warehouse's revision, sync the registry, and batch the due feeds for mapping."""
+    settings, engine = ready_warehouse()
     stats = pipeline.sync_registry(engine, registry_path())
     log.info("registry synced: %s", stats)
     return pipeline.batched(pipeline.due_feeds(engine), batch_size or settings.batch_size)

@@ -7,16 +7,14 @@ import logging
 
 from .. import pipeline
 from ..reextract import current_version, plan_page_ids, reextract_pages
-from ..storage import db
-from .context import finish_run, params, sum_stats, warehouse
+from .context import finish_run, params, ready_warehouse, sum_stats, warehouse
 
 log = logging.getLogger(__name__)
 
 
 def plan_batches(source: str | None = None, since: str | None = None, all_pages: bool = False,
                  limit: int | None = None) -> list[list[int]]:
-    settings, engine = warehouse()
-    db.upgrade(engine)
+    settings, engine = ready_warehouse()
     ids = plan_page_ids(engine, source=source or None, since=since or None, only_outdated=not all_pages,
                         limit=limit)
     log.info("re-extraction planned: %d page(s) at extractor version %s", len(ids), current_version())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ..analytics.rollup import refresh_all
-from .context import params, warehouse
+from .context import params, ready_warehouse
 
 
 def refresh() -> dict:
-    """Recompute the days that changed (every day with the Param ``full``). No migration here:
-    the loading DAGs upgrade the warehouse before any load."""
-    _, engine = warehouse()
+    """Recompute the days that changed (every day with the Param ``full``), on a warehouse at
+    this newsdesk's revision."""
+    _, engine = ready_warehouse()
     return refresh_all(engine, full=bool(params().get("full", False)))
