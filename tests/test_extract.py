@@ -681,6 +681,6 @@ def test_the_site_name_is_not_part_of_the_title():
     ("The Guardian", "The Guardian", "https://www.theguardian.com/", "The Guardian"),
 ])
 def test_strip_site_name(title, sitename, url, expected):
-    from newsdesk.extract.metadata import strip_site_name
+    from newsdesk.extract.headline import strip_site_name
 
     assert strip_site_name(title, sitename, url) == expected

@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -39,8 +40,9 @@ from .metadata import (
     not_in_future,
     page_metadata,
     parse_datetime,
-    strip_site_name,
 )
+from .headline import article_h1, choose_headline
+from .structured import clean_authors, read_structured
 from .text import (
     PageProfile,
     html_to_paragraphs,
@@ -282,6 +284,26 @@ def _split_authors(author: str | None) -> list[str]:
     return list(seen)
 
 
+def _authors(names: list[str], site_names: list[str | None], url: str) -> list[str]:
+    """The byline without the publisher's own name when people are named too ("Jane Doe,
+    lrt.lt"); a byline that is only the publisher ("Yomiuri Online") stays."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    keys = {_name_key(name) for name in site_names if name} | {_name_key(host)}
+    labels = {_name_key(label) for label in host.split(".")[:-1] if len(label) >= 4}
+    keys.discard("")
+
+    def site_like(name: str) -> bool:
+        key = _name_key(name)
+        return key in keys or any(label and label in key for label in labels)
+
+    people = [name for name in names if not site_like(name)]
+    return people or names
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
 def _language(tree, doc, text: str) -> str | None:
     declared = normalise_language(declared_language(tree)) or normalise_language(getattr(doc, "language", None))
     detected, confidence = detect_language(text)
@@ -338,6 +360,8 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     profile = profile_page(tree)
     canonical = canonical_url(tree, url)
     paywalled = declared_paywall(tree)
+    structured = read_structured(tree)
+    h1 = article_h1(tree)
     work_tree = boilerplate.prune(tree)
 
     meta = page_metadata(work_tree, url, _date_params())
@@ -373,14 +397,16 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
         raise ExtractionError("no_text", f"no article text ({summary})")
     body = join_paragraphs(best.paragraphs)
 
-    authors = _split_authors(meta.author)
+    authors = _authors(structured.authors or clean_authors(_split_authors(meta.author)),
+                       [structured.publisher, meta.sitename], url)
+    published = parse_datetime(structured.published) or parse_datetime(meta.date)
     tags = list(dict.fromkeys(t.strip() for t in (meta.tags or []) + (meta.categories or []) if t and t.strip()))
     return Extracted(
-        title=strip_site_name(meta.title, meta.sitename, url) or None,
+        title=choose_headline(tree, structured.headline, h1, meta.title, meta.sitename, url),
         text=body,
         author="; ".join(authors) or None,
         authors=authors,
-        published_at=not_in_future(parse_datetime(meta.date), captured_at + CAPTURE_SLACK if captured_at else None),
+        published_at=not_in_future(published, captured_at + CAPTURE_SLACK if captured_at else None),
         sitename=meta.sitename or None,
         language=_language(tree, meta, body),
         canonical_url=canonical,
