@@ -37,11 +37,14 @@ from .metadata import (
     canonical_url,
     declared_language,
     declared_paywall,
+    meta_tags,
     not_in_future,
     page_metadata,
     parse_datetime,
 )
+from .furniture import drop_furniture
 from .headline import article_h1, choose_headline
+from .standfirst import find_standfirst
 from .structured import clean_authors, read_structured
 from .text import (
     PageProfile,
@@ -361,6 +364,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     canonical = canonical_url(tree, url)
     paywalled = declared_paywall(tree)
     structured = read_structured(tree)
+    metas = meta_tags(tree)
     h1 = article_h1(tree)
     work_tree = boilerplate.prune(tree)
 
@@ -395,14 +399,19 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     if best is None:
         summary = ", ".join(f"{c.extractor}={c.words}w/ld{c.link_density:.2f}" for c in candidates)
         raise ExtractionError("no_text", f"no article text ({summary})")
-    body = join_paragraphs(best.paragraphs)
-
     authors = _authors(structured.authors or clean_authors(_split_authors(meta.author)),
                        [structured.publisher, meta.sitename], url)
     published = parse_datetime(structured.published) or parse_datetime(meta.date)
+    title = choose_headline(tree, metas, structured.headline, h1, meta.title, meta.sitename, url)
+    headlines = [title, structured.headline, h1, meta.title, tree.findtext(".//title"), metas.get("og:title")]
+    paragraphs = drop_furniture(best.paragraphs, headlines, authors, profile.link_texts) or best.paragraphs
+    descriptions = [structured.description, metas.get("og:description"), metas.get("description"),
+                    metas.get("twitter:description")]
+    lead = find_standfirst(profile.paragraphs, descriptions, paragraphs)
+    body = join_paragraphs([lead, *paragraphs] if lead else paragraphs)
     tags = list(dict.fromkeys(t.strip() for t in (meta.tags or []) + (meta.categories or []) if t and t.strip()))
     return Extracted(
-        title=choose_headline(tree, structured.headline, h1, meta.title, meta.sitename, url),
+        title=title,
         text=body,
         author="; ".join(authors) or None,
         authors=authors,

@@ -19,7 +19,9 @@ _STRONG = re.compile(
     r"mostshared|sign-?up|paywall|subscri(?:be|ption)-?(?:box|prompt|banner|cta|wall|promo)|"
     r"social-?(?:share|links|buttons)|share-?(?:bar|buttons|tools|links)|newsletter|"
     r"read-?(?:more|next|also)|also-?read|more-?(?:stories|news|from)|related|recommend|trending|"
-    r"breadcrumb|advert|sponsor|promo|teaser-?list|skip-?link|modal|popup|overlay|banner-?ad"
+    r"breadcrumb|advert|sponsor|promo|teaser-?list|skip-?link|modal|popup|overlay|banner-?ad|"
+    # embedded posts of other sites: their words are not the article's
+    r"twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|threads-embed|wp-embedded-content|fb-post"
 )
 # Whole tokens (split on - _ space): too short or too common as substrings.
 _TOKENS = frozenset(

@@ -111,15 +111,6 @@ def _untruncated(candidate: str, others: list[str]) -> str:
     return candidate
 
 
-def _meta(tree: etree._Element, key: str) -> str | None:
-    for el in tree.iterfind(".//meta"):
-        if key in (el.get("property"), el.get("name")):
-            content = " ".join((el.get("content") or "").split())
-            if content:
-                return content
-    return None
-
-
 def article_h1(tree: etree._Element) -> str | None:
     """The text of the article's ``<h1>``: the one inside ``<article>``/``<main>``, else the
     page's only one (pages with several use them for logos and section names)."""
@@ -134,19 +125,19 @@ def article_h1(tree: etree._Element) -> str | None:
     return None
 
 
-def choose_headline(tree: etree._Element, structured_headline: str | None, h1: str | None,
-                    fallback: str | None, sitename: str | None, url: str) -> str | None:
+def choose_headline(tree: etree._Element, metas: dict[str, str], structured_headline: str | None,
+                    h1: str | None, fallback: str | None, sitename: str | None, url: str) -> str | None:
     """The headline of the page ``tree`` fetched from ``url``.
 
-    ``structured_headline``: the JSON-LD article's headline; ``h1``: ``article_h1`` of the page
+    ``metas``: the page's ``meta_tags``; ``structured_headline``: the JSON-LD article's headline; ``h1``: ``article_h1`` of the page
     before anything was pruned from it; ``fallback``: a title found by other means
     (trafilatura's metadata), used when the page states none of its own.
     """
     title_el = tree.find(".//title")
     sources = [
         structured_headline,
-        _meta(tree, "og:title"),
-        _meta(tree, "twitter:title"),
+        metas.get("og:title"),
+        metas.get("twitter:title"),
         h1,
         " ".join(title_el.text_content().split()) if title_el is not None else None,
         fallback,

@@ -134,6 +134,21 @@ def absolute_http_url(href: str | None, base: str) -> str | None:
     return resolved
 
 
+def meta_tags(tree: etree._Element) -> dict[str, str]:
+    """Every ``<meta>`` of the page by its ``property``, ``name`` or ``itemprop`` (lower-cased),
+    the first non-empty content of each, whitespace collapsed: one walk for all look-ups."""
+    found: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        content = el.get("content")
+        if not content or not content.strip():
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = el.get(attr)
+            if key:
+                found.setdefault(key.strip().lower(), " ".join(content.split()))
+    return found
+
+
 def _meta_content(tree: etree._Element, *keys: str) -> str | None:
     for key in keys:
         for attr in ("property", "name", "itemprop"):
