@@ -364,9 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         nd = results["newsdesk"][i]
         flags = "".join(("t" if nd.title else "-", "d" if nd.date in (True, None) else "-", "a" if nd.authors else "-"))
         return f"{pages[i].key:28} {pages[i].half} " + "  ".join(f"{c:14}" for c in cells) + \
-            f"  {flags:4} {nd.error or ''}"
+            (f"  {flags:4}" if metadata else "") + f" {nd.error or ''}"
 
-    header = f"{'page':28} h " + "  ".join(f"{s + ' P/R/F1':14}" for s in SYSTEMS) + "  newsdesk t/d/a"
+    header = f"{'page':28} h " + "  ".join(f"{s + ' P/R/F1':14}" for s in SYSTEMS) + \
+        ("  newsdesk t/d/a" if metadata else "")
     if args.worst:
         order = sorted(range(len(pages)), key=lambda i: page_f1(results["newsdesk"][i].counts))[:args.worst]
         print(f"\nnewsdesk's {len(order)} worst pages (body F1)\n{header}")

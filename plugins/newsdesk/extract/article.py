@@ -70,6 +70,7 @@ FAILOVER_LINK_DENSITY = 0.5    # primary text mostly link text triggers the fall
 MAX_LINK_DENSITY = 0.4         # a candidate above this is navigation, not an article
 MAX_SHORT_LINES = 0.5          # a candidate with more short lines than this is a menu/tag cloud
 REPLACE_MARGIN = 1.10          # a fallback must be this much longer than the current best to win
+PROSE_WORDS = 10               # a story's sentence: an article page keeps a text with one such paragraph
 
 _NON_HTML_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
                    "application/gzip", "application/x-gzip", "application/json", "application/javascript",
@@ -126,6 +127,7 @@ class Candidate:
     words: int = 0
     link_density: float = 1.0
     short_lines: float = 1.0
+    longest: int = 0                     # words of the longest paragraph
 
     @classmethod
     def measure(cls, extractor: str, paragraphs: list[str], profile: PageProfile,
@@ -139,15 +141,23 @@ class Candidate:
             words=sum(counts),
             link_density=link_density(paragraphs, profile, counts),
             short_lines=short_line_share(paragraphs, counts=counts),
+            longest=max(counts, default=0),
         )
 
     @property
     def acceptable(self) -> bool:
-        return (
-            self.words >= MIN_WORDS
-            and self.link_density <= MAX_LINK_DENSITY
-            and self.short_lines <= MAX_SHORT_LINES
-        )
+        return self.acceptable_on(article_page=False)
+
+    def acceptable_on(self, article_page: bool) -> bool:
+        """Whether this text can be the article. On a page that is an article by its structure
+        (``is_article_page``) any text with a sentence of prose and few link lines is: a brief
+        of 60 words among "Listen", "2 min read" and "Share" is still the story. Elsewhere the
+        text must also have MIN_WORDS words and at most MAX_SHORT_LINES short paragraphs."""
+        if self.link_density > MAX_LINK_DENSITY:
+            return False
+        if article_page and self.longest >= PROSE_WORDS:
+            return True
+        return self.words >= MIN_WORDS and self.short_lines <= MAX_SHORT_LINES
 
 
 def needs_failover(primary: Candidate, profile: PageProfile) -> bool:
@@ -159,19 +169,20 @@ def needs_failover(primary: Candidate, profile: PageProfile) -> bool:
     return primary.link_density > FAILOVER_LINK_DENSITY
 
 
-def choose_candidate(candidates: list[Candidate]) -> Candidate | None:
+def choose_candidate(candidates: list[Candidate], article_page: bool = False) -> Candidate | None:
     """The failover rule.
 
-    Only *acceptable* candidates compete: at least MIN_WORDS words, link density
-    at most MAX_LINK_DENSITY (share of words in paragraphs that are verbatim link
-    texts of the page) and at most MAX_SHORT_LINES of paragraphs with <= 4 words.
+    Only *acceptable* candidates compete (``Candidate.acceptable_on``): link density at most
+    MAX_LINK_DENSITY (share of words in paragraphs that are verbatim link texts of the page),
+    and, unless the page is an article by its structure and the text has a sentence of prose,
+    at least MIN_WORDS words and at most MAX_SHORT_LINES of paragraphs with <= 4 words.
     Candidates are visited in order of preference (trafilatura, trafilatura-recall,
     readability, justext); a later one replaces the current best only when it has
     more than REPLACE_MARGIN times its words. None when nobody is acceptable.
     """
     best: Candidate | None = None
     for cand in candidates:
-        if not cand.acceptable:
+        if not cand.acceptable_on(article_page):
             continue
         if best is None or cand.words > REPLACE_MARGIN * best.words:
             best = cand
@@ -322,6 +333,13 @@ def _og_type(tree) -> str | None:
     return found[0].strip().lower() if found else None
 
 
+def is_article_page(tree, declared_type: str | None, structured_article: bool, metas: dict[str, str]) -> bool:
+    """The page says it is an article by its structure, whatever its length: og:type article,
+    a JSON-LD article object, an ``<article>`` element or an ``article:published_time``."""
+    return (bool(declared_type and declared_type.startswith("article")) or structured_article
+            or "article:published_time" in metas or tree.find(".//body//article") is not None)
+
+
 def _is_index_page(tree, primary: Candidate) -> bool:
     """A section or topic page: it says it is not an article, and its main text is a list of links.
 
@@ -374,7 +392,8 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     if _is_index_page(tree, candidates[0]):
         raise ExtractionError("no_text", f"index page: declared og:type={_og_type(tree)!r} and its text is "
                                          f"{candidates[0].link_density:.0%} link lines")
-    if not candidates[0].acceptable or needs_failover(candidates[0], profile):
+    article_page = is_article_page(tree, _og_type(tree), structured.is_article, metas)
+    if not candidates[0].acceptable_on(article_page) or needs_failover(candidates[0], profile):
         declared = normalise_language(declared_language(tree))
         pruned_html = lxml.html.tostring(work_tree, encoding="unicode")
         fallbacks = (
@@ -386,9 +405,9 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
             cand = Candidate.measure(name, run(), profile, meta.title)
             candidates.append(cand)
             # good enough on its own terms: no need to pay for the next extractor
-            if cand.acceptable and not needs_failover(cand, profile):
+            if cand.acceptable_on(article_page) and not needs_failover(cand, profile):
                 break
-    best = choose_candidate(candidates)
+    best = choose_candidate(candidates, article_page)
     # only short texts are looked at: a page standing in for the article never has more words
     if best is None or best.words <= STAND_IN_MAX_WORDS:
         blocker = blocking_service(text)

@@ -1,7 +1,7 @@
 """Lines of the page's furniture that extractors keep inside the article text: the headline
 printed again (alone, or with a kicker before it or the programme's name after it), the byline,
-the date line, "Read also: <link>" lines, newsletter and copyright notices, and the contact
-line at the end. Each is recognised by what the page says elsewhere (its headlines, its
+the date line, "Read also: <link>" lines, newsletter and copyright notices, the contact line at
+the end, and labels and buttons ("Transport", "Listen", "Share") before or after the story. Each is recognised by what the page says elsewhere (its headlines, its
 authors, its link texts) or by a shape no paragraph of a story has; no site is named.
 """
 
@@ -18,6 +18,8 @@ _DATE_LINE_WORDS = 8
 _READ_ALSO_WORDS = 25   # the label and a headline
 _NOTICE_WORDS = 40
 _CONTACT_TAIL = 3       # contact lines stand among the last paragraphs
+_LABEL_WORDS = 3        # "Transport", "2 min read", "Listen", "Save": labels and buttons at either end
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]['\")\u201d\u2019\u00bb]*$")
 
 # "Read also:" in the languages of the sites we import; the rest of the line is a headline.
 _READ_ALSO = re.compile(
@@ -113,4 +115,19 @@ def drop_furniture(paragraphs: list[str], headlines: list[str | None], authors: 
         if index > last - _CONTACT_TAIL and words <= 30 and _EMAIL.search(paragraph):
             continue
         kept.append(paragraph)
-    return kept
+    return _trim_labels(kept)
+
+
+def _is_label(paragraph: str) -> bool:
+    return len(_key(paragraph).split()) <= _LABEL_WORDS and not _SENTENCE_END.search(paragraph.strip())
+
+
+def _trim_labels(paragraphs: list[str]) -> list[str]:
+    """Without the runs of labels and buttons before the story's first sentence and after its
+    last; short lines between paragraphs (subheadings) stay."""
+    start, end = 0, len(paragraphs)
+    while start < end and _is_label(paragraphs[start]):
+        start += 1
+    while end > start and _is_label(paragraphs[end - 1]):
+        end -= 1
+    return paragraphs[start:end]
