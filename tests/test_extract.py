@@ -481,6 +481,32 @@ def test_an_embedded_tweet_is_not_the_articles_text_nor_its_date():
     assert art.published_at is None  # the tweet's date is not the article's
 
 
+def test_a_story_split_into_sidebar_named_blocks_is_kept_whole():
+    """Three blocks of the story between advertisements, each in a "sidebar-grid" (a name that
+    reads as boilerplate): inside the <article> a long paragraph marks a block as the story's."""
+    art = extract("story-split-in-sidebar-named-blocks.html")
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) == 6
+    assert paragraphs[0].startswith("The city council voted on Tuesday")
+    assert paragraphs[-1].startswith("A second vote in September")
+    assert "Advertisement" not in art.text
+
+
+def test_story_container_gathers_a_story_split_between_advertisements():
+    import lxml.html
+
+    from newsdesk.extract.article import _story_container
+
+    story = "".join(f'<div class="part"><p>{"Sentence of the story number %d goes on for a while. " % i * 3}</p>'
+                    f'<p>{"It has a second paragraph as well, of about the same length. " * 3}</p></div>'
+                    f'<div class="slot"><p><a href="/x{i}">A teaser for another story</a></p></div>' for i in range(4))
+    tree = lxml.html.fromstring(f"<html><body><div id='grid'><div id='story'>{story}</div></div>"
+                                "<div class='rail'><p>Short note.</p></div></body></html>")
+    paragraphs = _story_container(tree)
+    assert sum("second paragraph" in p for p in paragraphs) == 4
+    assert "Short note." not in paragraphs
+
+
 @pytest.mark.parametrize(("name", "language", "title", "first_words"), [
     ("greek-title-site-suffix.html", "el", "Νέα γραμμή μετρό θα συνδέσει το λιμάνι με το κέντρο",
      "Η κυβέρνηση ενέκρινε την Τρίτη"),

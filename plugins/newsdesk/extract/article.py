@@ -70,6 +70,7 @@ FAILOVER_LINK_DENSITY = 0.5    # primary text mostly link text triggers the fall
 MAX_LINK_DENSITY = 0.4         # a candidate above this is navigation, not an article
 MAX_SHORT_LINES = 0.5          # a candidate with more short lines than this is a menu/tag cloud
 REPLACE_MARGIN = 1.10          # a fallback must be this much longer than the current best to win
+CONTAINER_WIDENING = 3         # ancestors the story container may widen to
 PROSE_WORDS = 10               # a story's sentence: an article page keeps a text with one such paragraph
 
 _NON_HTML_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
@@ -269,6 +270,35 @@ def _readability(text: str, url: str) -> list[str]:
         return []
 
 
+def _story_container(tree) -> list[str]:
+    """The paragraphs of the element whose ``<p>`` children hold the most unlinked words, widened
+    to an ancestor while that holds a quarter more (a story split into several blocks between
+    advertisements): where a CMS puts the story, whatever its class says (trafilatura discards
+    containers named like "sidebar-grid__content" that hold the whole story)."""
+    own: dict = {}
+    for para in tree.iter("p"):
+        parent = para.getparent()
+        if parent is not None:
+            own[parent] = own.get(parent, 0) + _prose_words(para)
+    if not own:
+        return []
+    best = max(own, key=own.get)
+    total = own[best]
+    for ancestor in list(best.iterancestors())[:CONTAINER_WIDENING]:
+        if ancestor.tag in ("body", "html"):
+            break
+        words = sum(_prose_words(para) for para in ancestor.iter("p"))
+        if words >= 1.25 * total:  # wrappers in between may add nothing: look past them
+            best, total = ancestor, words
+    return html_to_paragraphs(best)
+
+
+def _prose_words(para) -> int:
+    text = para.text_content()
+    linked = sum(len(a.text_content()) for a in para.iter("a"))
+    return word_count(text) if text and linked < 0.5 * len(text) else 0
+
+
 @functools.lru_cache(maxsize=8)
 def _justext_stoplist(name: str) -> frozenset[str]:
     import justext
@@ -399,6 +429,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
         fallbacks = (
             ("trafilatura-recall", lambda: _recall(work_tree, url)),
             ("readability", lambda: _readability(pruned_html, url)),
+            ("container", lambda: _story_container(work_tree)),
             ("justext", lambda: _justext(pruned_html, declared)),
         )
         for name, run in fallbacks:
