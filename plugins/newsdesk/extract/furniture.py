@@ -98,7 +98,6 @@ def drop_furniture(paragraphs: list[str], headlines: list[str | None], authors: 
     heads = {_key(h) for h in headlines if h and len(_key(h).split()) >= 2}
     author_words = {w for name in authors for w in _key(name).split()}
     kept: list[str] = []
-    last = len(paragraphs) - 1
     for index, paragraph in enumerate(paragraphs):
         key = _key(paragraph)
         words = len(key.split())
@@ -112,9 +111,10 @@ def drop_furniture(paragraphs: list[str], headlines: list[str | None], authors: 
             continue
         if words <= _NOTICE_WORDS and (_NEWSLETTER.search(paragraph) or _COPYRIGHT.match(paragraph.strip())):
             continue
-        if index > last - _CONTACT_TAIL and words <= 30 and _EMAIL.search(paragraph):
-            continue
         kept.append(paragraph)
+    # the contact line among the last paragraphs once the other furniture is gone
+    tail = len(kept) - _CONTACT_TAIL
+    kept = [p for i, p in enumerate(kept) if i < tail or len(_key(p).split()) > 30 or not _EMAIL.search(p)]
     return _trim_labels(kept)
 
 
