@@ -336,12 +336,13 @@ def _authors(names: list[str], site_names: list[str | None], url: str) -> list[s
     lrt.lt"); a byline that is only the publisher ("Yomiuri Online") stays."""
     host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
     keys = {_name_key(name) for name in site_names if name} | {_name_key(host)}
-    labels = {_name_key(label) for label in host.split(".")[:-1] if len(label) >= 4}
     keys.discard("")
+    labels = host.split(".")
+    domain = _name_key(labels[-2]) if len(labels) >= 2 else ""  # "lesothotimes" of lesothotimes.co.ls
 
     def site_like(name: str) -> bool:
         key = _name_key(name)
-        return key in keys or any(label and label in key for label in labels)
+        return key in keys or (len(domain) >= 4 and domain in key)
 
     people = [name for name in names if not site_like(name)]
     return people or names

@@ -1,8 +1,9 @@
 """Lines of the page's furniture that extractors keep inside the article text: the headline
 printed again (alone, or with a kicker before it or the programme's name after it), the byline,
 the date line, "Read also: <link>" lines, newsletter and copyright notices, the contact line at
-the end, and labels and buttons ("Transport", "Listen", "Share") before or after the story. Each is recognised by what the page says elsewhere (its headlines, its
-authors, its link texts) or by a shape no paragraph of a story has; no site is named.
+the end, and labels and buttons ("Transport", "Listen", "Share") before or after the story.
+Each is recognised by what the page says elsewhere (its headlines, its authors, its link texts)
+or by a shape no paragraph of a story has; no site is named.
 """
 
 from __future__ import annotations

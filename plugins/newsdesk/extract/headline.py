@@ -39,7 +39,8 @@ def _site_names(sitename: str | None, url: str) -> tuple[set[str], set[str]]:
     if sitename:
         names.add(_site_key(sitename))
     names.discard("")
-    inside = {_site_key(label) for label in labels[:-1] if len(_site_key(label)) >= _MIN_LABEL}
+    # the registered name ("jungewelt" of www.jungewelt.de), not "news" of news.example.com
+    inside = {_site_key(labels[-2])} if len(labels) >= 2 and len(_site_key(labels[-2])) >= _MIN_LABEL else set()
     return names, inside
 
 
