@@ -18,7 +18,8 @@ _BYLINE_WORDS = 15
 _DATE_LINE_WORDS = 8
 _READ_ALSO_WORDS = 25   # the label and a headline
 _NOTICE_WORDS = 40
-_CONTACT_TAIL = 3       # contact lines stand among the last paragraphs
+_CONTACT_TAIL = 3       # contact lines stand among the last paragraphs ...
+_CONTACT_WORDS = 30     # ... and are short
 _LABEL_WORDS = 3        # "Transport", "2 min read", "Listen", "Save": labels and buttons at either end
 _SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]['\")\u201d\u2019\u00bb]*$")
 
@@ -115,7 +116,7 @@ def drop_furniture(paragraphs: list[str], headlines: list[str | None], authors: 
         kept.append(paragraph)
     # the contact line among the last paragraphs once the other furniture is gone
     tail = len(kept) - _CONTACT_TAIL
-    kept = [p for i, p in enumerate(kept) if i < tail or len(_key(p).split()) > 30 or not _EMAIL.search(p)]
+    kept = [p for i, p in enumerate(kept) if i < tail or len(_key(p).split()) > _CONTACT_WORDS or not _EMAIL.search(p)]
     return _trim_labels(kept)
 
 
