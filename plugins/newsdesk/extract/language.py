@@ -28,10 +28,16 @@ _MIN_PROBABILITY = 0.5
 
 @functools.lru_cache(maxsize=1)
 def _identifier():
-    """The model, loaded once per process (about 0.5 s) on first use."""
+    """The model (about 0.5 s to load), once per process."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+# Loaded when the package is imported, not on a page's first detection: inside a page's time
+# limit the load could be cut off (and be tried again on every page), and the import pool's
+# forkserver preloads this package, so its workers start with the model in place.
+_identifier()
 
 
 def normalise_language(tag: str | None) -> str | None:
