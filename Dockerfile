@@ -15,5 +15,5 @@ RUN pip install --no-cache-dir --no-deps -e /opt/newsdesk
 ENV NEWSDESK_SQL_DIR=/opt/newsdesk/sql NEWSDESK_SEEDS_DIR=/opt/newsdesk/seeds
 # Fail the build, not the first task, if the Celery executor or the library cannot import
 # (celery 5.7 broke apache-airflow-providers-celery 3.26: celery must stay on 5.6.x).
-RUN python -c "import airflow.providers.celery.executors.celery_executor_utils, newsdesk.orchestration, psycopg" \
+RUN python -c "import airflow.providers.celery.executors.celery_executor_utils, newsdesk.tasks.ingest, psycopg" \
  && airflow version

@@ -11,7 +11,7 @@ export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES = False
 export AIRFLOW__CORE__DAGS_FOLDER = $(CURDIR)/dags
 
-.PHONY: install browser run test migrate airflow bench clean
+.PHONY: install browser run lint test test-fast migrate airflow bench clean
 
 install: $(STAMP)
 
@@ -33,8 +33,17 @@ run: install
 browser:
 	bash scripts/install-chromium.sh || echo "warning: chromium not installed; the browser test will be skipped"
 
-test: install browser
+# ruff and the import-layer contract (pyproject.toml: [tool.ruff], [tool.importlinter])
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: install browser lint
 	$(VENV)/bin/pytest -q
+
+# everything but the tests marked slow (end-to-end Airflow and Celery runs, long imports)
+test-fast: install lint
+	$(VENV)/bin/pytest -q -m "not slow"
 
 # Airflow standalone on this machine (SQLite warehouse var/newsdesk.db): DAGs, pool and
 # connection in place; prints where the admin password is. http://localhost:8080

@@ -50,7 +50,7 @@ def generate(records: int, seed: int) -> Path:
 
 
 def html_records(path: Path):
-    from newsdesk.archive.reader import open_archive, scan_archive
+    from newsdesk.fetch.archived import open_archive, scan_archive
 
     with open_archive(str(path)) as stream:
         for item in scan_archive(stream):
@@ -126,8 +126,15 @@ def run_import(path: Path, db_url: str, workers: int | None) -> dict:
     out.seek(0)
     report = json.loads(out.read())
     stats = report["files"][str(path)]
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 1e6, "records": stats["records"], "articles": stats["articles"],
-            "file_seconds": stats["seconds"], "skipped": stats["skipped"]}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": peak / 1e6,
+        "records": stats["records"],
+        "articles": stats["articles"],
+        "file_seconds": stats["seconds"],
+        "skipped": stats["skipped"],
+    }
 
 
 def run_dedup(db_url: str, limit: int) -> tuple[dict, float]:

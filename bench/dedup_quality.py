@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
-
 from bench.dedup_eval.generate import build, kinds_of_copies  # noqa: E402
 from bench.dedup_eval.load import insert_articles  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+
 from newsdesk.dedup import dedup_pending  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
 from newsdesk.storage.schema import articles  # noqa: E402

@@ -61,10 +61,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import numpy as np  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-
 from bench.dedup_eval.load import insert_articles  # noqa: E402
 from bench.dedup_eval.preindex import Preindexer, index_seed, learned_boilerplate, seed_articles  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
 from newsdesk.dedup import dedup_pending  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
 
@@ -104,6 +104,7 @@ def _profiled(engine) -> tuple[int, float, float]:
     as proportions, not as the step's rate."""
     import cProfile
     import pstats
+
     from sqlalchemy import event
 
     spent, calls, rows = Counter(), Counter(), Counter()
@@ -160,7 +161,7 @@ class SpeedSampler:
     (idle meanwhile, waiting for the workers) times ``_reference_work`` in CPU time, so waiting
     for a core does not count and a slower core does (its 6-13 ms a second are in the machine's
     CPU figure, ~0.5 % of it). On the VM these figures come from, the same code and step ran 2x
-    slower in one session than in another, and this workload alone varied 2x within seconds on
+    slower in one hour than in another, and this workload alone varied 2x within seconds on
     an idle machine: a rate is comparable with another only next to this figure
     (``reference``: median ms, lower is faster)."""
 

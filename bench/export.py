@@ -78,17 +78,32 @@ def generate(url: str, rows: int, seed: int = 7) -> float:
                              relation="original" if i % 3 else "near", similarity=1.0 if i % 3 else 0.93))
         with engine.begin() as conn:
             conn.execute(insert(schema.pages), pages)
-            ids = dict(conn.execute(text("SELECT url, id FROM pages WHERE id > :m"),
-                                    {"m": conn.execute(text("SELECT COALESCE(MAX(page_id), 0) FROM articles")).scalar()}).all())
+            ids = dict(
+                conn.execute(
+                    text("SELECT url, id FROM pages WHERE id > :m"),
+                    {"m": conn.execute(text("SELECT COALESCE(MAX(page_id), 0) FROM articles")).scalar()},
+                ).all()
+            )
             for a in arts:
                 a["page_id"] = ids[a["url"]]
             conn.execute(insert(schema.articles), arts)
     with engine.begin() as conn:  # clusters: every third article copies the one before it
-        conn.execute(text("INSERT INTO clusters (original_article_id) SELECT id FROM articles WHERE relation = 'original'"))
-        conn.execute(text("UPDATE articles SET cluster_id = (SELECT c.id FROM clusters c WHERE c.original_article_id = articles.id) "
-                          "WHERE relation = 'original'"))
-        conn.execute(text("UPDATE articles SET cluster_id = (SELECT o.cluster_id FROM articles o WHERE o.id = articles.id + 1) "
-                          "WHERE relation = 'near'"))
+        conn.execute(
+            text("INSERT INTO clusters (original_article_id) SELECT id FROM articles WHERE relation = 'original'")
+        )
+        conn.execute(
+            text(
+                "UPDATE articles SET cluster_id = "
+                "(SELECT c.id FROM clusters c WHERE c.original_article_id = articles.id) "
+                "WHERE relation = 'original'"
+            )
+        )
+        conn.execute(
+            text(
+                "UPDATE articles SET cluster_id = (SELECT o.cluster_id FROM articles o WHERE o.id = articles.id + 1) "
+                "WHERE relation = 'near'"
+            )
+        )
     engine.dispose()
     return time.perf_counter() - t0
 
@@ -124,8 +139,12 @@ def main() -> int:
         failed = False
         for fmt in args.formats.split(","):
             out = f"{tmp}/articles.{fmt}"
-            proc = subprocess.run([sys.executable, __file__, "--child", url, fmt, out, "2000-01-01"],
-                                  capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO / "plugins")))
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", url, fmt, out, "2000-01-01"],
+                capture_output=True,
+                text=True,
+                env=dict(os.environ, PYTHONPATH=str(REPO / "plugins")),
+            )
             if proc.returncode:
                 print(proc.stderr, file=sys.stderr)
                 return 1

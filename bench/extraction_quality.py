@@ -22,9 +22,10 @@ Scores (per page, then averaged over pages):
   expected and extracted shingles, false positives the extracted surplus, false negatives
   the expected surplus; the three are divided by their sum so that every page weighs the
   same. One addition: soft hyphens and zero-width characters are removed first (they are
-  invisible, and the expected texts keep some that split words). Precision is averaged over pages with output, recall over pages with expected text
-  (an empty or failed extraction: recall 0), F1 = 2PR / (P + R) of the two averages. ``F1/pg``
-  is the mean of per-page F1 (an empty output: 0), a stricter reading.
+  invisible, and the expected texts keep some that split words). Precision is averaged over
+  pages with output, recall over pages with expected text (an empty or failed extraction:
+  recall 0), F1 = 2PR / (P + R) of the two averages. ``F1/pg`` is the mean of per-page F1 (an
+  empty output: 0), a stricter reading.
 - title: exact match after normalisation (Unicode NFKC, case folded, soft hyphens and
   zero-width characters removed, every quotation mark made ``"`` and every dash ``-``,
   whitespace collapsed, trimmed). No similarity threshold: a site name left in is a miss.
@@ -54,10 +55,10 @@ import sys
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "plugins"))

@@ -29,14 +29,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-import feedparser  # noqa: E402
-import httpx  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+import feedparser
+import httpx
+from sqlalchemy import func, insert, select
 
-from newsdesk.config import Settings  # noqa: E402
-from newsdesk.feeds import poll_feeds  # noqa: E402
-from newsdesk.storage import db  # noqa: E402
-from newsdesk.storage.schema import feeds, pages, sources  # noqa: E402
+from newsdesk.config import Settings
+from newsdesk.feeds import poll_feeds
+from newsdesk.storage import db
+from newsdesk.storage.schema import feeds, pages, sources
 
 
 def make_feed(i: int, entries: int) -> bytes:
@@ -60,7 +60,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = self.bodies.get(self.path)
         if body is None:
             self._count("other")

@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TriggerRule, dag, task
 
-from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI, run_key
+from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI
 
 WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
@@ -58,34 +58,27 @@ PARALLEL_FILES = int(os.environ.get("NEWSDESK_ARCHIVE_PARALLEL_FILES", "1"))
 def news_archive():
     @task
     def plan() -> list[str]:
-        from newsdesk.archive import tasks
+        from newsdesk.tasks import archive
 
-        ctx = get_current_context()
-        params = ctx["params"]
-        start, end = tasks.interval(ctx.get("data_interval_start"), ctx.get("data_interval_end"),
-                                    params.get("day") or None, getattr(ctx.get("dag_run"), "run_after", None))
-        return tasks.plan(tasks.archive_root(params.get("root")), start, end)
+        return archive.plan_from_context()
 
     @task(max_active_tis_per_dagrun=PARALLEL_FILES)
     def import_file(path: str) -> dict:
-        from newsdesk.archive import tasks
+        from newsdesk.tasks import archive
 
-        params = get_current_context()["params"]
-        return tasks.import_file(path, domains=params.get("domains"), languages=params.get("languages"),
-                                 reprocess=params.get("reprocess"), store_raw=params.get("store_raw", False),
-                                 run_key=run_key())
+        return archive.import_file_with_params(path)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def dedup() -> dict:
-        from newsdesk.archive import tasks
+        from newsdesk.tasks import archive
 
-        return tasks.dedup()
+        return archive.dedup()
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[WAREHOUSE_ARTICLES])
     def finish(imported, deduped) -> dict:
-        from newsdesk.archive import tasks
+        from newsdesk.tasks import archive
 
-        return tasks.finish(run_key(), list(imported or []), deduped)
+        return archive.finish(list(imported or []), deduped)
 
     imported = import_file.expand(path=plan())
     deduped = dedup()

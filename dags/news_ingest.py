@@ -1,6 +1,6 @@
 """news_ingest: poll feeds, fetch pages, extract, dedup, load. Every 15 minutes.
 
-Thin by design: every task calls ``newsdesk.orchestration``; XCom carries ids and
+Thin by design: every task calls ``newsdesk.tasks.ingest``; XCom carries ids and
 counts, never HTML. Imports of the library happen inside tasks so parsing this
 file costs nothing.
 """
@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, task
 
-from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI, run_key, task_retry_args
+from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI, task_retry_args
 
 WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 HTTP_POOL = os.environ.get("NEWSDESK_HTTP_POOL", "news_http")
@@ -33,52 +33,51 @@ TASK_RETRIES, TASK_RETRY_DELAY = DEFAULT_ARGS["retries"], DEFAULT_ARGS["retry_de
 def news_ingest():
     @task
     def prepare() -> list[list[int]]:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.prepare()
+        return ingest.prepare()
 
     @task(pool=HTTP_POOL)
     def poll_feeds(feed_ids: list[int]) -> dict:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.poll_batch(feed_ids, run_key=run_key())
+        return ingest.poll_batch(feed_ids)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def plan_fetch() -> list[list[int]]:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.plan_fetch()
+        return ingest.plan_fetch()
 
     @task(pool=HTTP_POOL)
     def fetch_pages(page_ids: list[int]) -> dict:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.fetch_batch(page_ids)
+        return ingest.fetch_batch(page_ids)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def plan_extract() -> list[list[int]]:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.plan_extract()
+        return ingest.plan_extract()
 
     @task
     def extract_pages(page_ids: list[int]) -> dict:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.extract_batch(page_ids)
+        return ingest.extract_batch(page_ids)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def dedup() -> dict:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        return orchestration.dedup()
+        return ingest.dedup()
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[WAREHOUSE_ARTICLES])
     def finish(polled, fetched, extracted, deduped) -> dict:
-        from newsdesk import orchestration
+        from newsdesk.tasks import ingest
 
-        parts = [list(polled or []), list(fetched or []), list(extracted or []), [{"dedup": deduped or {}}]]
-        return orchestration.finish(run_key(), parts)
+        return ingest.finish(list(polled or []), list(fetched or []), list(extracted or []), deduped)
 
     polled = poll_feeds.expand(feed_ids=prepare())
     fetch_plan = plan_fetch()

@@ -9,16 +9,16 @@ Params: ``source`` (registry name or domain; empty: all), ``since`` (only pages 
 on/after this date, YYYY-MM-DD), ``all`` (every stored page, including pages whose
 extraction failed, whatever version produced them).
 
-Thin like news_ingest: tasks call ``newsdesk.extract.reextract``; XCom carries ids and counts.
+Thin like news_ingest: tasks call ``newsdesk.tasks.reextract``; XCom carries ids and counts.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Asset, Param, TriggerRule, dag, task
 
-from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI, run_key, task_retry_args
+from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI, task_retry_args
 
 WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 
@@ -42,30 +42,27 @@ WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
 def news_reextract():
     @task
     def plan() -> list[list[int]]:
-        from newsdesk.extract import reextract
+        from newsdesk.tasks import reextract
 
-        params = get_current_context()["params"]
-        return reextract.plan_batches(source=params.get("source") or None, since=params.get("since") or None,
-                                      all_pages=bool(params.get("all")))
+        return reextract.plan_from_params()
 
     @task
     def reextract_pages(page_ids: list[int]) -> dict:
-        from newsdesk.extract import reextract
+        from newsdesk.tasks import reextract
 
-        params = get_current_context()["params"]
-        return reextract.run_batch(page_ids, all_pages=bool(params.get("all")))
+        return reextract.run_batch(page_ids)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def dedup() -> dict:
-        from newsdesk import orchestration
+        from newsdesk.tasks import reextract
 
-        return orchestration.dedup()
+        return reextract.dedup()
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[WAREHOUSE_ARTICLES])
     def finish(batches, deduped) -> dict:
-        from newsdesk.extract import reextract
+        from newsdesk.tasks import reextract
 
-        return reextract.finish(run_key(), list(batches or []), deduped)
+        return reextract.finish(list(batches or []), deduped)
 
     batches = reextract_pages.expand(page_ids=plan())
     deduped = dedup()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, task
 
-from newsdesk.dag_common import WAREHOUSE_ARTICLES_URI
+from newsdesk.tasks.dag_args import WAREHOUSE_ARTICLES_URI, WAREHOUSE_ROLLUPS_URI
 
 WAREHOUSE_ARTICLES = Asset(WAREHOUSE_ARTICLES_URI)
-WAREHOUSE_ROLLUPS = Asset("newsdesk://warehouse/rollups")
+WAREHOUSE_ROLLUPS = Asset(WAREHOUSE_ROLLUPS_URI)
 
 
 @dag(
@@ -33,14 +33,9 @@ WAREHOUSE_ROLLUPS = Asset("newsdesk://warehouse/rollups")
 def news_rollup():
     @task(outlets=[WAREHOUSE_ROLLUPS])
     def refresh_rollups() -> dict:
-        from newsdesk import orchestration
-        from newsdesk.analytics.rollup import refresh_all
-        from newsdesk.storage import db
+        from newsdesk.tasks import rollup
 
-        # No migration here: news_ingest's prepare() upgrades the warehouse before any load.
-        engine = db.get_engine(orchestration.settings().database_url)
-        full = bool(get_current_context()["params"].get("full", False))
-        return refresh_all(engine, full=full)
+        return rollup.refresh()
 
     refresh_rollups()
 

@@ -232,7 +232,9 @@ class AirflowStack:
         meta = f"{_pg_base()}/{self.meta_db}"
         return {
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{meta}",
@@ -352,7 +354,9 @@ class AirflowStack:
         with open(self.logs / "cli.log", "a") as fh:
             fh.write(f"$ {' '.join(cmd)}\n[rc={proc.returncode}]\n{proc.stdout}\n{proc.stderr}\n")
         if check and proc.returncode != 0:
-            raise StackError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise StackError(
+                f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     def spawn(self, name: str, cmd: list[str], flags: list[str] = (), **env_more: str) -> subprocess.Popen:
@@ -415,9 +419,12 @@ class AirflowStack:
 
     def token(self) -> str:
         if self._token is None:
-            req = urllib.request.Request(f"{self.api_url}/auth/token", method="POST",
-                                         data=json.dumps({"username": "admin", "password": self.admin_password}).encode(),
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"{self.api_url}/auth/token",
+                method="POST",
+                data=json.dumps({"username": "admin", "password": self.admin_password}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(req, timeout=10) as resp:
                 self._token = json.loads(resp.read())["access_token"]
         return self._token
@@ -441,12 +448,16 @@ class AirflowStack:
             self.api("/variables", method="POST", body={"key": key, "value": value})
 
     def api_or_none(self, path: str):
+        """The answer, or None when there is none yet: not found, or an API server too busy to
+        answer within the request's timeout (the callers poll again)."""
         try:
             return self.api(path)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise
+        except TimeoutError:
+            return None
 
     # --- running the DAG ------------------------------------------------------------
 
@@ -586,7 +597,7 @@ class AirflowStack:
             from newsdesk.storage import db
 
             db.dispose_all()
-        except Exception:  # noqa: BLE001 - the library may not be importable in a bare run
+        except Exception:
             pass
         if not self._created_dbs:
             return
@@ -605,7 +616,7 @@ class AirflowStack:
             if client.get(REDIS_OWNER_KEY) in (self.id.encode(), None):
                 client.flushdb()
             client.close()
-        except Exception:  # noqa: BLE001 - Redis gone: nothing to free
+        except Exception:
             pass
 
     def databases_exist(self) -> list[str]:
@@ -677,11 +688,15 @@ class DelayableSnapshotProxy:
 
 def warehouse_counts(engine) -> dict:
     """Articles, pages, duplicates by URL and the seed cluster's size: what 'exactly once' means."""
-    from newsdesk.offline import SEED_URL_HINT
     from sqlalchemy import text
 
+    from newsdesk.offline import SEED_URL_HINT
+
     with engine.connect() as conn:
-        q = lambda sql, **kw: conn.execute(text(sql), kw).scalar_one()
+
+        def q(sql, **kw):
+            return conn.execute(text(sql), kw).scalar_one()
+
         seed_cluster = conn.execute(text("SELECT cluster_id FROM articles a JOIN pages p ON p.id = a.page_id "
                                          "WHERE p.url LIKE :h ORDER BY a.id LIMIT 1"),
                                     {"h": f"%{SEED_URL_HINT}%"}).scalar()
@@ -713,8 +728,12 @@ def standalone_env() -> dict[str, str]:
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     })
     # The warehouse as the Airflow connection tasks read first (NEWSDESK_DATABASE_URL is the fallback).
-    env.setdefault("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": warehouse.split("///", 1)[1]})
-                   if warehouse.startswith("sqlite:///") else warehouse)
+    env.setdefault(
+        "AIRFLOW_CONN_NEWSDESK_WAREHOUSE",
+        json.dumps({"conn_type": "sqlite", "host": warehouse.split("///", 1)[1]})
+        if warehouse.startswith("sqlite:///")
+        else warehouse,
+    )
     return env
 
 
@@ -726,8 +745,11 @@ def standalone(dry_run: bool = False) -> int:
         ["airflow", "db", "migrate"],
         ["airflow", "pools", "set", POOL_NAME, str(POOL_SLOTS), POOL_DESCRIPTION],
     ]
-    print(f"AIRFLOW_HOME={home}\nDAGs: {env['AIRFLOW__CORE__DAGS_FOLDER']}\n"
-          f"warehouse: {env['NEWSDESK_DATABASE_URL']} (connection newsdesk_warehouse)\npool: {POOL_NAME} ({POOL_SLOTS} slots)")
+    print(
+        f"AIRFLOW_HOME={home}\nDAGs: {env['AIRFLOW__CORE__DAGS_FOLDER']}\n"
+        f"warehouse: {env['NEWSDESK_DATABASE_URL']} (connection newsdesk_warehouse)\n"
+        f"pool: {POOL_NAME} ({POOL_SLOTS} slots)"
+    )
     for step in steps + [["airflow", "standalone"]]:
         print("$ " + " ".join(step))
     print(f"admin password: {home / 'simple_auth_manager_passwords.json.generated'} (user admin), "

@@ -22,11 +22,12 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 for _var in ("NEWSDESK_DATABASE_URL", "NEWSDESK_REGISTRY", "NEWSDESK_HTTP_PROXY"):
     os.environ.pop(_var, None)
 
-import pytest
-from sqlalchemy import create_engine, text
+import pytest  # noqa: E402 - Airflow's environment must be set before anything imports airflow
+from sqlalchemy import create_engine, text  # noqa: E402
 
-from newsdesk.config import Settings
-from newsdesk.storage import db
+from httpserver import http_server  # noqa: E402,F401 - the local HTTP server fixture, for every test module
+from newsdesk.config import Settings  # noqa: E402
+from newsdesk.storage import db  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("NEWSDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -38,7 +39,7 @@ def _pg_reachable() -> str | None:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}"
 
 

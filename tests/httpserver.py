@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -39,12 +39,12 @@ class Route:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args):  # keep test output clean
         pass
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         owner = self.server.owner
         path = urlsplit(self.path).path if "://" in self.path else self.path.split("?", 1)[0]
         full = self.path if "://" not in self.path else (urlsplit(self.path).path
@@ -87,7 +87,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
-    owner: "LocalServer"
+    owner: LocalServer
 
     def handle_error(self, request, client_address):
         # Clients that drop a kept-alive connection (a download cut at its size cap, a session
@@ -105,7 +105,7 @@ class LocalServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

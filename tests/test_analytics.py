@@ -13,9 +13,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, text, update
 
+import sample_warehouse as sample
 from newsdesk import cli
-from newsdesk.analytics import export, rollup, sample, search
-from newsdesk.storage import db, schema
+from newsdesk.analytics import export, rollup, search
+from newsdesk.storage import db, schema, search_index
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def test_postgres_upgrade_moves_the_former_generated_search_column(pg_engine):
     with pg_engine.begin() as conn:
         conn.execute(text("DROP TABLE article_search"))
         conn.execute(text(f"ALTER TABLE articles ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS "
-                          f"({search._pg_tsv_expr()}) STORED"))
+                          f"({search_index.pg_tsv_expr()}) STORED"))
         conn.execute(text("CREATE INDEX ix_articles_search_tsv ON articles USING GIN (search_tsv)"))
     db.upgrade(pg_engine)
     with pg_engine.connect() as conn:
@@ -198,21 +199,21 @@ def test_postgres_upgrade_moves_the_former_generated_search_column(pg_engine):
                                  "WHERE table_name = 'articles' AND column_name = 'search_tsv'")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM article_search")).scalar_one() == 13
     assert len(search.search(pg_engine, "buffer zones")) == 1
-    assert search.ensure_search_index(pg_engine) == "present"
+    assert search_index.ensure_search_index(pg_engine) == "present"
 
 
 def test_ensure_search_index_is_idempotent_and_backfills(engine):
     sample.build_sample_warehouse(engine)
-    assert search.ensure_search_index(engine) == "present"
+    assert search_index.ensure_search_index(engine) == "present"
     db.upgrade(engine)
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:  # as if the index had been lost: recreated and backfilled
             conn.execute(text("DROP TABLE articles_fts"))
-        assert search.ensure_search_index(engine).startswith("created")
+        assert search_index.ensure_search_index(engine).startswith("created")
     else:
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE article_search"))
-        assert search.ensure_search_index(engine) == "created table"
+        assert search_index.ensure_search_index(engine) == "created table"
         with engine.connect() as conn:
             conn.execute(text("SET enable_seqscan = off"))
             plan = "\n".join(conn.execute(text(
@@ -288,7 +289,10 @@ def test_rollup_materialises_v_daily_volume_incrementally(warehouse):
     def same():
         def norm(rows):
             return [dict(r, day=str(r["day"])[:10]) for r in rows]
-        assert norm(_rows(engine, view_sql.format("daily_volume"))) == norm(_rows(engine, view_sql.format("v_daily_volume")))
+
+        assert norm(_rows(engine, view_sql.format("daily_volume"))) == norm(
+            _rows(engine, view_sql.format("v_daily_volume"))
+        )
 
     assert rollup.refresh_all(engine)["daily_volume"]["mode"] == "full"
     same()

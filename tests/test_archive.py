@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,16 +18,38 @@ import pytest
 from sqlalchemy import select, text
 
 from newsdesk import pipeline
-from newsdesk.archive import locate
+from newsdesk.archive import locate, warc
 from newsdesk.archive.parallel import ExtractorPool
-from newsdesk.archive.warc import ImportOptions, InjectedFailure, import_warcs
+from newsdesk.archive.warc import ImportOptions, import_warcs
+from newsdesk.fetch.archived import read_body
 from newsdesk.storage import loads, schema
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from warc_gen import RecordSpec, bad_records, news_page, news_records, write_warc  # noqa: E402
+from warc_gen import RecordSpec, bad_records, news_page, news_records, write_warc
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
 MAX_BODY = 100_000  # "oversized" records of warc_gen are above this
+
+
+class ImportKilled(BaseException):
+    """The import's process dying (a BaseException, like SystemExit: the importer cannot catch it)."""
+
+
+@contextmanager
+def import_dies_after(records: int):
+    """Imports inside the block die right after the batch that brings their committed records
+    to ``records``: the block expects ``ImportKilled``."""
+    commit = warc._Importer._commit
+
+    def commit_then_die(self, batch, prog):
+        commit(self, batch, prog)
+        if prog.records >= records:
+            raise ImportKilled(f"killed after {prog.records} records")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(warc._Importer, "_commit", commit_then_die)
+        with pytest.raises(ImportKilled):
+            yield
 
 
 def counts(engine) -> dict:
@@ -102,12 +126,11 @@ def test_rerun_is_noop_and_reprocess_refreshes_without_doubling(sqlite_engine, s
     assert progress_row(sqlite_engine, path).attempts == 2
 
 
-def test_injected_failure_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool):
+def test_an_import_killed_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool):
     path = tmp_path / "crash.warc.gz"
     write_warc(path, mixed_specs(60, seed=9))
-    with pytest.raises(InjectedFailure):
-        import_warcs(engine, small_settings, [path], pool=pool,
-                     options=ImportOptions(batch_size=10, fail_after_records=30))
+    with import_dies_after(30):
+        import_warcs(engine, small_settings, [path], pool=pool, options=ImportOptions(batch_size=10))
     row = progress_row(engine, path)
     assert row.status == "running" and 0 < row.next_offset < row.size
     assert row.records >= 30
@@ -187,7 +210,9 @@ def test_domain_and_language_filters(sqlite_engine, small_settings, tmp_path):
     specs += list(news_records(6, 31, start=100, domain="www.worldwire.example"))
     specs += list(news_records(6, 31, start=200, domain="news.lemonde-test.example", language="fr"))
     write_warc(path, specs)
-    opts = ImportOptions(workers=0, domains=ImportOptions.normalise_domains(["worldwire.example", "lemonde-test.example"]))
+    opts = ImportOptions(
+        workers=0, domains=ImportOptions.normalise_domains(["worldwire.example", "lemonde-test.example"])
+    )
     stats = import_warcs(sqlite_engine, small_settings, [path], options=opts)["files"][str(path)]
     assert stats["skipped"]["domain_filtered"] == 12
     assert stats["articles"] == 12
@@ -220,11 +245,13 @@ def test_import_from_fsspec_url_and_interval_listing(sqlite_engine, small_settin
     fs.pipe(f"/{base}/flat-20260302120000.warc.gz", day.read_bytes())
     files = locate.files_for_interval(root, datetime(2026, 3, 2, tzinfo=timezone.utc),
                                       datetime(2026, 3, 3, tzinfo=timezone.utc))
-    assert [f.rsplit("/", 1)[-1] for f in files] == ["CC-NEWS-20260302000000-00001.warc.gz", "flat-20260302120000.warc.gz"]
+    assert [f.rsplit("/", 1)[-1] for f in files] == [
+        "CC-NEWS-20260302000000-00001.warc.gz",
+        "flat-20260302120000.warc.gz",
+    ]
     # a resumed remote file seeks to its saved offset
-    with pytest.raises(InjectedFailure):
-        import_warcs(sqlite_engine, small_settings, files[:1],
-                     options=ImportOptions(workers=0, batch_size=3, fail_after_records=4))
+    with import_dies_after(4):
+        import_warcs(sqlite_engine, small_settings, files[:1], options=ImportOptions(workers=0, batch_size=3))
     report = import_warcs(sqlite_engine, small_settings, files, options=ImportOptions(workers=0, batch_size=3))
     assert report["files"][files[0]]["status"] == "done"
     assert report["files"][files[0]]["records"] == 9
@@ -327,22 +354,66 @@ def test_a_page_that_stalls_a_worker_in_c_code_is_skipped_and_the_rest_imported(
     assert time.monotonic() - started < 30
 
 
-def test_submitting_to_a_pool_whose_worker_died_fails_the_chunk_not_the_import():
-    """The executor refuses new work once a worker died; that must surface as a failed chunk
-    (re-extracted page by page by the importer), never as an exception out of submit()."""
-    from concurrent.futures.process import BrokenProcessPool
-
+def test_a_worker_killed_while_idle_is_replaced_and_the_next_chunk_extracted():
     with ExtractorPool(1) as pool:
         pool.warm_up()
-        os.kill(pool.child_pids()[0], signal.SIGKILL)
+        first = pool.child_pids()[0]
+        os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while not getattr(pool._executor, "_broken", False) and time.monotonic() < deadline:  # noqa: SLF001
-            time.sleep(0.05)
-        future = pool.submit([("https://x.example/a", b"<html><body><p>x</p></body></html>", "text/html")])
+        while pool.replaced == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert pool.replaced == 1 and pool.child_pids()[0] != first
+        url, body = news_page(1, 79)
+        assert pool.submit([(url, body, "text/html")]).result(60)[0][0] == "ok"
+
+
+def test_a_worker_killed_while_extracting_fails_only_its_chunk():
+    big = news_page(1, 77)[1] * 200
+    with ExtractorPool(2, time_limit=None) as pool:
+        pool.warm_up()
+        doomed = pool.submit([(f"https://x.example/{i}", big, "text/html") for i in range(3)])
+        healthy = [pool.submit([(*news_page(i, 78), "text/html")]) for i in range(4)]
+        _kill_the_worker_of(pool, doomed, after=0.05)
         with pytest.raises(BrokenProcessPool):
-            future.result()
-        pool.ensure_alive()
-        assert pool.submit([("https://x.example/a", b"<html></html>", "text/html")]).result()
+            doomed.result(60)
+        assert [f.result(60)[0][0] for f in healthy] == ["ok"] * 4
+        assert pool.replaced == 1
+
+
+@pytest.mark.parametrize("after", [0.0, 0.01, 0.03])
+def test_a_worker_killed_while_sending_its_result_never_hangs_the_pool(after):
+    """A worker killed halfway through sending a 64 MB result leaves half a message in its pipe.
+    With one queue shared by every worker (ProcessPoolExecutor) the parent then waited for the
+    rest of the message forever; here that pipe ends, the chunk fails, the others go on."""
+    with ExtractorPool(2, time_limit=None) as pool:
+        pool.warm_up()
+        doomed = pool._submit(bytes, (64 * 1024 * 1024,))
+        healthy = [pool.submit([(*news_page(i, 80), "text/html")]) for i in range(4)]
+        _kill_the_worker_of(pool, doomed, after=after)
+        try:
+            assert len(doomed.result(60)) == 64 * 1024 * 1024  # the kill came after the whole message
+        except BrokenProcessPool:
+            pass
+        assert [f.result(60)[0][0] for f in healthy] == ["ok"] * 4
+
+
+def test_workers_that_die_as_they_start_break_the_pool_instead_of_respawning_forever():
+    with ExtractorPool(1, time_limit=None) as pool:
+        for _ in range(10):
+            with pytest.raises(BrokenProcessPool):
+                pool._submit(os._exit, (3,)).result(60)
+        url, body = news_page(1, 81)
+        with pytest.raises(BrokenProcessPool, match="died as they started"):
+            pool.submit([(url, body, "text/html")]).result(5)
+
+
+def _kill_the_worker_of(pool, future, after: float) -> None:
+    deadline = time.monotonic() + 60
+    while not future.running() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    pid = next(w.process.pid for w in pool._pool if w.job is not None and w.job[0] is future)
+    time.sleep(after)
+    os.kill(pid, signal.SIGKILL)
 
 
 def test_isal_inflate_reads_the_same_records_as_warcio(tmp_path, monkeypatch):
@@ -350,7 +421,7 @@ def test_isal_inflate_reads_the_same_records_as_warcio(tmp_path, monkeypatch):
     exactly what warcio's own zlib reader gives, damaged members included."""
     from warcio.archiveiterator import ArchiveIterator
 
-    from newsdesk.archive import reader
+    from newsdesk.fetch import archived as reader
 
     intact, damaged = tmp_path / "intact.warc.gz", tmp_path / "damaged.warc.gz"
     write_warc(intact, list(mixed_specs(12, 5)))
@@ -382,11 +453,11 @@ def test_pool_replaces_its_workers_without_hanging():
     two). The pool's own replacement must run every task, on fresh workers."""
     pages = [news_page(i, 41) for i in range(10)]
     with ExtractorPool(1, max_tasks_per_child=2) as pool:
-        futures, pids = [], set()
-        for url, body in pages:
-            futures.append(pool.submit([(url, body, "text/html")]))
+        futures = [pool.submit([(url, body, "text/html")]) for url, body in pages]
+        pids, results = set(pool.child_pids()), []
+        for future in futures:
+            results.append(future.result(timeout=120))
             pids.update(pool.child_pids())
-        results = [f.result(timeout=120) for f in futures]
     assert [r[0][0] for r in results] == ["ok"] * 10
     assert len(pids) >= 4, pids  # a new worker every two tasks
 
@@ -396,7 +467,7 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
     reads each record back, byte for byte. ``store_raw`` keeps a compressed copy instead."""
     import fsspec
 
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     specs = list(news_records(6, 23))
     local = tmp_path / "ref.warc.gz"
@@ -415,7 +486,7 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
         import hashlib
 
         for r in rows:
-            body, headers = loads.load_raw(conn, r.page_id)
+            body, headers = loads.load_raw(conn, r.page_id, read_body)
             assert hashlib.sha256(body).hexdigest() == r.sha256, f"{r.url}: the record read back is the one imported"
             assert headers["content-type"].startswith("text/html") and loads.ARCHIVE_REF not in headers
 
@@ -436,7 +507,9 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
         stored = conn.execute(select(schema.raw_pages.c.page_id, schema.raw_pages.c.compression)
                               .where(schema.raw_pages.c.page_id.not_in(ids))).all()
         assert len(stored) == 3 and {c for _, c in stored} == {"zlib"}
-        assert all(loads.load_raw(conn, pid)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored)
+        assert all(
+            loads.load_raw(conn, pid, read_body)[0].lstrip().lower().startswith(b"<!doctype") for pid, _ in stored
+        )
 
 
 def test_bulk_import_keeps_the_sqlite_search_index_exact(sqlite_engine, small_settings, tmp_path):
@@ -466,7 +539,7 @@ def _gzip_whole(plain: Path, out: Path) -> None:
 
 
 def test_whole_file_gzip_stream_is_imported_with_copies_of_its_pages(sqlite_engine, small_settings, tmp_path):
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     plain = tmp_path / "plain.warc"
     written = write_warc(plain, mixed_specs(20, seed=41), gzip=False)
@@ -493,8 +566,8 @@ def test_whole_file_gzip_stream_resumes_from_its_start_without_doubling(sqlite_e
     path = tmp_path / "whole.warc.gz"
     _gzip_whole(plain, path)
     opts = dict(workers=0, batch_size=5)
-    with pytest.raises(InjectedFailure):
-        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(fail_after_records=12, **opts))
+    with import_dies_after(12):
+        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))
     partial = counts(sqlite_engine)["articles"]
     assert 0 < partial < 30
     stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))["files"][str(path)]
@@ -521,7 +594,7 @@ def test_brotli_encoded_responses_are_decoded_and_a_brotli_bomb_is_bounded(sqlit
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from newsdesk.archive import reader
+    from newsdesk.fetch import archived as reader
 
     _, html = news_page(1, 53)
     bomb = brotli.compress(b"<p>" + b"\0" * (1 << 27), quality=5)  # 128 MiB in ~100 bytes
@@ -588,8 +661,12 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
     # nothing listens on port 1: one line naming the warehouse (password hidden), exit 2
-    out = subprocess.run([str(NEWSDESK), "import", str(path), "--database",
-                          "postgresql://newsdesk:s3cret@127.0.0.1:1/warehouse"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(NEWSDESK), "import", str(path), "--database", "postgresql://newsdesk:s3cret@127.0.0.1:1/warehouse"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "warehouse postgresql://newsdesk:***@127.0.0.1:1/warehouse" in out.stderr and "s3cret" not in out.stderr
 
@@ -624,14 +701,14 @@ def test_undated_archived_copy_is_placed_in_time_by_its_capture(engine, small_se
 
 
 _SUMMIT_PAGE = (
-    "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Leaders agree summit date</title></head>"
-    "<body><article><h1>Leaders agree summit date</h1>"
-    "<p>Regional leaders agreed on Tuesday to meet again at a summit to be held on 15 December 2019 in the "
-    "capital, officials said after two days of closed talks.</p>"
-    "<p>The talks, which began last week, ended without a joint statement on trade, but delegates said progress "
-    "had been made on border crossings and fishing rights in the northern waters.</p>"
-    "<p>A spokesperson said the next round would focus on energy prices and on the pipeline that several of the "
-    "countries have been discussing for years.</p></article></body></html>").encode()
+    b"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Leaders agree summit date</title></head>"
+    b"<body><article><h1>Leaders agree summit date</h1>"
+    b"<p>Regional leaders agreed on Tuesday to meet again at a summit to be held on 15 December 2019 in the "
+    b"capital, officials said after two days of closed talks.</p>"
+    b"<p>The talks, which began last week, ended without a joint statement on trade, but delegates said progress "
+    b"had been made on border crossings and fishing rights in the northern waters.</p>"
+    b"<p>A spokesperson said the next round would focus on energy prices and on the pipeline that several of the "
+    b"countries have been discussing for years.</p></article></body></html>")
 
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-pool"])
@@ -639,7 +716,7 @@ def test_an_archived_page_is_not_dated_after_its_capture(sqlite_engine, small_se
     """A page without date metadata mentions a later event: the date guesser takes that for the
     publication date, which cannot be after the capture (WARC-Date). It is dropped, and so it
     stays after re-extraction; a page dated before its capture keeps its date."""
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     captured = datetime(2019, 10, 2, 8, 0, tzinfo=timezone.utc)
     published = datetime(2019, 10, 1, 17, 30, tzinfo=timezone.utc)
@@ -677,7 +754,7 @@ def _arc(records: list[tuple[str, str, bytes, bytes]], gz: bool) -> bytes:
 
 @pytest.mark.parametrize("gz", [True, False], ids=["arc.gz", "arc"])
 def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, tmp_path, gz):
-    from newsdesk.extract.reextract import reextract_pages
+    from newsdesk.reextract import reextract_pages
 
     url, html = news_page(3, 67, published=datetime(2004, 1, 1, 9, tzinfo=timezone.utc))
     http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html
@@ -749,8 +826,8 @@ def test_warc_zst_is_imported_resumed_from_the_top_and_a_cut_one_keeps_its_start
     path = tmp_path / "crawl.warc.zst"
     _warc_zst(plain, path, dictionary)
     opts = dict(workers=0, batch_size=5)
-    with pytest.raises(InjectedFailure):
-        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(fail_after_records=12, **opts))
+    with import_dies_after(12):
+        import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))
     partial = counts(sqlite_engine)["articles"]
     assert 0 < partial < written["response"]
     stats = import_warcs(sqlite_engine, small_settings, [path], options=ImportOptions(**opts))["files"][str(path)]
@@ -793,24 +870,49 @@ def test_mislabelled_and_re_encoded_pages_are_imported(sqlite_engine, small_sett
     ok = "HTTP/1.1 200 OK\n"
     records = [
         ("<https://wire.example/a/0>", ok + "Content-Type: text/html\n", page[0], ""),  # WARC/1.0's <uri>
-        ("https://wire.example/a/1", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n", gzip.compress(page[1]), ""),
-        ("https://wire.example/a/2", ok + "Content-Type: text/html\nContent-Encoding: gzip\n",
-         gzip.compress(gzip.compress(page[2])), ""),  # gzipped twice, declared once
+        (
+            "https://wire.example/a/1",
+            ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
+            gzip.compress(page[1]),
+            "",
+        ),
+        (
+            "https://wire.example/a/2",
+            ok + "Content-Type: text/html\nContent-Encoding: gzip\n",
+            gzip.compress(gzip.compress(page[2])),
+            "",
+        ),  # gzipped twice, declared once
         ("https://wire.example/a/3", ok + "Content-Type: text/html\n", gzip.compress(page[3]), ""),  # undeclared gzip
         ("https://wire.example/a/4", ok + "Content-Type: application/octet-stream\n", page[4], ""),
         ("https://wire.example/a/5", ok + "Content-Type: text/plain; charset=utf-8\n", page[5], ""),
         ("https://wire.example/a/6", ok, b"\xef\xbb\xbf\n<!-- cached 2024-05-01 -->\n" + page[6], ""),
-        ("https://wire.example/a/7", ok + "Content-Type: image/jpeg\n", page[7],
-         "WARC-Identified-Payload-Type: text/html\r\n"),  # Common Crawl's sniffing overrides the label
+        (
+            "https://wire.example/a/7",
+            ok + "Content-Type: image/jpeg\n",
+            page[7],
+            "WARC-Identified-Payload-Type: text/html\r\n",
+        ),  # Common Crawl's sniffing overrides the label
         ("https://wire.example/robots.txt", ok + "Content-Type: text/plain\n", b"User-agent: *\nDisallow: /a/\n", ""),
-        ("https://wire.example/feed", ok + "Content-Type: application/octet-stream\n",
-         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>', ""),
+        (
+            "https://wire.example/feed",
+            ok + "Content-Type: application/octet-stream\n",
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>',
+            "",
+        ),
         ("https://wire.example/api", ok, b'{"html": "<html>"}', ""),
-        ("https://wire.example/a/bomb", ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
-         gzip.compress(b"<html>" + b" " * (MAX_BODY * 50)), ""),
+        (
+            "https://wire.example/a/bomb",
+            ok + "Content-Type: text/html\nContent-Encoding: x-gzip\n",
+            gzip.compress(b"<html>" + b" " * (MAX_BODY * 50)),
+            "",
+        ),
         ("https://wire.example/a/8", ok + "Content-Type: image/jpeg\n", page[8], ""),  # an error page, labelled
-        ("https://wire.example/a/9", ok + "Content-Type: text/html\n",  # recorded when the crawler was challenged
-         (Path(__file__).parent / "data" / "blocked" / "cloudflare_challenge.html").read_bytes(), ""),
+        (
+            "https://wire.example/a/9",
+            ok + "Content-Type: text/html\n",  # recorded when the crawler was challenged
+            (Path(__file__).parent / "data" / "blocked" / "cloudflare_challenge.html").read_bytes(),
+            "",
+        ),
     ]
     path = tmp_path / "quirks.warc.gz"
     path.write_bytes(b"".join(_raw_response(*r) for r in records))

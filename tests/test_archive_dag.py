@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from newsdesk.storage import db, loads, schema
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from warc_gen import news_records, write_warc  # noqa: E402
+from warc_gen import news_records, write_warc
 
 pytestmark = pytest.mark.airflow
 

@@ -15,8 +15,7 @@ from newsdesk.storage import schema
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from httpserver import http_server  # noqa: E402,F401 - fixture
-from warc_gen import news_page  # noqa: E402
+from warc_gen import news_page
 
 SINCE = datetime(2026, 3, 1, tzinfo=timezone.utc)
 

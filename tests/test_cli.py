@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from httpserver import http_server  # noqa: F401 - fixture
 from newsdesk.storage import db
 
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
@@ -19,7 +18,7 @@ def run(*args, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([NEWSDESK, *args], capture_output=True, text=True, timeout=180, env=env)
 
 
-def test_dead_feed_is_disabled_then_polled_again_after_enable(tmp_path, sqlite_url, http_server):  # noqa: F811
+def test_dead_feed_is_disabled_then_polled_again_after_enable(tmp_path, sqlite_url, http_server):
     import os
 
     http_server.add("/gone.xml", status=410, body=b"gone")
@@ -58,7 +57,7 @@ def test_dead_feed_is_disabled_then_polled_again_after_enable(tmp_path, sqlite_u
     assert run("feeds", "enable", "no-such-feed", "--database", sqlite_url, env=env).returncode == 1
 
 
-def test_feeds_discover_prints_advertised_feeds(http_server):  # noqa: F811
+def test_feeds_discover_prints_advertised_feeds(http_server):
     import os
 
     http_server.add("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml">'

@@ -30,7 +30,9 @@ def test_news_ingest_shape(dagbag):
     assert dag.max_active_runs == 1
     assert dag.catchup is False
     assert dag.timetable.expression == "*/15 * * * *"
-    mapped = {t.task_id for t in dag.tasks if getattr(t, "is_mapped", False) or t.__class__.__name__ == "MappedOperator"}
+    mapped = {
+        t.task_id for t in dag.tasks if getattr(t, "is_mapped", False) or t.__class__.__name__ == "MappedOperator"
+    }
     assert {"poll_feeds", "fetch_pages", "extract_pages"} <= mapped
     finish = dag.get_task("finish")
     assert [o.uri for o in finish.outlets] == ["newsdesk://warehouse/articles"]

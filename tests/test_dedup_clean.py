@@ -67,7 +67,9 @@ def test_agency_dateline_moves_to_attribution():
 
 
 def test_short_promo_tail_after_closing_attribution_is_removed():
-    text = BODY + "\n\nThird paragraph.\n\nSource: Aljazeera\n\n234Radio\n\n234Radio is Africa's Premium Internet Radio."
+    text = (
+        BODY + "\n\nThird paragraph.\n\nSource: Aljazeera\n\n234Radio\n\n234Radio is Africa's Premium Internet Radio."
+    )
     c = clean(text)
     assert c.attribution == "Aljazeera"
     assert "234Radio" not in c.text and c.text.endswith("Third paragraph.")

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 from bench.dedup_eval.generate import build  # noqa: E402
 from bench.dedup_eval.load import insert_articles, partition  # noqa: E402
+
 from newsdesk.dedup import dedup_pending, reset_dedup  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
 from newsdesk.storage.schema import articles, clusters, dedup_links, lsh_buckets, site_boilerplate  # noqa: E402
@@ -510,7 +513,7 @@ def test_concurrent_workers_on_postgres_do_not_split_clusters(pg_engine):
     def work():
         try:
             results.append(dedup_pending(pg_engine))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(3)]

@@ -99,7 +99,19 @@ def test_short_text_in_the_same_house_style_about_other_names_is_not_a_paraphras
 def test_han_and_kana_are_tokenised_by_character_and_split_into_sentences():
     from newsdesk.dedup.text import content_words, has_cjk, sentences, words
 
-    assert words("iPhone 15在北京发布，售价５９９９元") == ["iphone", "15", "在", "北", "京", "发", "布", "售", "价", "5999", "元"]
+    assert words("iPhone 15在北京发布，售价５９９９元") == [
+        "iphone",
+        "15",
+        "在",
+        "北",
+        "京",
+        "发",
+        "布",
+        "售",
+        "价",
+        "5999",
+        "元",
+    ]
     assert words("東京タワー・スカイツリー") == ["東", "京", "タ", "ワ", "ー", "ス", "カ", "イ", "ツ", "リ", "ー"]
     assert words("서울 시장이 발표했다") == ["서울", "시장이", "발표했다"]  # Hangul is spaced: words as before
     assert not has_cjk("Zürich café") and has_cjk("新华社")

@@ -49,7 +49,7 @@ def _skip_reason() -> str | None:
         import redis
 
         redis.Redis(host=stack_mod.REDIS_HOST, port=stack_mod.REDIS_PORT, socket_connect_timeout=3).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"Redis not reachable: {exc}"
     try:
         from airflow.providers.celery.executors import celery_executor_utils  # noqa: F401

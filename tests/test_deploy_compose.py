@@ -58,8 +58,15 @@ def test_docker_compose_config_when_available():
     docker = shutil.which("docker")
     if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("no docker compose plugin here: the YAML checks below stand in for `docker compose config`")
-    env = {"AIRFLOW_JWT_SECRET": "x" * 32, "AIRFLOW_FERNET_KEY": "k", "AIRFLOW_ADMIN_PASSWORD": "p", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env)
+    env = {
+        "AIRFLOW_JWT_SECRET": "x" * 32,
+        "AIRFLOW_FERNET_KEY": "k",
+        "AIRFLOW_ADMIN_PASSWORD": "p",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -157,7 +164,7 @@ def test_make_airflow_standalone_dry_run(tmp_path):
 
 def test_standalone_connection_resolves_to_the_sqlite_warehouse(monkeypatch):
     """The JSON connection `make airflow` defines is what tasks read first."""
-    from newsdesk import orchestration
+    from newsdesk.tasks import context as orchestration
 
     env = stack_mod.standalone_env()
     monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", env["AIRFLOW_CONN_NEWSDESK_WAREHOUSE"])
@@ -167,7 +174,7 @@ def test_standalone_connection_resolves_to_the_sqlite_warehouse(monkeypatch):
 
 def test_settings_layering_env_variable_connection(monkeypatch):
     """Environment < Variable newsdesk_settings < connection newsdesk_warehouse (for the database)."""
-    from newsdesk import orchestration
+    from newsdesk.tasks import context as orchestration
 
     monkeypatch.setenv("NEWSDESK_BATCH_SIZE", "7")
     monkeypatch.setenv("NEWSDESK_DATABASE_URL", "sqlite:////tmp/env.db")
@@ -179,7 +186,10 @@ def test_settings_layering_env_variable_connection(monkeypatch):
     s = orchestration.settings()
     assert (s.batch_size, s.allow_private_addresses) == (3, True)
     monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", "postgresql://u:p@wh:5432/news")
-    assert orchestration.settings().database_url.startswith("postgres") and "@wh:5432/news" in orchestration.settings().database_url
+    assert (
+        orchestration.settings().database_url.startswith("postgres")
+        and "@wh:5432/news" in orchestration.settings().database_url
+    )
 
 
 def test_every_setting_is_documented():
@@ -213,7 +223,7 @@ def test_postgres_connection_with_special_characters_in_credentials(monkeypatch)
 
     from sqlalchemy.engine import make_url
 
-    from newsdesk import orchestration
+    from newsdesk.tasks import context as orchestration
 
     monkeypatch.setenv("AIRFLOW_CONN_NEWSDESK_WAREHOUSE", json.dumps({
         "conn_type": "postgres", "login": "news", "password": "p@ss:w/rd", "host": "warehouse-db",

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from httpserver import http_server  # noqa: F401 - fixture
 from newsdesk.feeds import due_feed_ids, poll_feed, poll_feeds
 from newsdesk.fetch import Fetcher, FetchResult
 from newsdesk.storage.schema import feeds, pages, poll_log, sources

@@ -8,9 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from httpserver import http_server  # noqa: F401 - fixture
-from newsdesk.feeds import discover_feeds, enable_feed, feed_status, poll_feed, due_feed_ids
-from newsdesk.feeds import schedule
+from newsdesk.feeds import discover_feeds, due_feed_ids, enable_feed, feed_status, poll_feed, schedule
 from newsdesk.fetch import Fetcher, RobotsCache
 from newsdesk.storage.schema import feeds
 from test_feeds_poll import feed_row, make_feeds, rss

@@ -10,8 +10,7 @@ import zlib
 
 import pytest
 
-from httpserver import LocalServer, http_server  # noqa: F401 - fixture
-from newsdesk.fetch import FetchError, Fetcher, decode_html, map_concurrent, parse_retry_after
+from newsdesk.fetch import Fetcher, FetchError, decode_html, map_concurrent, parse_retry_after
 
 
 @pytest.fixture
@@ -222,7 +221,7 @@ def test_fetcher_shared_across_threads(http_server, fetcher):
 # -- decode_html -----------------------------------------------------------------
 
 @pytest.mark.parametrize("body,header,expected", [
-    ("café".encode("utf-8"), "text/html; charset=utf-8", "café"),
+    ("café".encode(), "text/html; charset=utf-8", "café"),
     ("café".encode("cp1252"), "text/html; charset=windows-1252", "café"),
     ("\ufeffcafé".encode("utf-8"), None, "café"),
     ("café".encode("utf-16"), None, "café"),
@@ -232,11 +231,11 @@ def test_fetcher_shared_across_threads(http_server, fetcher):
     ('<meta http-equiv="Content-Type" content="text/html; charset=shift_jis">日本'.encode("shift_jis"), None,
      '<meta http-equiv="Content-Type" content="text/html; charset=shift_jis">日本'),
     # Declared latin-1 but really UTF-8: the bytes win.
-    ("naïve".encode("utf-8"), "text/html; charset=iso-8859-1", "naïve"),
+    ("naïve".encode(), "text/html; charset=iso-8859-1", "naïve"),
     # Prolog says UTF-8, bytes are windows-1252.
     ('<?xml version="1.0" encoding="utf-8"?>\x93q\x94'.encode("latin-1"), None,
      '<?xml version="1.0" encoding="utf-8"?>“q”'),
-    ("plain ascii".encode(), None, "plain ascii"),
+    (b"plain ascii", None, "plain ascii"),
     (b"bogus \x81 byte", "text/html; charset=nonsense", "bogus \ufffd byte"),
 ])
 def test_decode_html(body, header, expected):
@@ -244,7 +243,7 @@ def test_decode_html(body, header, expected):
 
 
 def test_meta_charset_after_2kb_is_ignored():
-    body = b"<html><head>" + b" " * 3000 + '<meta charset="koi8-r">é'.encode("utf-8")
+    body = b"<html><head>" + b" " * 3000 + '<meta charset="koi8-r">é'.encode()
     assert decode_html(body, None).endswith("é")
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from httpserver import http_server  # noqa: F401 - fixture
 from newsdesk import pipeline
 from newsdesk.offline import SNAPSHOT_REGISTRY
 from newsdesk.replay import SnapshotProxy
@@ -35,18 +34,22 @@ def _article(title: str, n: int = 6) -> bytes:
 
 
 def _rss(base: str, paths: list[str]) -> bytes:
-    items = "".join(f"<item><title>{p}</title><link>{base}{p}?utm_source=rss</link><guid>{p}</guid></item>" for p in paths)
+    items = "".join(
+        f"<item><title>{p}</title><link>{base}{p}?utm_source=rss</link><guid>{p}</guid></item>" for p in paths
+    )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
 
 
 def _registry(tmp_path: Path, base: str, feeds: list[str]) -> Path:
     path = tmp_path / "feeds.yaml"
     feed_lines = "".join(f"      - {base}{f}\n" for f in feeds)
-    path.write_text(f"sources:\n  - name: Harbour Herald\n    homepage: {base}/\n    language: en\n    feeds:\n{feed_lines}")
+    path.write_text(
+        f"sources:\n  - name: Harbour Herald\n    homepage: {base}/\n    language: en\n    feeds:\n{feed_lines}"
+    )
     return path
 
 
-def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path, http_server):  # noqa: F811
+def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path, http_server):
     """Not-XML feed, feed 500, page 404, page timeout, page without text, a JSON body: each
     recorded; the rest loads, a page labelled text/plain included."""
     base = http_server.url("")
@@ -70,8 +73,14 @@ def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path,
     assert stats["feeds_polled"] == 3 and stats["feed_errors"] == 2
     assert stats["extracted"] == 3
     with engine.connect() as conn:
-        feed_errors = dict(conn.execute(text(
-            "SELECT f.url, p.error_kind FROM poll_log p JOIN feeds f ON f.id = p.feed_id WHERE p.outcome = 'error'")).all())
+        feed_errors = dict(
+            conn.execute(
+                text(
+                    "SELECT f.url, p.error_kind FROM poll_log p JOIN feeds f ON f.id = p.feed_id "
+                    "WHERE p.outcome = 'error'"
+                )
+            ).all()
+        )
         pages_state = {r.url.rsplit("/", 1)[-1]: (r.state, r.error_kind) for r in conn.execute(
             text("SELECT url, state, error_kind FROM pages")).all()}
         titles = sorted(conn.execute(text("SELECT title FROM v_articles")).scalars())
@@ -87,7 +96,7 @@ def test_round_records_each_error_and_loads_the_rest(engine, settings, tmp_path,
     assert again["new_pages"] == 0 and again["extracted"] == 0
 
 
-def test_temporary_page_failure_is_retried_by_the_next_run(sqlite_engine, settings, tmp_path, http_server):  # noqa: F811
+def test_temporary_page_failure_is_retried_by_the_next_run(sqlite_engine, settings, tmp_path, http_server):
     base = http_server.url("")
     calls = {"n": 0}
 
@@ -114,7 +123,7 @@ def test_temporary_page_failure_is_retried_by_the_next_run(sqlite_engine, settin
     assert second["extracted"] == 1
 
 
-def test_a_challenged_page_is_fetched_again_until_attempts_run_out(sqlite_engine, settings, tmp_path, http_server):  # noqa: F811
+def test_a_challenged_page_is_fetched_again_until_attempts_run_out(sqlite_engine, settings, tmp_path, http_server):
     """A bot challenge served with status 200 is no article; the next run fetches the page again."""
     base = http_server.url("")
     challenge = (DATA / "blocked" / "cloudflare_challenge.html").read_bytes()

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, text
 
 from newsdesk import pipeline
+from newsdesk import reextract as rx
 from newsdesk.config import Settings
 from newsdesk.extract import article as extractor
-from newsdesk.extract import reextract as rx
 from newsdesk.storage import loads, schema
 
 WORDS = ("government council river budget school hospital minister village farmers market report police court "
@@ -83,7 +83,9 @@ def snapshot(engine) -> dict:
         return {
             "articles": [tuple(r) for r in conn.execute(select(schema.articles).order_by(schema.articles.c.id))],
             "pages": [tuple(r) for r in conn.execute(select(schema.pages).order_by(schema.pages.c.id))],
-            "links": [tuple(r) for r in conn.execute(select(schema.dedup_links).order_by(schema.dedup_links.c.article_id))],
+            "links": [
+                tuple(r) for r in conn.execute(select(schema.dedup_links).order_by(schema.dedup_links.c.article_id))
+            ],
             "clusters": [tuple(r) for r in conn.execute(select(schema.clusters).order_by(schema.clusters.c.id))],
         }
 

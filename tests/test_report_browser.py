@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.analytics import report, sample
+import sample_warehouse as sample
+from newsdesk.analytics import report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -96,7 +97,9 @@ def chromium(tmp_path):
         while not (port_file.exists() and port_file.read_text().strip()):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(f"chromium did not start: {(tmp_path / 'chromium.log').read_text(errors='replace')[-2000:]}")
+                pytest.fail(
+                    f"chromium did not start: {(tmp_path / 'chromium.log').read_text(errors='replace')[-2000:]}"
+                )
             time.sleep(0.1)
         port = int(port_file.read_text().splitlines()[0])
         for _ in range(100):
@@ -131,9 +134,14 @@ def _problems(cdp: DevTools) -> list[str]:
     for ev in cdp.events:
         m, p = ev.get("method"), ev.get("params", {})
         if m == "Runtime.exceptionThrown":
-            out.append(f"exception: {p['exceptionDetails'].get('text')} {p['exceptionDetails'].get('exception', {}).get('description', '')}")
+            out.append(
+                f"exception: {p['exceptionDetails'].get('text')} "
+                f"{p['exceptionDetails'].get('exception', {}).get('description', '')}"
+            )
         elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-            out.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in p.get("args", [])))
+            out.append(
+                "console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in p.get("args", []))
+            )
         elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
             out.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, inspect, select, text
 
+from newsdesk.fetch.archived import read_body
 from newsdesk.storage import db, loads, schema
 
 # docs/analysts.md, in order: columns are only ever appended
@@ -63,7 +64,7 @@ def test_raw_html_round_trips_compressed(engine):
     with engine.connect() as conn:
         stored = conn.execute(select(schema.raw_pages)).one()
         assert stored.raw_size == len(body) and len(stored.body) < len(body) / 10
-        assert loads.load_raw(conn, page_id)[0] == body
+        assert loads.load_raw(conn, page_id, read_body)[0] == body
 
 
 def test_upsert_article_refreshes_in_place(engine):

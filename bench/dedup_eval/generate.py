@@ -231,7 +231,8 @@ def write_article(rng: random.Random, ev: Event, n_paras: int, pool=None) -> tup
         if i == quote_at:
             sents.append(f"\"{ev.quote},\" {ev.people[0]} {rng.choice(REPORT)}.")
         paras.append(" ".join(sents))
-    title = f"{ev.place}: {rng.choice(ADJ).capitalize()} {ev.topic} {rng.choice(NOUN)} as {ev.org} {rng.choice(VERB_PAST)} {rng.choice(ev.kws)}"
+    title = (f"{ev.place}: {rng.choice(ADJ).capitalize()} {ev.topic} {rng.choice(NOUN)} as {ev.org} "
+             f"{rng.choice(VERB_PAST)} {rng.choice(ev.kws)}")
     return title, paras
 
 
@@ -284,7 +285,7 @@ def build(seed: int = 7, n_bases: int = 48) -> list[dict]:
         reps = rng.sample(REPUBLISHERS, 6)
         t = ev.when
 
-        def rep_page(i, body, with_headline=True):
+        def rep_page(i, body, with_headline=True, reps=reps, title=title):
             h, f = site_boilerplate(*reps[i])
             return ([title] if with_headline else []) + h + body + f
 

@@ -30,8 +30,17 @@ from newsdesk.dedup.boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from newsdesk.dedup.clean import clean, paragraph_hash, paragraphs
 from newsdesk.dedup.process import _pub_day, _signed, _verify
 from newsdesk.dedup.signatures import feature_bytes, to_bytes
-from newsdesk.storage.schema import (articles, clusters, dedup_links, dedup_signatures, lsh_buckets, pages,
-                                     site_boilerplate, site_paragraphs, sources)
+from newsdesk.storage.schema import (
+    articles,
+    clusters,
+    dedup_links,
+    dedup_signatures,
+    lsh_buckets,
+    pages,
+    site_boilerplate,
+    site_paragraphs,
+    sources,
+)
 
 from .generate import build
 

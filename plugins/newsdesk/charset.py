@@ -113,7 +113,7 @@ def detect_charset(body: bytes) -> str | None:
         return None
     try:
         matches = from_bytes(sample)
-    except Exception as exc:  # noqa: BLE001 - a detector bug must not fail the page
+    except Exception as exc:
         log.debug("charset detection failed: %s", exc)
         return None
     best = matches.best()

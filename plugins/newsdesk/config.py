@@ -1,6 +1,6 @@
 """One settings object for every stage, read from the environment.
 
-Inside Airflow, ``orchestration.settings()`` layers two more sources on top: the JSON
+Inside Airflow, ``tasks.context.settings()`` layers two more sources on top: the JSON
 Variable ``newsdesk_settings`` (any option below, by field or variable name) and the
 warehouse connection ``newsdesk_warehouse`` (the database URL). Everything else comes
 from ``NEWSDESK_*`` variables so that the CLI, the DAGs and the tests configure the
@@ -65,7 +65,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         env = dict(
             database_url=os.environ.get("NEWSDESK_DATABASE_URL") or DEFAULT_DATABASE_URL,
             user_agent=os.environ.get("NEWSDESK_USER_AGENT") or DEFAULT_USER_AGENT,
@@ -90,7 +90,7 @@ class Settings:
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
 

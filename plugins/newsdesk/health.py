@@ -66,7 +66,7 @@ def check_source_health(engine: Engine, days: int = 2, today: date | None = None
     today = today or datetime.now(timezone.utc).date()
     try:
         rows = source_health(engine, since=today - timedelta(days=max(days, 1) - 1), flagged_only=True)
-    except Exception as exc:  # noqa: BLE001 - e.g. a warehouse not yet upgraded to the view
+    except Exception as exc:
         log.warning("source health check skipped: %s", exc)
         return []
     flagged = []

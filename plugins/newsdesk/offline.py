@@ -15,7 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from .config import REPO_ROOT, SEEDS_DIR
+from . import pipeline
+from .config import REPO_ROOT, SEEDS_DIR, Settings
+from .replay import SnapshotProxy
+from .storage import db
 
 SNAPSHOT_REGISTRY = f"{SEEDS_DIR / 'feeds.yaml'}#snapshot"
 # The seed document of the project: 234Radio's machine-reworded republication.
@@ -57,11 +60,6 @@ def run_dag_test(dag_id: str = "news_ingest", **kwargs):
 
 
 def run_offline(database_url: str, use_airflow: bool = True, out=sys.stdout) -> int:
-    from . import pipeline
-    from .config import Settings
-    from .replay import SnapshotProxy
-    from .storage import db
-
     engine = db.get_engine(database_url)
     db.upgrade(engine)
     with SnapshotProxy() as proxy:
@@ -88,8 +86,6 @@ def run_offline(database_url: str, use_airflow: bool = True, out=sys.stdout) -> 
 
 
 def print_summary(engine, out=sys.stdout) -> None:
-    from . import pipeline
-
     summary = pipeline.warehouse_summary(engine)
     with engine.connect() as conn:
         last_run = conn.execute(text("SELECT run_key, stats FROM runs ORDER BY id DESC LIMIT 1")).first()

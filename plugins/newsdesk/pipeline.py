@@ -11,14 +11,25 @@ never through memory, so each call below can be retried or re-run on its own:
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from .config import Settings
+from .dedup import dedup_pending
+from .extract import ExtractionError, extract_article
+from .extract import article as extractor
+from .feeds.poll import due_feed_ids, poll_feeds
+from .feeds.registry import sync_registry as sync_registry_file
+from .fetch import Fetcher, FetchError, RobotsCache, host_of, map_concurrent
+from .fetch.archived import read_body
+from .health import check_source_health
 from .mime import html_content_type
 from .storage import loads, schema
 from .storage.db import dispose_all, get_engine
@@ -43,21 +54,15 @@ def batched(ids: Sequence[int], size: int, max_batches: int = 1024) -> list[list
 # --- registry and polling ---------------------------------------------------
 
 def sync_registry(engine: Engine, path: str | Path) -> dict:
-    from .feeds.registry import sync_registry as _sync
-
-    return _sync(engine, path)
+    return sync_registry_file(engine, path)
 
 
 def due_feeds(engine: Engine) -> list[int]:
-    from .feeds.poll import due_feed_ids
-
     return due_feed_ids(engine)
 
 
 def poll(engine: Engine, settings: Settings, feed_ids: Sequence[int], run_key: str | None = None) -> dict:
     """Poll the given feeds once; errors are recorded per feed, never raised."""
-    from .feeds.poll import poll_feeds
-
     results = poll_feeds(engine, list(feed_ids), settings, run_key=run_key)
     stats = {"feeds_polled": len(results), "feed_errors": 0, "new_pages": 0, "not_modified": 0}
     for result in results:
@@ -96,8 +101,6 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
     A temporary failure leaves the page pending for the next run (up to
     ``max_fetch_attempts``); a hard one fails it.
     """
-    from .fetch import FetchError, Fetcher, RobotsCache, host_of, map_concurrent
-
     with engine.connect() as conn:
         rows = conn.execute(
             select(schema.pages.c.id, schema.pages.c.url, schema.pages.c.attempts)
@@ -114,11 +117,13 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
         def work(row) -> _Fetched:
             try:
                 if robots is not None and not robots.allowed(row.url):
-                    return _Fetched(row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url))
+                    return _Fetched(
+                        row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url)
+                    )
                 return _Fetched(row.id, row.url, result=fetcher.get(row.url, accept="text/html,application/xhtml+xml"))
             except FetchError as exc:
                 return _Fetched(row.id, row.url, error=exc)
-            except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
+            except Exception as exc:
                 return _Fetched(row.id, row.url, error=exc)
 
         for item in map_concurrent(rows, work, settings=settings, host=lambda r: host_of(r.url)):
@@ -164,8 +169,6 @@ def article_fields(fields: dict, page_url: str, entry_published_at=None) -> dict
     """``Extracted.as_fields()`` completed for the ``articles`` row of a page: the page's
     (canonical) URL, the feed entry's date when the page gave none (``date_source`` 'page' |
     'feed' | None) and the ``EXTRACTOR_VERSION`` that produced it (unless already set)."""
-    from .extract import article as _extractor
-
     fields = dict(fields, url=page_url)
     if fields.get("published_at") is not None:
         fields["date_source"] = "page"
@@ -173,21 +176,19 @@ def article_fields(fields: dict, page_url: str, entry_published_at=None) -> dict
         fields["published_at"], fields["date_source"] = entry_published_at, "feed"
     else:
         fields["date_source"] = None
-    fields.setdefault("extractor_version", _extractor.EXTRACTOR_VERSION)
+    fields.setdefault("extractor_version", extractor.EXTRACTOR_VERSION)  # read at call time: tests swap it
     return fields
 
 
 def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> dict:
     """Extract articles from fetched pages; a page without article text is recorded as failed."""
-    from .extract import ExtractionError, extract_article
-
     stats = {"extracted": 0, "extract_errors": 0}
     article_ids: list[int] = []
     for page_id in page_ids:
         # Read, extract, write: no transaction is held open while a page is parsed.
         with engine.connect() as conn:
             page = conn.execute(select(schema.pages).where(schema.pages.c.id == page_id)).first()
-            raw = loads.load_raw(conn, page_id) if page is not None else None
+            raw = loads.load_raw(conn, page_id, read_body) if page is not None else None
         if page is None or page.state not in ("fetched", "extracted"):
             continue
         if raw is None:
@@ -198,7 +199,7 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
         try:
             extracted = extract_article(body, page.final_url or page.url, headers.get("content-type"),
                                         time_limit=settings.extract_timeout, captured_at=as_utc(page.fetched_at))
-        except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the batch
+        except Exception as exc:
             if isinstance(exc, ExtractionError):
                 kind, message = getattr(exc, "kind", "no_text"), str(exc)
             else:
@@ -224,15 +225,9 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
 def dedup(engine: Engine, settings: Settings, limit: int | None = None) -> dict:
     """Cluster the pending articles. PostgreSQL with ``dedup_workers`` > 1: that many processes
     at once (each claims its own batches; only their decisions are serialised)."""
-    from .dedup import dedup_pending
-
     workers = settings.dedup_workers
     if workers <= 1 or limit is not None or engine.dialect.name != "postgresql":
         return dedup_pending(engine, settings, limit=limit)
-    from collections import Counter
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     url = engine.url.render_as_string(hide_password=False)
     total: Counter = Counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
@@ -242,8 +237,6 @@ def dedup(engine: Engine, settings: Settings, limit: int | None = None) -> dict:
 
 
 def _dedup_process(job: tuple[str, Settings]) -> dict:
-    from .dedup import dedup_pending
-
     url, settings = job
     try:
         return dedup_pending(get_engine(url), settings)
@@ -267,8 +260,6 @@ def run_round(engine: Engine, settings: Settings, registry: str | Path | None = 
     extract_stats.pop("article_ids", None)
     stats.update(extract_stats)
     stats["dedup"] = dedup(engine, settings)
-    from .health import check_source_health  # logs a warning per flagged source
-
     stats["flagged_sources"] = len(check_source_health(engine))
     return stats
 
@@ -290,9 +281,13 @@ def warehouse_summary(engine: Engine) -> dict:
         return {
             "sources": conn.execute(select(func.count()).select_from(schema.sources)).scalar_one(),
             "feeds": conn.execute(select(func.count()).select_from(f)).scalar_one(),
-            "feeds_polled": conn.execute(select(func.count()).select_from(f).where(f.c.last_polled_at.is_not(None))).scalar_one(),
+            "feeds_polled": conn.execute(
+                select(func.count()).select_from(f).where(f.c.last_polled_at.is_not(None))
+            ).scalar_one(),
             "pages": pages_by_state,
             "articles": conn.execute(select(func.count()).select_from(a)).scalar_one(),
             "clusters": conn.execute(select(func.count(func.distinct(a.c.cluster_id)))).scalar_one(),
-            "copies": conn.execute(select(func.count()).select_from(a).where(a.c.relation.in_(["exact", "near", "paraphrase"]))).scalar_one(),
+            "copies": conn.execute(
+                select(func.count()).select_from(a).where(a.c.relation.in_(["exact", "near", "paraphrase"]))
+            ).scalar_one(),
         }

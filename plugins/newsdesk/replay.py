@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep the run's output to the summary
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         url = self.path if self.path.startswith("http") else f"http://{self.headers.get('Host')}{self.path}"
         entry = self.manifest.get(_key(url))
         if entry is None:
@@ -88,7 +88,7 @@ class SnapshotProxy:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "SnapshotProxy":
+    def __enter__(self) -> SnapshotProxy:
         self._thread.start()
         return self
 

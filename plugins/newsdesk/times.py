@@ -1,7 +1,8 @@
 """Time values as the warehouse keeps them: timezone-aware UTC.
 
 SQLite hands back naive datetimes (and strings from raw SQL); HTTP headers carry
-RFC 7231 dates. Every module converts through these two functions.
+RFC 7231 dates; operators type dates on the command line and in DAG params. Every module
+converts through these functions.
 """
 
 from __future__ import annotations
@@ -30,3 +31,19 @@ def parse_http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return as_utc(when) if when is not None else None
+
+
+def parse_since(value) -> datetime | None:
+    """A lower date bound as typed by an operator: ``YYYY-MM-DD`` (midnight UTC), an ISO
+    timestamp (``Z`` or an offset; naive means UTC), a date or datetime; None or '' -> None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (datetime, date)):
+        return as_utc(value)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise ValueError(f"not a date: {value!r} (expected YYYY-MM-DD or an ISO timestamp)") from exc

@@ -29,10 +29,10 @@ import hashlib
 import io
 import random
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
 
 EN_WORDS = (
     "the government said on monday that it would review the new policy after weeks of protests in the capital "
@@ -151,7 +151,8 @@ def news_page(index: int, seed: int = 0, *, domain: str | None = None, language:
     if published is None:
         published = datetime(2026, 3, 1, tzinfo=timezone.utc) + timedelta(minutes=rng.randrange(60 * 24 * 30))
     iso = published.strftime("%Y-%m-%dT%H:%M:%SZ")
-    author = f"{rng.choice(('Anna', 'Ben', 'Carla', 'David', 'Eva', 'Farid'))} {rng.choice(('Smith', 'Jones', 'Martin', 'Keller'))}"
+    first = rng.choice(("Anna", "Ben", "Carla", "David", "Eva", "Farid"))
+    author = f"{first} {rng.choice(('Smith', 'Jones', 'Martin', 'Keller'))}"
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     head = (f'<head><meta charset="utf-8"><title>{title} | {domain}</title>'
             f'<meta property="og:title" content="{title}">'
@@ -219,13 +220,24 @@ def bad_records(seed: int = 0, oversized_bytes: int = 200_000) -> list[RecordSpe
     return [
         RecordSpec(url=url, kind="request"),
         RecordSpec(url=url, kind="revisit"),
-        RecordSpec(url="https://dailyherald.example/img/photo.jpg", body=b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8,
-                   kind="non_html", content_type="image/jpeg"),
-        RecordSpec(url="https://dailyherald.example/big/1", body=big.replace(b"</body>", filler + b"</body>"),
-                   kind="oversized"),
-        RecordSpec(url="https://dailyherald.example/charset/1", body=page.decode("utf-8").encode("utf-16-le"),
-                   kind="bad_charset", content_type="text/html; charset=utf-8"),
-        RecordSpec(url="https://dailyherald.example/missing", body=b"<html><body>Not found</body></html>", kind="http_404"),
+        RecordSpec(
+            url="https://dailyherald.example/img/photo.jpg",
+            body=b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8,
+            kind="non_html",
+            content_type="image/jpeg",
+        ),
+        RecordSpec(
+            url="https://dailyherald.example/big/1", body=big.replace(b"</body>", filler + b"</body>"), kind="oversized"
+        ),
+        RecordSpec(
+            url="https://dailyherald.example/charset/1",
+            body=page.decode("utf-8").encode("utf-16-le"),
+            kind="bad_charset",
+            content_type="text/html; charset=utf-8",
+        ),
+        RecordSpec(
+            url="https://dailyherald.example/missing", body=b"<html><body>Not found</body></html>", kind="http_404"
+        ),
         RecordSpec(url="dns:dailyherald.example", body=b"127.0.0.1", kind="metadata", content_type="text/dns"),
     ]
 

@@ -12,9 +12,10 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from sqlalchemy import BigInteger, DateTime, Float, Integer, Text, bindparam, column, text
 from sqlalchemy.engine import Engine

@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Engine
 
-from .search import COPY_RELATIONS
 from ..times import as_utc
+from .search import COPY_RELATIONS
 
 _COPY_IN = "(" + ", ".join(f"'{r}'" for r in COPY_RELATIONS) + ")"
 

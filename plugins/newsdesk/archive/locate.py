@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import fsspec
+
 _SUFFIX = r"\.(?:warc|arc)(?:\.gz|\.zst)?$"
 NAME = re.compile(r"(?<!\d)(\d{14})(?:-\d+)?" + _SUFFIX, re.I)
 ARCHIVE_SUFFIX = re.compile(_SUFFIX, re.I)
@@ -22,8 +24,6 @@ def expand_folders(paths: list[str]) -> list[str]:
     """``paths`` with each folder (local or fsspec URL) replaced by the archive files
     (``.warc``, ``.warc.gz``, ``.warc.zst``, ``.arc``, ``.arc.gz``) anywhere below it, in name
     order; files and paths that do not exist are kept as given (the import reports them)."""
-    import fsspec
-
     out: list[str] = []
     for path in map(str, paths):
         try:
@@ -59,8 +59,6 @@ def _months(start: datetime, end: datetime):
 
 def files_for_interval(root: str, start: datetime, end: datetime) -> list[str]:
     """Archive files under ``root`` whose name timestamp is in ``[start, end)``, sorted by time."""
-    import fsspec
-
     if start.tzinfo is None:
         start = start.replace(tzinfo=timezone.utc)
     if end.tzinfo is None:

@@ -2,21 +2,25 @@
 return the extracted fields (plus the compressed raw body when the warehouse keeps a
 copy); the parent only reads the archive and writes to the warehouse.
 
-Workers are started with ``forkserver`` (never ``fork``: the parent may hold
-database connections and threads, e.g. inside an Airflow task) and replaced after
-about ``max_tasks_per_child`` tasks each so that parser memory stays bounded on long
-imports. The replacement is ours, not ``ProcessPoolExecutor(max_tasks_per_child=)``:
-on CPython 3.11-3.13 that option can stop spawning replacements and leave queued
-tasks waiting forever (gh-115634; an import of 20,000 records hung on its last
-chunk). After ``workers * max_tasks_per_child`` tasks, new tasks go to a fresh
-executor and the old one finishes what it was given, then exits.
-``workers=0`` extracts in the calling process (debugging, tiny inputs).
+The pool is ours, not ``concurrent.futures.ProcessPoolExecutor``: each worker has a pipe of
+its own, and a thread of the parent hands chunks to idle workers and collects results. A
+worker that dies (segfault, OOM killer, the watchdog below) fails only the chunk it held
+(``BrokenProcessPool``: the importer extracts that chunk again page by page) and is replaced
+at once. With one result queue shared by every worker, as in ``ProcessPoolExecutor``, a
+worker killed while writing its result leaves half a message in the queue and the parent
+waits for the rest forever; one death also broke every chunk in flight.
+
+Workers are started with ``forkserver`` (never ``fork``: the parent may hold database
+connections and threads, e.g. inside an Airflow task), with the extractor imported once in
+the server, and replaced after ``max_tasks_per_child`` chunks each so that parser memory
+stays bounded on long imports. ``workers=0`` extracts in the calling process (debugging,
+tiny inputs).
 
 Each page has ``time_limit`` seconds (``extract_article``'s alarm, reported as
 ``extract_timeout``). An alarm cannot stop a C call that does not return, so in a worker a
 watchdog thread ends the process once a page has run for ``HARD_LIMIT_FACTOR`` times the
-limit; the importer then extracts that chunk page by page on a fresh pool and records the
-page that kills a worker again as ``worker_died``.
+limit; the importer then extracts that chunk page by page and records the page that kills a
+worker again as ``worker_died``.
 """
 
 from __future__ import annotations
@@ -27,18 +31,25 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import Sequence
+from multiprocessing.connection import Connection, wait
 
-from newsdesk.cjk import count_words
-from newsdesk.config import Settings
-from newsdesk.storage.loads import compress
+from ..cjk import count_words
+from ..config import Settings
+from ..extract import ExtractionError, extract_article
+from ..storage.loads import compress
 
 log = logging.getLogger(__name__)
 
 HARD_LIMIT_FACTOR = 3
+# A worker that dies this soon after starting, before finishing more than its first chunk, is
+# stillborn; this many in a row and the pool stops replacing them.
+STILLBORN_SECONDS = 2.0
+MAX_STILLBORN = 10
 
 # (url, body, content type[, capture time]): the capture bounds the publication date
 Task = tuple
@@ -82,15 +93,13 @@ def _configure_worker(time_limit: float | None) -> None:
 
 def extract_one(url: str, body: bytes, content_type: str, keep_body: bool = True,
                 time_limit: float | None = Settings.extract_timeout, captured_at: datetime | None = None) -> Result:
-    from newsdesk.extract import ExtractionError, extract_article
-
     if _watchdog is not None:
         _watchdog.url, _watchdog.started = url, time.monotonic()
     try:
         extracted = extract_article(body, url, content_type, time_limit=time_limit, captured_at=captured_at)
     except ExtractionError as exc:
         return ("error", getattr(exc, "kind", "no_text"), str(exc)[:500])
-    except Exception as exc:  # noqa: BLE001 - a parser crash on one page must not stop the import
+    except Exception as exc:
         return ("error", "extract_crash", repr(exc)[:500])
     finally:
         if _watchdog is not None:
@@ -109,9 +118,27 @@ def extract_many(tasks: Sequence[Task], keep_body: bool = True,
 
 
 def _warm() -> int:
-    import newsdesk.extract  # noqa: F401 - import trafilatura & co. once per worker
-
+    """Nothing to do: the forkserver imported the extractor before forking the worker."""
     return os.getpid()
+
+
+def _worker_main(conn: Connection, time_limit: float | None) -> None:
+    """A worker's loop: ``(function, args)`` in, ``("ok", value)`` or ``("error", exception)``
+    out, until ``None`` or the parent's end of the pipe closes."""
+    _configure_worker(time_limit)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        function, args = job
+        try:
+            reply = ("ok", function(*args))
+        except Exception as exc:  # reported to the parent, whose future raises it
+            reply = ("error", exc)
+        conn.send(reply)
 
 
 class _Done(Future):
@@ -120,75 +147,202 @@ class _Done(Future):
         self.set_result(value)
 
 
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, ctx, time_limit: float | None):
+        parent_end, child_end = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child_end, time_limit), daemon=True,
+                                   name="newsdesk-extractor")
+        self.process.start()
+        child_end.close()  # the child's copy is the only writer left: its death is EOF here
+        self.conn: Connection = parent_end
+        self.job: tuple[Future, Callable, tuple] | None = None
+        self.born = time.monotonic()
+        self.chunks_done = 0
+        self.busy_seconds = 0.0
+        self._started_job = 0.0
+
+    def start_job(self, job: tuple[Future, Callable, tuple]) -> bool:
+        future, function, args = job
+        if not future.set_running_or_notify_cancel():
+            return True  # cancelled before it ran: the worker stays free
+        self.job, self._started_job = job, time.monotonic()
+        try:
+            self.conn.send((function, args))
+        except (OSError, ValueError):  # the worker is already gone
+            return False
+        return True
+
+    def finish_job(self) -> Future:
+        future = self.job[0]
+        self.busy_seconds += time.monotonic() - self._started_job
+        self.job = None
+        self.chunks_done += 1
+        return future
+
+    def stop(self, timeout: float = 5.0) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
 class ExtractorPool:
     """``submit(tasks) -> Future[list[Result]]``; a context manager."""
 
     def __init__(self, workers: int | None = None, max_tasks_per_child: int = 400,
                  time_limit: float | None = Settings.extract_timeout):
         self.workers = default_workers() if workers is None else workers
-        self.max_tasks_per_child = max_tasks_per_child
+        self.max_tasks_per_child = max(1, max_tasks_per_child)
         self.time_limit = time_limit
-        self._executor: ProcessPoolExecutor | None = None
-        self._retiring: list[ProcessPoolExecutor] = []
-        self._submitted = 0  # tasks given to the current executor
+        self.replaced = 0  # workers that died and were replaced
+        self._pending: deque[tuple[Future, Callable, tuple]] = deque()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._broken: str | None = None
+        self._stillborn = 0  # workers in a row that died as they started
+        self._pool: list[_Worker] = []
+        self._thread: threading.Thread | None = None
         if self.workers > 0:
-            self._executor = self._new_executor()
+            self._ctx = multiprocessing.get_context("forkserver")
+            self._ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract"])
+            self._wake_reader, self._wake_writer = self._ctx.Pipe(duplex=False)
+            self._pool = [_Worker(self._ctx, time_limit) for _ in range(self.workers)]
+            self._thread = threading.Thread(target=self._run, name="extractor-pool", daemon=True)
+            self._thread.start()
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract"])
-        self._submitted = 0
-        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_configure_worker,
-                                   initargs=(self.time_limit,))
+    # -- the parent's thread: hand out chunks, collect results, replace dead workers ------
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._closing and not self._pending and all(w.job is None for w in self._pool):
+                    break
+                for worker in list(self._pool):
+                    while worker.job is None and self._pending:
+                        if not worker.start_job(self._pending.popleft()):
+                            self._died(worker)
+                            break
+            busy = [w for w in self._pool if w.job is not None]
+            ready = wait([self._wake_reader] + [w.conn for w in busy] + [w.process.sentinel for w in self._pool],
+                         timeout=1.0)
+            if self._wake_reader in ready:
+                while self._wake_reader.poll():
+                    self._wake_reader.recv_bytes()
+            for worker in list(self._pool):
+                if worker.job is not None and worker.conn in ready:
+                    self._collect(worker)  # a result; or end of file, half a message: it died
+                elif worker.process.sentinel in ready:
+                    self._died(worker)
+        for worker in self._pool:
+            worker.stop()
 
-    def _recycle_if_due(self) -> None:
-        if self._submitted < self.workers * max(1, self.max_tasks_per_child):
+    def _collect(self, worker: _Worker) -> None:
+        try:
+            status, value = worker.conn.recv()
+        except (EOFError, OSError, ValueError):  # died while writing its result: half a message
+            self._died(worker)
             return
-        old, self._executor = self._executor, self._new_executor()
-        old.shutdown(wait=False)  # its queued tasks still run; then its workers exit
-        self._retiring = [ex for ex in self._retiring if ex._processes] + [old]  # noqa: SLF001
+        future = worker.finish_job()
+        if status == "ok":
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+        if worker.chunks_done >= self.max_tasks_per_child:
+            self._replace(worker, retire=True)
 
-    def ensure_alive(self) -> None:
-        """Replace the executor if a worker died (the pool is then broken for every task)."""
-        if self._executor is not None and getattr(self._executor, "_broken", False):
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
+    def _died(self, worker: _Worker) -> None:
+        future = worker.finish_job() if worker.job is not None else None
+        pid, exitcode = worker.process.pid, worker.process.exitcode
+        stillborn = worker.chunks_done <= 1 and time.monotonic() - worker.born < STILLBORN_SECONDS
+        self._stillborn = self._stillborn + 1 if stillborn else 0
+        if self._stillborn >= MAX_STILLBORN:
+            # Workers die as they start (a broken install, no memory): replacing them would loop
+            # forever. Every chunk fails instead; the importer records its pages as worker_died.
+            self._broken = f"{self._stillborn} extraction workers in a row died as they started"
+            log.error("%s; extraction stops", self._broken)
+            worker.process.join(1.0)
+            worker.conn.close()
+            self._pool.remove(worker)
+            failed = [future] if future is not None else []
+            failed += [job[0] for job in self._pending]
+            self._pending.clear()
+            for job_future in failed:
+                job_future.set_exception(BrokenProcessPool(self._broken))
+            return
+        self._replace(worker, retire=False)
+        self.replaced += 1
+        if future is not None:  # after the replacement: a caller who sees the failure sees a whole pool
+            future.set_exception(BrokenProcessPool(f"extraction worker {pid} died (exit code {exitcode})"))
+
+    def _replace(self, worker: _Worker, retire: bool) -> None:
+        if retire:
+            worker.stop()
+        else:
+            worker.process.join(1.0)
+            worker.conn.close()
+        index = self._pool.index(worker)
+        self._pool[index] = _Worker(self._ctx, self.time_limit)
+
+    def _wake(self) -> None:
+        try:
+            self._wake_writer.send_bytes(b"")
+        except (OSError, ValueError):
+            pass
+
+    # -- the caller's side ---------------------------------------------------------
+    def submit(self, tasks: Sequence[Task], keep_body: bool = True) -> Future:
+        """``keep_body``: also return each body compressed, for a copy in the warehouse.
+        Never raises: a chunk whose worker dies fails its future with ``BrokenProcessPool``."""
+        if self.workers == 0:
+            return _Done(extract_many(tasks, keep_body, self.time_limit))
+        return self._submit(extract_many, (list(tasks), keep_body, self.time_limit))
+
+    def _submit(self, function: Callable, args: tuple) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("the extraction pool is closed")
+            if self._broken:
+                future.set_exception(BrokenProcessPool(self._broken))
+                return future
+            self._pending.append((future, function, args))
+        self._wake()
+        return future
 
     def warm_up(self) -> list[int]:
-        """Start every worker now (so start-up time is not charged to the first batch)."""
-        if self._executor is None:
+        """Wait until every worker runs (so start-up time is not charged to the first batch)."""
+        if self.workers == 0:
             return []
-        return [f.result() for f in [self._executor.submit(_warm) for _ in range(self.workers)]]
-
-    def submit(self, tasks: Sequence[Task], keep_body: bool = True) -> Future:
-        """``keep_body``: also return each body compressed, for a copy in the warehouse."""
-        if self._executor is None:
-            return _Done(extract_many(tasks, keep_body, self.time_limit))
-        self._recycle_if_due()
-        self._submitted += 1
-        try:
-            return self._executor.submit(extract_many, list(tasks), keep_body, self.time_limit)
-        except BrokenProcessPool as exc:
-            # A worker died after earlier chunks were sent: fail this chunk the way those fail,
-            # so the importer re-extracts it page by page on a fresh pool.
-            failed: Future = Future()
-            failed.set_exception(exc)
-            return failed
+        return [f.result() for f in [self._submit(_warm, ()) for _ in range(self.workers)]]
 
     def child_pids(self) -> list[int]:
-        if self._executor is None:
-            return []
-        return [p.pid for p in (self._executor._processes or {}).values()]  # noqa: SLF001
+        return [w.process.pid for w in self._pool]
+
+    def busy_seconds(self) -> list[float]:
+        """Seconds each current worker has spent on chunks (the rest of its life it waited)."""
+        return [w.busy_seconds for w in self._pool]
 
     def close(self) -> None:
-        for executor in self._retiring:
-            executor.shutdown(wait=True, cancel_futures=True)
-        self._retiring.clear()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Cancel chunks not started, let running ones finish, stop the workers."""
+        if self._thread is None:
+            return
+        with self._lock:
+            self._closing = True
+            while self._pending:
+                self._pending.popleft()[0].cancel()
+        self._wake()
+        self._thread.join()
+        self._thread = None
+        self._wake_reader.close()
+        self._wake_writer.close()
 
-    def __enter__(self) -> "ExtractorPool":
+    def __enter__(self) -> ExtractorPool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -18,15 +18,19 @@ import gzip
 import logging
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urljoin
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 
+from .. import pipeline
 from ..config import Settings
+from ..feeds.parse import FeedParseError, parse_feed
+from ..fetch import Fetcher, FetchError
 from ..storage import loads, schema
-from ..urls import domain_of
+from ..times import as_utc
+from ..urls import canonicalize_url, domain_of
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,6 @@ def _unpack(body: bytes) -> bytes:
 
 
 def discover(fetcher, homepage: str, scan: SitemapScan) -> list[str]:
-    from ..fetch import FetchError
-
     found: list[str] = []
     robots = urljoin(homepage, "/robots.txt")
     try:
@@ -90,16 +92,8 @@ def discover(fetcher, homepage: str, scan: SitemapScan) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def scan_sitemaps(fetcher, start: list[str], domain: str, since: datetime | None,
                   include_undated: bool = False, max_sitemaps: int = 500) -> SitemapScan:
-    from ..feeds.parse import FeedParseError, parse_feed
-    from ..fetch import FetchError
 
     scan = SitemapScan()
     queue = list(start)
@@ -117,7 +111,7 @@ def scan_sitemaps(fetcher, start: list[str], domain: str, since: datetime | None
             continue
         scan.sitemaps.append(url)
         for entry in parsed.entries:
-            when = _aware(entry.published_at)
+            when = as_utc(entry.published_at)
             if parsed.kind == "sitemapindex":
                 if since is not None and when is not None and when < since:
                     scan.skip("sitemap_before_since")
@@ -145,11 +139,8 @@ def backfill_sitemap(engine: Engine, settings: Settings, source: str, since: dat
                      include_undated: bool = False, limit: int | None = None, sitemaps: list[str] | None = None,
                      run_dedup: bool = True) -> dict:
     """Enqueue the source's sitemap URLs since ``since``, then fetch, extract and dedup them."""
-    from .. import pipeline
-    from ..fetch import Fetcher
-    from .warc import run_dedup_stage
 
-    since = _aware(since)
+    since = as_utc(since)
     source_id, homepage = resolve_source(engine, source)
     domain = domain_of(homepage)
     with Fetcher(settings) as fetcher:
@@ -163,13 +154,13 @@ def backfill_sitemap(engine: Engine, settings: Settings, source: str, since: dat
                                                            published_at=when) for u, when in urls])
     # Pages already known but never fetched (e.g. found by a feed) are fetched too.
     p = schema.pages
-    from ..urls import canonicalize_url
-
     canon = [canonicalize_url(u) for u, _ in urls]
     pending: list[int] = []
     with engine.connect() as conn:
         for i in range(0, len(canon), 500):
-            pending += conn.execute(select(p.c.id).where(p.c.url.in_(canon[i:i + 500]), p.c.state == "pending")).scalars()
+            pending += conn.execute(
+                select(p.c.id).where(p.c.url.in_(canon[i : i + 500]), p.c.state == "pending")
+            ).scalars()
     report = {"source": source, "homepage": homepage, "sitemaps": scan.sitemaps, "sitemap_errors": scan.errors,
               "urls": len(urls), "new_pages": len(new_ids), "skipped": scan.skipped,
               "fetched": 0, "fetch_errors": 0, "extracted": 0, "extract_errors": 0}
@@ -180,13 +171,6 @@ def backfill_sitemap(engine: Engine, settings: Settings, source: str, since: dat
         extracted = pipeline.extract_pages(engine, settings, fetched["page_ids"])
         report["extracted"] += extracted["extracted"]
         report["extract_errors"] += extracted["extract_errors"]
-    report["dedup"] = run_dedup_stage(engine, settings) if run_dedup else None
+    report["dedup"] = pipeline.dedup(engine, settings) if run_dedup else None
     return report
-
-
-def parse_since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    when = datetime.fromisoformat(value)
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 

@@ -16,34 +16,46 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures.process import BrokenProcessPool
 from collections import Counter, deque
+from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from .. import pipeline
-from ..analytics.search import bulk_indexing
 from ..config import Settings
+from ..fetch.archived import (
+    Item,
+    Page,
+    archive_exists,
+    archive_size,
+    is_remote,
+    is_single_stream,
+    open_archive,
+    scan_archive,
+)
 from ..storage import loads, schema
+from ..storage.search_index import bulk_indexing
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .parallel import ExtractorPool
-from .reader import Item, Page, archive_exists, archive_size, is_remote, is_single_stream, open_archive, scan_archive
 
 log = logging.getLogger(__name__)
 
 # ExtractionError kinds -> skip reasons in the report
-_EXTRACT_REASONS = {"decode": "undecodable", "not_html": "not_html_body", "no_text": "no_text", "blocked": "blocked",
-                    "extract_timeout": "extract_timeout", "extract_crash": "extract_crash", "worker_died": "worker_died"}
-
-
-class InjectedFailure(RuntimeError):
-    """Raised by ``ImportOptions.fail_after_records`` (tests: an import dying midway)."""
+_EXTRACT_REASONS = {
+    "decode": "undecodable",
+    "not_html": "not_html_body",
+    "no_text": "no_text",
+    "blocked": "blocked",
+    "extract_timeout": "extract_timeout",
+    "extract_crash": "extract_crash",
+    "worker_died": "worker_died",
+}
 
 
 @dataclass
@@ -57,7 +69,6 @@ class ImportOptions:
     max_inflight: int = 4  # batches queued for workers beyond the one being written
     progress: bool = False  # progress lines on stderr
     run_key: str | None = None
-    fail_after_records: int | None = None  # testing: raise after this many records are committed
     # Keep a compressed copy of every page in raw_pages. Off: raw_pages points at the record in
     # the archive (path, offset) and re-extraction reads it from there, so the warehouse does not
     # grow by a second copy of the archive (and workers skip compressing every page).
@@ -93,6 +104,17 @@ def registry_domains(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         rows = conn.execute(select(schema.sources.c.domain).where(schema.sources.c.in_registry.is_(True))).scalars()
         return {d.lower().removeprefix("www.") for d in rows if d}
+
+
+def domains_from_spec(spec: str | None, engine: Engine) -> set[str] | None:
+    """``registry`` (the default): the registry's sources; ``all``: None (every domain); else a
+    comma-separated list of domains."""
+    spec = (spec or "registry").strip()
+    if spec.lower() == "all":
+        return None
+    if spec.lower() == "registry":
+        return registry_domains(engine)
+    return ImportOptions.normalise_domains(spec.split(","))
 
 
 class _Importer:
@@ -141,8 +163,6 @@ class _Importer:
         try:
             with open_archive(path) as stream:
                 self._stream(stream, prog, size, tick)
-        except InjectedFailure:
-            raise
         except Exception as exc:
             prog.status = "failed"
             prog.errors.append(f"{exc.__class__.__name__}: {exc}"[:2000])
@@ -270,14 +290,28 @@ class _Importer:
                 good.append((page, page.canonical, result))
             if good:
                 urls = [c for _, c, _ in good]
-                existing = {r.url: r for r in conn.execute(select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at)
-                                                           .where(p.c.url.in_(urls)))}
+                existing = {
+                    r.url: r
+                    for r in conn.execute(
+                        select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(
+                            p.c.url.in_(urls)
+                        )
+                    )
+                }
                 new = [loads.NewPage(url=page.url, origin="warc", source_id=self._source(conn, page.url))
                        for page, canon, _ in good if canon not in existing]
                 if new:
                     loads.enqueue_pages(conn, new)
-                    existing.update({r.url: r for r in conn.execute(
-                        select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(p.c.url.in_(urls)))})
+                    existing.update(
+                        {
+                            r.url: r
+                            for r in conn.execute(
+                                select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(
+                                    p.c.url.in_(urls)
+                                )
+                            )
+                        }
+                    )
                 raw_rows, now = [], loads.utcnow()
                 writes = []
                 for page, canon, result in good:
@@ -309,15 +343,13 @@ class _Importer:
             prog.next_offset = batch.end_offset if batch.end_offset is not None else prog.next_offset
             prog_mod.save(conn, prog)
         batch.pages.clear()
-        if self.opts.fail_after_records is not None and prog.records >= self.opts.fail_after_records:
-            raise InjectedFailure(f"injected failure after {prog.records} records")
 
     def _extract_singly(self, chunk: list[Page]) -> list[tuple]:
-        """A worker died (segfault, OOM kill) on this chunk: restart the pool and extract the
-        pages one task each; a page that kills a worker again is skipped as ``worker_died``."""
+        """A worker died (segfault, OOM kill, past the hard time limit) on this chunk: extract
+        the pages one task each (the pool has replaced the worker); a page that kills a worker
+        again is skipped as ``worker_died``."""
         out = []
         for page in chunk:
-            self.pool.ensure_alive()
             try:
                 out.extend(self.pool.submit([self._task(page)],
                                             keep_body=self._keep_bodies([page])).result())
@@ -325,7 +357,6 @@ class _Importer:
                 log.error("an extraction worker died on %s; skipped", page.url)
                 out.append(("error", "worker_died",
                             "extraction worker died (a crash, the memory limit, or past the hard time limit)"))
-        self.pool.ensure_alive()
         return out
 
     def _write_articles(self, conn, writes: list, now) -> None:
@@ -339,7 +370,7 @@ class _Importer:
         with bulk_indexing(conn) as search_index:  # first: its DDL takes SQLite's write lock
             have = set(conn.execute(select(a.c.page_id).where(a.c.page_id.in_(page_ids))).scalars())
             inserts = []
-            for row, page, fields in writes:
+            for row, _page, fields in writes:
                 fields = pipeline.article_fields(fields, row.url, row.entry_published_at)
                 if row.id in have:  # reprocessing: refresh (dedup state reset only if the text changed)
                     loads.upsert_article(conn, row.id, row.source_id, fields)
@@ -417,13 +448,5 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
                             if s.get("status") not in ("already_done", "missing"))
     report["seconds"] = round(time.monotonic() - started, 3)
     report["failed_files"] = [p for p, s in report["files"].items() if s.get("status") == "failed"]
-    report["dedup"] = run_dedup_stage(engine, settings) if run_dedup else None
+    report["dedup"] = pipeline.dedup(engine, settings) if run_dedup else None
     return report
-
-
-def run_dedup_stage(engine: Engine, settings: Settings) -> dict:
-    try:
-        return pipeline.dedup(engine, settings)
-    except ImportError as exc:  # dedup not installed in this build: the articles stay pending
-        log.warning("dedup unavailable, articles left pending: %s", exc)
-        return {"error": f"dedup unavailable: {exc}"}

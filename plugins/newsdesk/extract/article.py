@@ -33,6 +33,8 @@ from newsdesk.urls import domain_of
 from . import boilerplate, deadline
 from .decode import decode_html
 from .errors import ExtractionError
+from .furniture import drop_furniture
+from .headline import article_h1, choose_headline
 from .interstitial import MAX_WORDS as STAND_IN_MAX_WORDS, blocking_service, not_found_page
 from .language import detect_language, normalise_language
 from .metadata import (
@@ -45,8 +47,6 @@ from .metadata import (
     page_metadata,
     parse_datetime,
 )
-from .furniture import drop_furniture
-from .headline import article_h1, choose_headline
 from .standfirst import find_standfirst
 from .structured import clean_authors, read_structured
 from .text import (

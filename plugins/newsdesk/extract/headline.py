@@ -130,9 +130,10 @@ def choose_headline(tree: etree._Element, metas: dict[str, str], structured_head
                     h1: str | None, fallback: str | None, sitename: str | None, url: str) -> str | None:
     """The headline of the page ``tree`` fetched from ``url``.
 
-    ``metas``: the page's ``meta_tags``; ``structured_headline``: the JSON-LD article's headline; ``h1``: ``article_h1`` of the page
-    before anything was pruned from it; ``fallback``: a title found by other means
-    (trafilatura's metadata), used when the page states none of its own.
+    ``metas``: the page's ``meta_tags``; ``structured_headline``: the JSON-LD article's
+    headline; ``h1``: ``article_h1`` of the page before anything was pruned from it;
+    ``fallback``: a title found by other means (trafilatura's metadata), used when the page
+    states none of its own.
     """
     title_el = tree.find(".//title")
     sources = [

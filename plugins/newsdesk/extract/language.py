@@ -3,8 +3,9 @@ wrongly declared) pages with py3langid, which knows 97 languages in every script
 
 from __future__ import annotations
 
-import functools
 import re
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from .text import word_count
 
@@ -26,18 +27,11 @@ _MIN_WORDS = 5            # Han and kana characters count one each (text.word_co
 _MIN_PROBABILITY = 0.5
 
 
-@functools.lru_cache(maxsize=1)
-def _identifier():
-    """The model (about 0.5 s to load), once per process."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-# Loaded when the package is imported, not on a page's first detection: inside a page's time
-# limit the load could be cut off (and be tried again on every page), and the import pool's
-# forkserver preloads this package, so its workers start with the model in place.
-_identifier()
+# The model (about 0.5 s to load, 75 MB) is loaded when the package is imported, not on a
+# page's first detection: inside a page's time limit the load could be cut off (and be tried
+# again on every page), and the import pool's forkserver preloads this package, so its workers
+# start with the model in place.
+_IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def normalise_language(tag: str | None) -> str | None:
@@ -59,7 +53,7 @@ def detect_language(text: str) -> tuple[str | None, float]:
     sample = text[:_SAMPLE_CHARS]
     if word_count(sample) < _MIN_WORDS:
         return None, 0.0
-    code, probability = _identifier().classify(sample)
+    code, probability = _IDENTIFIER.classify(sample)
     code = normalise_language(code)
     if code is None or probability < _MIN_PROBABILITY:
         return None, 0.0

@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html as lxml_html
 
 from ..charset import decode_html
+from .parse import FeedParseError, parse_feed
 
 FEED_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
@@ -21,7 +22,7 @@ def feed_links(page: str | bytes, base_url: str, content_type: str | None = None
         return []
     try:
         doc = lxml_html.document_fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - lxml raises several types on garbage
+    except Exception:
         return []
     base = base_url
     for node in doc.iter("base"):
@@ -43,8 +44,6 @@ def feed_links(page: str | bytes, base_url: str, content_type: str | None = None
 
 def discover_feeds(url: str, fetcher) -> list[str]:
     """Fetch ``url`` and return the feeds it links to (the URL itself if it already is a feed)."""
-    from .parse import FeedParseError, parse_feed
-
     result = fetcher.get(url, accept="text/html, application/xhtml+xml;q=0.9, */*;q=0.5")
     found = feed_links(result.body, result.final_url, result.headers.get("content-type"))
     if found:

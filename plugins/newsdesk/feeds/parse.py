@@ -45,7 +45,9 @@ class ParsedFeed:
     title: str | None
     entries: list[FeedEntry] = field(default_factory=list)
     ttl_minutes: int | None = None
-    kind: str = "feed"  # feedparser version (rss20, atom10, rss10, rss091u, ...), jsonfeed, news-sitemap, sitemap, sitemapindex
+    kind: str = (
+        "feed"  # feedparser version (rss20, atom10, rss10, rss091u, ...), jsonfeed, news-sitemap, sitemap, sitemapindex
+    )
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:

@@ -22,10 +22,10 @@ from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
-from ..fetch import FetchError, Fetcher, is_private_url, map_concurrent
+from ..fetch import Fetcher, FetchError, is_private_url, map_concurrent
 from ..storage.loads import NewPage, enqueue_pages, utcnow
-from ..times import as_utc
 from ..storage.schema import feeds, poll_log, sources
+from ..times import as_utc
 from . import schedule
 from .parse import FeedParseError, ParsedFeed, parse_feed
 
@@ -59,13 +59,13 @@ def poll_feed(engine: Engine, feed_id: int, fetcher: Fetcher, run_key: str | Non
     """
     try:
         return _poll(engine, feed_id, fetcher, run_key, feed_row)
-    except Exception as exc:  # noqa: BLE001 - a broken feed (or bug) must not stop the run
+    except Exception as exc:
         log.exception("poll of feed %s failed", feed_id)
         message = f"{exc.__class__.__name__}: {exc}"
         try:
             return _record_failure(engine, feed_id, run_key, "internal", message, status=None, latency_ms=None,
                                    nbytes=None, retry_after=None)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not record the failure of feed %s", feed_id)
             return PollResult(feed_id=feed_id, outcome="error", error=message, error_kind="internal")
 
@@ -115,8 +115,12 @@ def _record_success(engine, feed, run_key, outcome, result, latency, *, parsed: 
     now = utcnow()
     entries = parsed.entries[:MAX_ENTRIES_PER_POLL] if parsed else []
     interval = schedule.next_interval(
-        now=now, success=True, override_s=feed.interval_override_s, previous_s=_previous_interval(feed),
-        published=[e.published_at for e in entries] if parsed else (), ttl_minutes=parsed.ttl_minutes if parsed else None,
+        now=now,
+        success=True,
+        override_s=feed.interval_override_s,
+        previous_s=_previous_interval(feed),
+        published=[e.published_at for e in entries] if parsed else (),
+        ttl_minutes=parsed.ttl_minutes if parsed else None,
         headers=result.headers,
     )
     next_at = now + timedelta(seconds=interval)

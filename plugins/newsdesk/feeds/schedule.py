@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import random
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from ..times import parse_http_date
 

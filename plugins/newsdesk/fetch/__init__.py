@@ -1,4 +1,5 @@
-"""HTTP with limits and politeness: the only way newsdesk talks to the network.
+"""HTTP with limits and politeness: the only way newsdesk talks to the network; and archived
+HTTP responses (``fetch.archived``: WARC/ARC records, read from files or fsspec URLs).
 
 ``Fetcher`` (thread-safe, share one per pool) does single GETs with address,
 size and time limits; ``map_concurrent`` runs work concurrently with per-host
@@ -7,8 +8,8 @@ limits; ``decode_html`` turns bodies into text; ``RobotsCache`` answers robots.t
 
 from ..charset import charset_from_content_type, decode_html, sniff_charset
 from .http import (
-    FetchError,
     Fetcher,
+    FetchError,
     FetchResult,
     classify_status,
     is_blocked_ip,

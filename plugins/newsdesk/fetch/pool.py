@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
-from typing import Callable, Iterable, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ..config import Settings
@@ -60,7 +61,7 @@ def map_concurrent(
     if not items:
         return results
 
-    queues: "OrderedDict[str, deque[int]]" = OrderedDict()
+    queues: OrderedDict[str, deque[int]] = OrderedDict()
     for index, item in enumerate(items):
         queues.setdefault(host(item), deque()).append(index)
     active: dict[str, int] = {}
@@ -101,7 +102,7 @@ def map_concurrent(
             name, index = picked
             try:
                 results[index] = fn(items[index])
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            except BaseException as exc:
                 with lock:
                     if state["error"] is None:
                         state["error"] = exc

@@ -6,12 +6,15 @@ import logging
 import re
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ..config import SQL_DIR, Settings
+from .search_index import ensure_search_index
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +69,6 @@ def dispose_all() -> None:
 
 
 def alembic_config(engine: Engine):
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(SQL_DIR / "migrations"))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -77,14 +78,12 @@ def alembic_config(engine: Engine):
 
 def upgrade(engine: Engine | str | None = None, revision: str = "head") -> None:
     """Apply migrations, then (re)create the analyst views from ``sql/views``."""
-    from alembic import command
-
     if not isinstance(engine, Engine):
         engine = get_engine(engine)
     ensure_database(engine)
     command.upgrade(alembic_config(engine), revision)
     create_views(engine)
-    from ..analytics.search import ensure_search_index; ensure_search_index(engine)  # noqa: E702 - FTS objects
+    ensure_search_index(engine)
 
 
 def ensure_database(engine: Engine) -> bool:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -133,19 +133,21 @@ RAW_IN_ARCHIVE = "warc"
 ARCHIVE_REF = "x-newsdesk-archive"
 
 
-def load_raw(conn: Connection, page_id: int) -> tuple[bytes, dict] | None:
-    """The page's raw body and headers; None if there is none (or its archive is gone)."""
+def load_raw(conn: Connection, page_id: int,
+             read_archived: Callable[[str, int], bytes | None]) -> tuple[bytes, dict] | None:
+    """The page's raw body and headers; None if there is none (or its archive is gone).
+
+    ``read_archived(path, offset)`` reads the body of a page kept as a pointer into its archive
+    (``newsdesk.fetch.archived.read_body``): storage does not read archive formats itself."""
     row = conn.execute(select(raw_pages.c.body, raw_pages.c.compression, raw_pages.c.headers)
                        .where(raw_pages.c.page_id == page_id)).first()
     if row is None:
         return None
     headers = dict(row.headers or {})
     if row.compression == RAW_IN_ARCHIVE:
-        from newsdesk.archive.reader import read_page  # storage stays importable without warcio
-
         ref = headers.pop(ARCHIVE_REF, None) or {}
-        page = read_page(ref["path"], int(ref["offset"])) if ref.get("path") and "offset" in ref else None
-        return (page.body, headers) if page is not None else None
+        body = read_archived(ref["path"], int(ref["offset"])) if ref.get("path") and "offset" in ref else None
+        return (body, headers) if body is not None else None
     body = decompress(row.body) if row.compression == "zlib" else row.body
     return body, headers
 

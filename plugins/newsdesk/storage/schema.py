@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere.

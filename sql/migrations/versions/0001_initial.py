@@ -8,8 +8,8 @@ Frozen from ``newsdesk.storage.schema`` (SQLite and PostgreSQL alike): every lat
 change to the schema is a new revision, so an existing warehouse is upgraded in place.
 Views are not migrations: ``newsdesk db upgrade`` recreates them from ``sql/views``.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -209,26 +209,32 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['page_id'], ['pages.id'], name=op.f('fk_raw_pages_page_id_pages')),
     sa.PrimaryKeyConstraint('page_id', name=op.f('pk_raw_pages'))
     )
-    op.create_table('clusters',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('original_article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['original_article_id'], ['articles.id'], name=op.f('fk_clusters_original_article_id_articles')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_clusters'))
+    op.create_table(
+        "clusters",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("original_article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["original_article_id"], ["articles.id"], name=op.f("fk_clusters_original_article_id_articles")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_clusters")),
     )
     op.create_index(op.f('ix_clusters_original_article_id'), 'clusters', ['original_article_id'], unique=False)
-    op.create_table('dedup_links',
-    sa.Column('article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('original_article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('relation', sa.String(length=16), nullable=False),
-    sa.Column('similarity', sa.Float(), nullable=False),
-    sa.Column('method', sa.String(length=64), nullable=False),
-    sa.Column('evidence', sa.JSON(), nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['article_id'], ['articles.id'], name=op.f('fk_dedup_links_article_id_articles')),
-    sa.ForeignKeyConstraint(['original_article_id'], ['articles.id'], name=op.f('fk_dedup_links_original_article_id_articles')),
-    sa.PrimaryKeyConstraint('article_id', name=op.f('pk_dedup_links'))
+    op.create_table(
+        "dedup_links",
+        sa.Column("article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("original_article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("relation", sa.String(length=16), nullable=False),
+        sa.Column("similarity", sa.Float(), nullable=False),
+        sa.Column("method", sa.String(length=64), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"], name=op.f("fk_dedup_links_article_id_articles")),
+        sa.ForeignKeyConstraint(
+            ["original_article_id"], ["articles.id"], name=op.f("fk_dedup_links_original_article_id_articles")
+        ),
+        sa.PrimaryKeyConstraint("article_id", name=op.f("pk_dedup_links")),
     )
     op.create_index(op.f('ix_dedup_links_original_article_id'), 'dedup_links', ['original_article_id'], unique=False)
     op.create_table('dedup_signatures',

@@ -1,5 +1,5 @@
-"""What every newsdesk DAG file shares. Imported at DAG parse time, so it imports
-nothing heavier than the standard library (the library proper loads inside tasks)."""
+"""What every newsdesk DAG file reads at parse time. Imported by the scheduler's DAG
+processor on every parse, so it imports nothing beyond the standard library."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 
 WAREHOUSE_ARTICLES_URI = "newsdesk://warehouse/articles"
+WAREHOUSE_ROLLUPS_URI = "newsdesk://warehouse/rollups"
 
 
 def task_retry_args() -> dict:
@@ -18,11 +19,3 @@ def task_retry_args() -> dict:
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
     }
-
-
-def run_key() -> str:
-    """``<dag_id>/<run_id>`` of the running task: the key of the run's row in ``runs``."""
-    from airflow.sdk import get_current_context
-
-    ctx = get_current_context()
-    return f"{ctx['dag_run'].dag_id}/{ctx['dag_run'].run_id}"

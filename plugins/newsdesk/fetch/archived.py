@@ -1,4 +1,4 @@
-"""Streaming WARC reading with offsets, bad-record classification and damage recovery.
+"""Archived HTTP responses: streaming WARC reading with offsets, bad-record classification and damage recovery.
 
 ``scan_archive`` yields one ``Item`` per record: an HTML page to extract (``page``
 set) or a skip reason (``skip`` set), always with the record's start offset, so
@@ -24,11 +24,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
-from newsdesk.mime import html_content_type, is_html_type, may_be_html
+import fsspec
+import zstandard
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader, DecompressingBufferedReader
+
+from ..mime import html_content_type, is_html_type, may_be_html
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +71,6 @@ def open_archive(path: str) -> BinaryIO:
     path = str(path)
     if "://" not in path:
         return open(path, "rb", buffering=1 << 20)
-    import fsspec
-
     return fsspec.open(path, "rb").open()
 
 
@@ -73,31 +78,23 @@ def archive_size(path: str) -> int | None:
     path = str(path)
     try:
         if "://" not in path:
-            import os
-
             return os.path.getsize(path)
-        import fsspec
-
         fs, fs_path = fsspec.core.url_to_fs(path)
         return fs.size(fs_path)
     except (OSError, ValueError, NotImplementedError):
         return None
-    except Exception:  # noqa: BLE001 - some remote filesystems raise their own errors for missing files
+    except Exception:
         return None
 
 
 def archive_exists(path: str) -> bool:
     path = str(path)
     if "://" not in path:
-        import os
-
         return os.path.isfile(path)
-    import fsspec
-
     try:
         fs, fs_path = fsspec.core.url_to_fs(path)
         return fs.exists(fs_path)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -187,8 +184,6 @@ def _isal_reader():
     """warcio's buffered reader inflating gzip members with ISA-L (``isal``), or None when it
     is not installed: the same bytes and the same errors on damaged members, in about half
     the CPU time of zlib, which is most of what the importing process spends per record."""
-    from warcio.bufferedreaders import DecompressingBufferedReader
-
     try:
         from isal import isal_zlib
     except ImportError:
@@ -203,8 +198,6 @@ def _isal_reader():
 
 @functools.lru_cache(maxsize=1)
 def _iterator_class():
-    from warcio.archiveiterator import ArchiveIterator
-
     class RecordIterator(ArchiveIterator):
         """warcio's iterator, going on through a gzip member that holds several records (one
         stream for the whole file), which warcio refuses because such records cannot be seeked
@@ -251,8 +244,6 @@ def _install_brotli() -> None:
         import brotli  # noqa: F401
     except ImportError:
         return
-    from warcio.bufferedreaders import BufferedReader
-
     BufferedReader.DECOMPRESSORS["br"] = _BoundedBrotli
 
 
@@ -280,8 +271,6 @@ def _zstd_records(stream: BinaryIO) -> BinaryIO:
     """A ``.warc.zst`` file (a zstd frame per record, after an optional dictionary frame, as
     Wget-AT writes them) decompressed, front to back. Reads return at most what was asked for,
     so a bomb frame inflates no further than warcio's block."""
-    import zstandard
-
     stream.seek(0)
     head = stream.read(8)
     dictionary = None
@@ -348,7 +337,7 @@ def is_single_stream(stream: BinaryIO) -> bool:
         for n, _record in enumerate(iterator):
             if iterator.single_stream or n >= 1:
                 return iterator.single_stream
-    except Exception:  # noqa: BLE001 - damage is the scan's business, reported there
+    except Exception:
         return False
     return False
 
@@ -375,12 +364,16 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                 try:
                     page, skip = _classify(record, max_body_bytes)
                     iterator.read_to_end()
-                except Exception as exc:  # noqa: BLE001 - a damaged body: skip it, look for the next record
+                except Exception as exc:
                     failure = f"{exc.__class__.__name__}: {exc}"
                     break
                 missing = getattr(record.raw_stream, "limit", 0)
                 if missing:  # the file ended inside this record (a cut download): nothing after it
-                    yield Item(offset=current, skip="damaged", error=f"offset {current}: record truncated, {missing} bytes missing")
+                    yield Item(
+                        offset=current,
+                        skip="damaged",
+                        error=f"offset {current}: record truncated, {missing} bytes missing",
+                    )
                     log.warning("archive truncated inside the record at offset %s", current)
                     continue
                 if page is not None:
@@ -393,7 +386,7 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                                error=f"offset {cut}: zstd frame truncated (a cut file)")
                     log.warning("archive truncated inside the zstd frame at offset %s", cut)
                 return
-        except Exception as exc:  # noqa: BLE001 - truncated gzip member, bad headers
+        except Exception as exc:
             failure = f"{exc.__class__.__name__}: {exc}"
             current = max(current, stream.tell()) if iterator.single_stream else getattr(iterator, "offset", current)
         failure = failure.encode("ascii", "backslashreplace").decode("ascii")[:300]
@@ -412,3 +405,10 @@ def read_page(path: str, offset: int, max_body_bytes: int = 15 * 1024 * 1024) ->
     except (OSError, ValueError) as exc:
         log.warning("cannot re-read %s at offset %s: %s", path, offset, exc)
     return None
+
+
+def read_body(path: str, offset: int) -> bytes | None:
+    """The HTML body of the record at ``offset``: what ``storage.loads.load_raw`` is given to
+    read a page that the warehouse keeps as a pointer into its archive."""
+    page = read_page(path, offset)
+    return page.body if page is not None else None

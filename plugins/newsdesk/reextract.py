@@ -27,19 +27,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from newsdesk.config import Settings
-from newsdesk.storage import loads, schema
-from newsdesk.times import as_utc
-from newsdesk.urls import domain_of
-
-from . import article as _article
-from .errors import KINDS, ExtractionError
+from .config import Settings
+from .dedup import dedup_pending, reset_dedup
+from .extract import article as _article
+from .extract.errors import KINDS, ExtractionError
+from .fetch.archived import read_body
+from .pipeline import article_fields
+from .storage import loads, schema
+from .times import as_utc, parse_since
+from .urls import domain_of
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +56,6 @@ _COMPARED = tuple(f for f in loads.ARTICLE_FIELDS if f not in ("clean_text", "at
 
 def current_version() -> str:
     return _article.EXTRACTOR_VERSION
-
-
-def parse_since(value) -> datetime | None:
-    """``YYYY-MM-DD`` or an ISO timestamp (naive: UTC) -> aware UTC datetime; None/'' -> None."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    else:
-        text = str(value).strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"not a date: {value!r} (expected YYYY-MM-DD or an ISO timestamp)") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def resolve_source(engine: Engine, source: str) -> list[int]:
@@ -147,14 +128,12 @@ def _same(row, fields: dict) -> bool:
 
 def _extract(page, body: bytes, headers: dict, time_limit: float | None):
     """(fields, None) or (None, (kind, message))."""
-    from newsdesk.pipeline import article_fields
-
     try:
         extracted = _article.extract_article(body, page.final_url or page.url, headers.get("content-type"),
                                              time_limit=time_limit, captured_at=as_utc(page.fetched_at))
     except ExtractionError as exc:
         return None, (getattr(exc, "kind", "no_text"), str(exc))
-    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
+    except Exception as exc:
         log.exception("re-extraction crashed on page %s", page.id)
         return None, ("extract_crash", repr(exc))
     return article_fields(extracted.as_fields(), page.url, page.entry_published_at), None
@@ -168,8 +147,6 @@ def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool
     With ``only_outdated`` a page whose article is already at the current version is
     skipped, so a retried batch does not redo its work.
     """
-    from newsdesk.dedup import reset_dedup
-
     version = current_version()
     stats = {"selected": len(page_ids), "changed": 0, "updated": 0, "unchanged": 0, "recovered": 0,
              "failed": 0, "skipped": 0, "missing_raw": 0, "dedup_reset": 0}
@@ -193,7 +170,7 @@ def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool
                 stats["skipped"] += 1
                 continue
             with engine.connect() as conn:
-                raw = loads.load_raw(conn, page_id)
+                raw = loads.load_raw(conn, page_id, read_body)
             if raw is None:
                 stats["missing_raw"] += 1
                 continue
@@ -256,56 +233,6 @@ def reextract(engine: Engine, settings: Settings | None = None, source: str | No
     stats = reextract_pages(engine, ids, only_outdated=only_outdated, time_limit=settings.extract_timeout)
     stats["extractor_version"] = current_version()
     if run_dedup:
-        from newsdesk.dedup import dedup_pending
-
         stats["dedup"] = dedup_pending(engine, settings)
     log.info("re-extraction: %s", {k: v for k, v in stats.items() if k != "changed_article_ids"})
     return stats
-
-
-# --- what the news_reextract DAG's tasks call (XCom: ids and counts only) -----------------
-
-def plan_batches(source: str | None = None, since: str | None = None, all_pages: bool = False,
-                 limit: int | None = None) -> list[list[int]]:
-    from newsdesk import orchestration, pipeline
-    from newsdesk.storage import db
-
-    s = orchestration.settings()
-    engine = db.get_engine(s.database_url)
-    db.upgrade(engine)
-    ids = plan_page_ids(engine, source=source or None, since=since or None, only_outdated=not all_pages,
-                        limit=limit)
-    log.info("re-extraction planned: %d page(s) at extractor version %s", len(ids), current_version())
-    return pipeline.batched(ids, s.batch_size)
-
-
-def run_batch(page_ids: list[int], all_pages: bool = False) -> dict:
-    from newsdesk import orchestration
-    from newsdesk.storage import db
-
-    s = orchestration.settings()
-    stats = reextract_pages(db.get_engine(s.database_url), page_ids, only_outdated=not all_pages,
-                            time_limit=s.extract_timeout)
-    stats.pop("changed_article_ids", None)
-    return stats
-
-
-def finish(run_key: str, batches: list, deduped: dict | None) -> dict:
-    """Sum the batch counts, store them as the run's row (kind ``news_reextract``), log them."""
-    from newsdesk import orchestration, pipeline
-    from newsdesk.health import check_source_health
-    from newsdesk.storage import db
-
-    totals: dict = {}
-    for part in batches:
-        for key, value in (part or {}).items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                totals[key] = totals.get(key, 0) + value
-    totals["extractor_version"] = current_version()
-    totals["dedup"] = deduped or {}
-    s = orchestration.settings()
-    engine = db.get_engine(s.database_url)
-    totals["flagged_sources"] = len(check_source_health(engine))
-    pipeline.record_run(engine, run_key, "news_reextract", totals)
-    log.info("run %s: %s", run_key, totals)
-    return totals

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
-from ..storage import schema
+from newsdesk.storage import schema
 
 BUFFER_ORIGINAL = (
     "Russia's Putin says army is creating 'buffer zones' inside Ukraine",
@@ -114,14 +114,27 @@ def build_sample_warehouse(engine: Engine, now: datetime | None = None) -> dict:
             "dw": ("Deutsche Welle", "https://rss.dw.com/rdf/rss-de-all", True, None, 0, None),
         }
         for key, (source, url, active, reason, fails, status) in feed_specs.items():
-            feeds[key] = conn.execute(insert(schema.feeds).values(
-                source_id=src[source], url=url, kind="feed", active=active, disabled_reason=reason,
-                consecutive_failures=fails, failure_score=float(fails), last_status=status,
-                last_error="HTTP 503 Service Unavailable" if key == "msn" else ("HTTP 410 Gone" if key == "kyivpost" else None),
-                last_polled_at=None if key == "dw" else now - timedelta(minutes=10),
-                last_success_at=None if key in ("dw",) else now - timedelta(hours=1 if key != "msn" else 4),
-                next_poll_at=now + timedelta(minutes=5), created_at=now - timedelta(days=60),
-            ).returning(schema.feeds.c.id)).scalar_one()
+            feeds[key] = conn.execute(
+                insert(schema.feeds)
+                .values(
+                    source_id=src[source],
+                    url=url,
+                    kind="feed",
+                    active=active,
+                    disabled_reason=reason,
+                    consecutive_failures=fails,
+                    failure_score=float(fails),
+                    last_status=status,
+                    last_error="HTTP 503 Service Unavailable"
+                    if key == "msn"
+                    else ("HTTP 410 Gone" if key == "kyivpost" else None),
+                    last_polled_at=None if key == "dw" else now - timedelta(minutes=10),
+                    last_success_at=None if key in ("dw",) else now - timedelta(hours=1 if key != "msn" else 4),
+                    next_poll_at=now + timedelta(minutes=5),
+                    created_at=now - timedelta(days=60),
+                )
+                .returning(schema.feeds.c.id)
+            ).scalar_one()
         out["feeds"] = feeds
 
         polls = []
@@ -172,8 +185,15 @@ def build_sample_warehouse(engine: Engine, now: datetime | None = None) -> dict:
             ).returning(schema.articles.c.id)).scalar_one()
 
         t = day0 + timedelta(hours=9, minutes=12)
-        article("buffer", "Reuters", "reuters", BUFFER_ORIGINAL, t,
-                "world/europe/putin-says-russia-creating-buffer-zones-inside-ukraine-2026-05-22/", author="Reuters staff")
+        article(
+            "buffer",
+            "Reuters",
+            "reuters",
+            BUFFER_ORIGINAL,
+            t,
+            "world/europe/putin-says-russia-creating-buffer-zones-inside-ukraine-2026-05-22/",
+            author="Reuters staff",
+        )
         article("buffer_yahoo", "Yahoo News", "yahoo", BUFFER_ORIGINAL, t + timedelta(minutes=40),
                 "putin-says-russia-creating-buffer-091200123.html")
         article("buffer_msn", "MSN", "msn", (BUFFER_ORIGINAL[0], NEAR_TEXT), t + timedelta(hours=1, minutes=5),
