@@ -461,7 +461,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     paragraphs = drop_furniture(best.paragraphs, headlines, authors, profile.link_texts) or best.paragraphs
     descriptions = [structured.description, metas.get("og:description"), metas.get("description"),
                     metas.get("twitter:description")]
-    lead = find_standfirst(profile.paragraphs, descriptions, paragraphs)
+    lead = find_standfirst(lambda: profile.paragraphs, descriptions, paragraphs)
     body = join_paragraphs([lead, *paragraphs] if lead else paragraphs)
     tags = list(dict.fromkeys(t.strip() for t in (meta.tags or []) + (meta.categories or []) if t and t.strip()))
     return Extracted(

@@ -99,8 +99,13 @@ def drop_furniture(paragraphs: list[str], headlines: list[str | None], authors: 
     normalised anchor texts (``PageProfile.link_texts``)."""
     heads = {_key(h) for h in headlines if h and len(_key(h).split()) >= 2}
     author_words = {w for name in authors for w in _key(name).split()}
+    # a paragraph longer than any furniture line is story: most of them, kept without a look
+    longest = max([len(h.split()) + _KICKER_WORDS for h in heads] + [_NOTICE_WORDS, _READ_ALSO_WORDS + 4])
     kept: list[str] = []
     for index, paragraph in enumerate(paragraphs):
+        if paragraph.count(" ") >= longest:
+            kept.append(paragraph)
+            continue
         key = _key(paragraph)
         words = len(key.split())
         if not key:
@@ -116,7 +121,7 @@ def drop_furniture(paragraphs: list[str], headlines: list[str | None], authors: 
         kept.append(paragraph)
     # the contact line among the last paragraphs once the other furniture is gone
     tail = len(kept) - _CONTACT_TAIL
-    kept = [p for i, p in enumerate(kept) if i < tail or len(_key(p).split()) > _CONTACT_WORDS or not _EMAIL.search(p)]
+    kept = [p for i, p in enumerate(kept) if i < tail or p.count(" ") >= _CONTACT_WORDS or not _EMAIL.search(p)]
     return _trim_labels(kept)
 
 

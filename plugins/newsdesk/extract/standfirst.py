@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 _TOKEN = re.compile(r"\w+")
 _MIN_WORDS = 4          # a description shorter than this is a label, not a summary
@@ -34,30 +35,38 @@ def _says(paragraph_key: str, description_key: str, truncated: bool) -> bool:
             and paragraph_key.startswith(description_key) and len(paragraph_key) <= 1.5 * len(description_key))
 
 
-def find_standfirst(page_paragraphs: list[str], descriptions: list[str | None], body: list[str]) -> str | None:
-    """The standfirst among ``page_paragraphs`` (the page's visible paragraphs in order) for
-    the article text ``body`` (its paragraphs), or None when there is none or ``body``
-    already holds it."""
-    if not body or not page_paragraphs:
+def find_standfirst(page_paragraphs: Callable[[], list[str]], descriptions: list[str | None],
+                    body: list[str]) -> str | None:
+    """The standfirst among ``page_paragraphs()`` (the page's visible paragraphs in order,
+    asked for only when needed) for the article text ``body`` (its paragraphs), or None when
+    there is none or ``body`` already holds it."""
+    wanted = [(d, _key(d)) for d in descriptions if d]
+    wanted = [(d, key) for d, key in wanted if len(key.split()) >= _MIN_WORDS]
+    if not body or not wanted:
         return None
-    keys = [_key(p) for p in page_paragraphs]
+    body_key = " ".join(_key(p) for p in body)
+    wanted = [(d, key) for d, key in wanted if key not in body_key]
+    if not wanted:
+        return None  # the text starts with (or holds) what the page describes: the usual case
     first = _key(body[0])
-    start = next((i for i, key in enumerate(keys) if key and (key == first or key.startswith(first[:80]))), None)
-    if start is None:
+    keys: list[str] = []
+    for paragraph in page_paragraphs():  # up to the story's first paragraph
+        key = _key(paragraph)
+        if key and (key == first or key.startswith(first[:80])):
+            break
+        keys.append(key)
+    else:
         return None
     votes: dict[int, int] = {}
-    for description in descriptions:  # each source votes, so the sources that agree win
-        wanted = _key(description or "")
-        if len(wanted.split()) < _MIN_WORDS:
-            continue
+    for description, key in wanted:  # each source votes, so the sources that agree win
         truncated = description.rstrip().endswith(_ELLIPSIS)
-        for index in range(start - 1, -1, -1):  # the nearest before the story
-            if keys[index] and _says(keys[index], wanted, truncated):
+        for index in range(len(keys) - 1, -1, -1):  # the nearest before the story
+            if keys[index] and _says(keys[index], key, truncated):
                 votes[index] = votes.get(index, 0) + 1
                 break
     if not votes:
         return None
     best = max(votes, key=lambda index: (votes[index], index))
-    if keys[best] in " ".join(_key(p) for p in body):
+    if keys[best] in body_key:
         return None
-    return page_paragraphs[best]
+    return page_paragraphs()[best]
