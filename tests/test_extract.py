@@ -137,6 +137,15 @@ def test_choose_candidate_rule():
     assert choose_candidate([_cand("trafilatura", 10), _cand("readability", 20)]) is None
 
 
+def test_choose_candidate_on_an_article_page_keeps_a_short_text_with_a_sentence():
+    brief = Candidate(extractor="trafilatura", paragraphs=["x"], words=20, link_density=0.0, short_lines=0.6,
+                      longest=14)
+    assert choose_candidate([brief]) is None
+    assert choose_candidate([brief], article_page=True) is brief
+    linked = Candidate(extractor="trafilatura", paragraphs=["x"], words=60, link_density=0.7, longest=14)
+    assert choose_candidate([linked], article_page=True) is None  # a list of links is never a story
+
+
 def test_link_density_uses_page_anchor_texts():
     from newsdesk.extract.text import link_density
 
@@ -425,6 +434,152 @@ def test_filter_paragraphs():
              "Second real paragraph.", "Photo: Reuters", "Example News © 2024"]
     out = filter_paragraphs(paras, "My headline", frozenset({"central bank holds rates"}))
     assert out == ["Real first paragraph of the story, long enough.", "Second real paragraph."]
+
+
+# --- real-page rules: headline, byline, date, standfirst, furniture, briefs --------------------
+
+BRIEF_URL = "https://www.coastalcourier.example/news/2024/03/14/ferry-returns"
+
+
+def test_a_brief_of_80_words_on_an_article_page_is_stored():
+    """og:type article, an <article>, a publication date: an article, however short. Its labels
+    and buttons ("Transport", "2 min read", "Listen", "Save") made most of its paragraphs short,
+    and the page was refused as no_text."""
+    from newsdesk.extract.text import word_count
+
+    art = extract("brief-90-words-og-article.html", url=BRIEF_URL)
+    assert 60 <= word_count(art.text) <= 100
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[0].startswith("The foot ferry between Polwenna and St Kerran quay")
+    assert paragraphs[-1].startswith("Summer timetables start on 1 April")
+    for label in ("Transport", "2 min read", "Listen", "Save", "Share", "Lifeboat crew", "By Tom Pengelly"):
+        assert label not in art.text
+    assert art.title == "Harbour ferry returns after storm repairs"
+    assert art.authors == ["Tom Pengelly"]
+
+
+def test_title_site_suffix_the_site_does_not_declare_is_cut_by_the_h1():
+    """<title> and og:title end in " | Regional Post News"; no og:site_name; the h1 shows the headline alone."""
+    assert extract("title-site-suffix-pipe.html").title == "Bridge reopens to traffic after two-year rebuild"
+
+
+def test_jsonld_article_gives_headline_byline_and_date():
+    """The JSON-LD headline over <title>'s SEO wording; authors by @id reference and inline; the
+    publisher named as an author and in <meta name=author> is not a person of the byline."""
+    art = extract("jsonld-headline-author-date.html")
+    assert art.title == "Water companies allowed to raise bills by a fifth over five years"
+    assert art.authors == ["Hannah Croft", "Samuel Okafor"]
+    assert art.published_at == datetime(2024, 12, 19, 7, 0, tzinfo=timezone.utc)
+    assert not art.text.startswith("Water bills to rise by a fifth")  # the h1 is not part of the text
+
+
+def test_standfirst_outside_the_story_container_leads_the_text():
+    art = extract("standfirst-outside-story-container.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[0] == ("The central library will open every Sunday afternoon after a two-year trial drew "
+                             "more visitors than weekday evenings.")
+    assert paragraphs[1].startswith("From the first Sunday in June")
+    assert art.text.count("two-year trial") == 1
+
+
+def test_page_furniture_inside_the_story_container_is_dropped():
+    art = extract("furniture-in-story-container.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[0].startswith("A ferry operator has been fined")
+    assert paragraphs[-1].startswith("The judge said")
+    assert len(paragraphs) == 4
+    for furniture in ("Courts Ferry operator", "By Jane Trevithick", "Updated 3 September", "Read also",
+                      "Harbour dues", "newsletter", "news@coastalcourier.example"):
+        assert furniture not in art.text
+
+
+def test_an_embedded_tweet_is_not_the_articles_text_nor_its_date():
+    art = extract("embedded-tweet-in-story.html")
+    assert "Sat on the plane" not in art.text and "@alextravels" not in art.text
+    assert "Passengers posted pictures" in art.text and "Bird strikes are reported" in art.text
+    assert art.published_at is None  # the tweet's date is not the article's
+
+
+def test_a_story_split_into_sidebar_named_blocks_is_kept_whole():
+    """Three blocks of the story between advertisements, each in a "sidebar-grid" (a name that
+    reads as boilerplate): inside the <article> a long paragraph marks a block as the story's."""
+    art = extract("story-split-in-sidebar-named-blocks.html")
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) == 6
+    assert paragraphs[0].startswith("The city council voted on Tuesday")
+    assert paragraphs[-1].startswith("A second vote in September")
+    assert "Advertisement" not in art.text
+
+
+def test_story_container_gathers_a_story_split_between_advertisements():
+    import lxml.html
+
+    from newsdesk.extract.article import _story_container
+
+    story = "".join(f'<div class="part"><p>{f"Sentence of the story number {i} goes on for a while. " * 3}</p>'
+                    f'<p>{"It has a second paragraph as well, of about the same length. " * 3}</p></div>'
+                    f'<div class="slot"><p><a href="/x{i}">A teaser for another story</a></p></div>' for i in range(4))
+    tree = lxml.html.fromstring(f"<html><body><div id='grid'><div id='story'>{story}</div></div>"
+                                "<div class='rail'><p>Short note.</p></div></body></html>")
+    paragraphs = _story_container(tree)
+    assert sum("second paragraph" in p for p in paragraphs) == 4
+    assert "Short note." not in paragraphs
+
+
+@pytest.mark.parametrize(("name", "language", "title", "first_words"), [
+    ("greek-title-site-suffix.html", "el", "Νέα γραμμή μετρό θα συνδέσει το λιμάνι με το κέντρο",
+     "Η κυβέρνηση ενέκρινε την Τρίτη"),
+    ("hebrew-rtl-no-lang.html", "he", "העירייה תפתח שלושה גנים ציבוריים חדשים בקיץ", "העירייה הודיעה ביום שני"),
+    ("arabic-wrong-template-lang.html", "ar", "افتتاح مستشفى جديد في المدينة", "افتتحت وزارة الصحة"),
+    ("cyrillic-title-site-and-date-suffix.html", "uk", "Київ відкриє два нові мости через Дніпро",
+     "Міська влада Києва"),
+    ("japanese-title-fullwidth-bar.html", "ja", "市営バスの運賃、四月から二十円値上げへ", "市の交通局は十日"),
+    ("lithuanian-no-lang.html", "lt", "Vilniuje bus atidaryti trys nauji parkai", "Vilniaus savivaldybė"),
+])
+def test_titles_and_bodies_in_other_scripts(name, language, title, first_words):
+    """Greek, Hebrew (no lang), Arabic (under an English template), Ukrainian with the site's
+    name and a date after the headline, Japanese with the full-width bar, and Lithuanian, which
+    the old stopword lists did not know."""
+    art = extract(name)
+    assert art.title == title
+    assert art.language == language
+    assert art.text.startswith(first_words)
+    assert len(art.text.split("\n\n")) >= 3
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["Autor Monika Bolliger", "Anna Trechsel"], ["Monika Bolliger", "Anna Trechsel"]),
+    (["Elena Oberholzer (obe)", "By Oliver Maksan"], ["Elena Oberholzer", "Oliver Maksan"]),
+    (["Chuck Ross", "chuck-ross", "https://example.com/chuck", "news@example.com"], ["Chuck Ross"]),
+    (["María R. Sahuquillo"], ["María R. Sahuquillo"]),
+])
+def test_clean_authors(names, expected):
+    from newsdesk.extract.structured import clean_authors
+
+    assert clean_authors(names) == expected
+
+
+def test_jsonld_author_text_naming_two_people_is_split():
+    import lxml.html
+
+    from newsdesk.extract.structured import read_structured
+
+    tree = lxml.html.fromstring('<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+                                '"author": "Samya Kullab and Vasilisa Stepanenko", "headline": "H &amp; K"}'
+                                '</script></head><body></body></html>')
+    data = read_structured(tree)
+    assert data.is_article and data.authors == ["Samya Kullab", "Vasilisa Stepanenko"]
+    assert data.headline == "H & K"
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["Povilas Aleksandravičius", "Lrt.lt"], ["Povilas Aleksandravičius"]),
+    (["Lesotho Times"], ["Lesotho Times"]),  # a byline that is only the publisher stays
+])
+def test_the_publishers_name_leaves_a_byline_that_names_people(names, expected):
+    from newsdesk.extract.article import _authors
+
+    assert _authors(names, ["LRT", "Lesotho Times"], "https://www.lrt.lt/naujienos/1") == expected
 
 
 # --- evaluation set guard (full figures: bench/extraction_quality.py) -----------------------
@@ -720,9 +875,28 @@ def test_the_site_name_is_not_part_of_the_title():
             "Kremlin: Russia wants buffer zones",
         ),
         ("The Guardian", "The Guardian", "https://www.theguardian.com/", "The Guardian"),
+        (
+            "Russland-Wahl: Nadeschdin setzt auf ein Ende der Putin-Ära – DW – 30.01.2024",
+            "Deutsche Welle",
+            "https://www.dw.com/de/1",
+            "Russland-Wahl: Nadeschdin setzt auf ein Ende der Putin-Ära",
+        ),
+        ("見出しの記事｜日刊ゲンダイDIGITAL", "日刊ゲンダイDIGITAL", "https://www.nikkan-gendai.com/1", "見出しの記事"),
+        (
+            "Kenia: Nairobi von unten - Tageszeitung junge Welt",
+            None,
+            "https://www.jungewelt.de/artikel/1",
+            "Kenia: Nairobi von unten",
+        ),
+        (
+            "Berlin-Marathon: Sebastian Hendel im Porträt - SZ.de",
+            None,
+            "https://www.sz.de/sport/1",
+            "Berlin-Marathon: Sebastian Hendel im Porträt",
+        ),
     ],
 )
 def test_strip_site_name(title, sitename, url, expected):
-    from newsdesk.extract.metadata import strip_site_name
+    from newsdesk.extract.headline import strip_site_name
 
     assert strip_site_name(title, sitename, url) == expected

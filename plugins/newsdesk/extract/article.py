@@ -1,12 +1,15 @@
 """``extract_article``: one HTML page in, one ``Extracted`` record out.
 
-Pipeline: decode -> parse once -> page profile (link texts, visible words) ->
-prune boilerplate blocks (cookie/newsletter/"Most read"/related/share/nav) ->
-trafilatura (``fast=True``: its own internal readability/jusText comparison is
-replaced by our failover, which runs only when needed) with metadata -> line
-filter -> failover extractors when the primary text looks wrong -> best
-candidate by the rule in ``choose_candidate`` -> metadata normalisation
-(canonical URL, UTC date never in the future, 2-letter language).
+Pipeline: decode -> parse once -> page profile (link texts, visible paragraphs) -> what the
+page says about itself (JSON-LD article, meta tags, the article's h1) -> prune boilerplate
+blocks (cookie/newsletter/"Most read"/related/share/nav, embedded posts) -> trafilatura
+(``fast=True``: its own internal readability/jusText comparison is replaced by our failover,
+which runs only when needed) with metadata -> line filter -> failover extractors (trafilatura
+recall, readability, the story container, jusText) when the primary text looks wrong -> best
+candidate by the rule in ``choose_candidate`` (a page that is an article by its structure keeps
+a short text) -> page furniture dropped, standfirst put first -> headline, byline and date
+(JSON-LD first) -> metadata normalisation (canonical URL, UTC date never after the capture,
+2-letter language).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -29,18 +33,23 @@ from newsdesk.urls import domain_of
 from . import boilerplate, deadline
 from .decode import decode_html
 from .errors import ExtractionError
-from .interstitial import MAX_WORDS as STAND_IN_MAX_WORDS, blocking_service, not_found_page
+from .furniture import drop_furniture
+from .headline import article_h1, choose_headline
+from .interstitial import MAX_WORDS as STAND_IN_MAX_WORDS
+from .interstitial import blocking_service, not_found_page
 from .language import detect_language, normalise_language
 from .metadata import (
     absolute_http_url,
     canonical_url,
     declared_language,
     declared_paywall,
+    meta_tags,
     not_in_future,
     page_metadata,
     parse_datetime,
-    strip_site_name,
 )
+from .standfirst import find_standfirst
+from .structured import clean_authors, read_structured
 from .text import (
     PageProfile,
     html_to_paragraphs,
@@ -56,7 +65,7 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
-EXTRACTOR_VERSION = "3"  # 3: no publication date after the capture
+EXTRACTOR_VERSION = "4"  # 4: headline, byline and date from JSON-LD; standfirst; furniture; briefs; py3langid
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
 FAILOVER_SHARE = 0.20          # primary text below this share of the page's visible words ...
@@ -65,6 +74,8 @@ FAILOVER_LINK_DENSITY = 0.5    # primary text mostly link text triggers the fall
 MAX_LINK_DENSITY = 0.4         # a candidate above this is navigation, not an article
 MAX_SHORT_LINES = 0.5          # a candidate with more short lines than this is a menu/tag cloud
 REPLACE_MARGIN = 1.10          # a fallback must be this much longer than the current best to win
+CONTAINER_WIDENING = 3         # ancestors the story container may widen to
+PROSE_WORDS = 10               # a story's sentence: an article page keeps a text with one such paragraph
 
 _NON_HTML_TYPES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
                    "application/gzip", "application/x-gzip", "application/json", "application/javascript",
@@ -121,10 +132,11 @@ class Candidate:
     words: int = 0
     link_density: float = 1.0
     short_lines: float = 1.0
+    longest: int = 0                     # words of the longest paragraph
 
     @classmethod
     def measure(cls, extractor: str, paragraphs: list[str], profile: PageProfile,
-                title: str | None = None) -> "Candidate":
+                title: str | None = None) -> Candidate:
         """Clean ``paragraphs`` with the line filter, then measure what is left."""
         paragraphs = boilerplate.filter_paragraphs(paragraphs, title, profile.link_texts)
         counts = [word_count(p) for p in paragraphs]
@@ -134,15 +146,23 @@ class Candidate:
             words=sum(counts),
             link_density=link_density(paragraphs, profile, counts),
             short_lines=short_line_share(paragraphs, counts=counts),
+            longest=max(counts, default=0),
         )
 
     @property
     def acceptable(self) -> bool:
-        return (
-            self.words >= MIN_WORDS
-            and self.link_density <= MAX_LINK_DENSITY
-            and self.short_lines <= MAX_SHORT_LINES
-        )
+        return self.acceptable_on(article_page=False)
+
+    def acceptable_on(self, article_page: bool) -> bool:
+        """Whether this text can be the article. On a page that is an article by its structure
+        (``is_article_page``) any text with a sentence of prose and few link lines is: a brief
+        of 60 words among "Listen", "2 min read" and "Share" is still the story. Elsewhere the
+        text must also have MIN_WORDS words and at most MAX_SHORT_LINES short paragraphs."""
+        if self.link_density > MAX_LINK_DENSITY:
+            return False
+        if article_page and self.longest >= PROSE_WORDS:
+            return True
+        return self.words >= MIN_WORDS and self.short_lines <= MAX_SHORT_LINES
 
 
 def needs_failover(primary: Candidate, profile: PageProfile) -> bool:
@@ -154,19 +174,20 @@ def needs_failover(primary: Candidate, profile: PageProfile) -> bool:
     return primary.link_density > FAILOVER_LINK_DENSITY
 
 
-def choose_candidate(candidates: list[Candidate]) -> Candidate | None:
+def choose_candidate(candidates: list[Candidate], article_page: bool = False) -> Candidate | None:
     """The failover rule.
 
-    Only *acceptable* candidates compete: at least MIN_WORDS words, link density
-    at most MAX_LINK_DENSITY (share of words in paragraphs that are verbatim link
-    texts of the page) and at most MAX_SHORT_LINES of paragraphs with <= 4 words.
+    Only *acceptable* candidates compete (``Candidate.acceptable_on``): link density at most
+    MAX_LINK_DENSITY (share of words in paragraphs that are verbatim link texts of the page),
+    and, unless the page is an article by its structure and the text has a sentence of prose,
+    at least MIN_WORDS words and at most MAX_SHORT_LINES of paragraphs with <= 4 words.
     Candidates are visited in order of preference (trafilatura, trafilatura-recall,
     readability, justext); a later one replaces the current best only when it has
     more than REPLACE_MARGIN times its words. None when nobody is acceptable.
     """
     best: Candidate | None = None
     for cand in candidates:
-        if not cand.acceptable:
+        if not cand.acceptable_on(article_page):
             continue
         if best is None or cand.words > REPLACE_MARGIN * best.words:
             best = cand
@@ -248,9 +269,38 @@ def _readability(text: str, url: str) -> list[str]:
     try:
         summary = Document(text, url=url).summary(html_partial=True)
         return html_to_paragraphs(lxml.html.fragment_fromstring(summary, create_parent="div"))
-    except Exception as exc:  # noqa: BLE001 - readability raises bare Exceptions on odd pages
+    except Exception as exc:
         LOGGER.debug("readability failed on %s: %s", url, exc)
         return []
+
+
+def _story_container(tree) -> list[str]:
+    """The paragraphs of the element whose ``<p>`` children hold the most unlinked words, widened
+    to an ancestor while that holds a quarter more (a story split into several blocks between
+    advertisements): where a CMS puts the story, whatever its class says (trafilatura discards
+    containers named like "sidebar-grid__content" that hold the whole story)."""
+    own: dict = {}
+    for para in tree.iter("p"):
+        parent = para.getparent()
+        if parent is not None:
+            own[parent] = own.get(parent, 0) + _prose_words(para)
+    if not own:
+        return []
+    best = max(own, key=own.get)
+    total = own[best]
+    for ancestor in list(best.iterancestors())[:CONTAINER_WIDENING]:
+        if ancestor.tag in ("body", "html"):
+            break
+        words = sum(_prose_words(para) for para in ancestor.iter("p"))
+        if words >= 1.25 * total:  # wrappers in between may add nothing: look past them
+            best, total = ancestor, words
+    return html_to_paragraphs(best)
+
+
+def _prose_words(para) -> int:
+    text = para.text_content()
+    linked = sum(len(a.text_content()) for a in para.iter("a"))
+    return word_count(text) if text and linked < 0.5 * len(text) else 0
 
 
 @functools.lru_cache(maxsize=8)
@@ -266,7 +316,7 @@ def _justext(text: str, language: str | None) -> list[str]:
     stoplist = _justext_stoplist(_JUSTEXT_STOPLISTS.get(language or "en", "English"))
     try:
         return [p.text.strip() for p in justext.justext(text, stoplist) if not p.is_boilerplate and p.text.strip()]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         LOGGER.debug("justext failed: %s", exc)
         return []
 
@@ -282,6 +332,27 @@ def _split_authors(author: str | None) -> list[str]:
     return list(seen)
 
 
+def _authors(names: list[str], site_names: list[str | None], url: str) -> list[str]:
+    """The byline without the publisher's own name when people are named too ("Jane Doe,
+    lrt.lt"); a byline that is only the publisher ("Yomiuri Online") stays."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    keys = {_name_key(name) for name in site_names if name} | {_name_key(host)}
+    keys.discard("")
+    labels = host.split(".")
+    domain = _name_key(labels[-2]) if len(labels) >= 2 else ""  # "lesothotimes" of lesothotimes.co.ls
+
+    def site_like(name: str) -> bool:
+        key = _name_key(name)
+        return key in keys or (len(domain) >= 4 and domain in key)
+
+    people = [name for name in names if not site_like(name)]
+    return people or names
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
 def _language(tree, doc, text: str) -> str | None:
     declared = normalise_language(declared_language(tree)) or normalise_language(getattr(doc, "language", None))
     detected, confidence = detect_language(text)
@@ -295,6 +366,13 @@ def _language(tree, doc, text: str) -> str | None:
 def _og_type(tree) -> str | None:
     found = tree.xpath('//meta[@property="og:type" or @name="og:type"]/@content')
     return found[0].strip().lower() if found else None
+
+
+def is_article_page(tree, declared_type: str | None, structured_article: bool, metas: dict[str, str]) -> bool:
+    """The page says it is an article by its structure, whatever its length: og:type article,
+    a JSON-LD article object, an ``<article>`` element or an ``article:published_time``."""
+    return (bool(declared_type and declared_type.startswith("article")) or structured_article
+            or "article:published_time" in metas or tree.find(".//body//article") is not None)
 
 
 def _is_index_page(tree, primary: Candidate) -> bool:
@@ -338,6 +416,9 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     profile = profile_page(tree)
     canonical = canonical_url(tree, url)
     paywalled = declared_paywall(tree)
+    structured = read_structured(tree)
+    metas = meta_tags(tree)
+    h1 = article_h1(tree)
     work_tree = boilerplate.prune(tree)
 
     meta = page_metadata(work_tree, url, _date_params())
@@ -346,21 +427,23 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     if _is_index_page(tree, candidates[0]):
         raise ExtractionError("no_text", f"index page: declared og:type={_og_type(tree)!r} and its text is "
                                          f"{candidates[0].link_density:.0%} link lines")
-    if not candidates[0].acceptable or needs_failover(candidates[0], profile):
+    article_page = is_article_page(tree, _og_type(tree), structured.is_article, metas)
+    if not candidates[0].acceptable_on(article_page) or needs_failover(candidates[0], profile):
         declared = normalise_language(declared_language(tree))
         pruned_html = lxml.html.tostring(work_tree, encoding="unicode")
         fallbacks = (
             ("trafilatura-recall", lambda: _recall(work_tree, url)),
             ("readability", lambda: _readability(pruned_html, url)),
+            ("container", lambda: _story_container(work_tree)),
             ("justext", lambda: _justext(pruned_html, declared)),
         )
         for name, run in fallbacks:
             cand = Candidate.measure(name, run(), profile, meta.title)
             candidates.append(cand)
             # good enough on its own terms: no need to pay for the next extractor
-            if cand.acceptable and not needs_failover(cand, profile):
+            if cand.acceptable_on(article_page) and not needs_failover(cand, profile):
                 break
-    best = choose_candidate(candidates)
+    best = choose_candidate(candidates, article_page)
     # only short texts are looked at: a page standing in for the article never has more words
     if best is None or best.words <= STAND_IN_MAX_WORDS:
         blocker = blocking_service(text)
@@ -371,16 +454,23 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     if best is None:
         summary = ", ".join(f"{c.extractor}={c.words}w/ld{c.link_density:.2f}" for c in candidates)
         raise ExtractionError("no_text", f"no article text ({summary})")
-    body = join_paragraphs(best.paragraphs)
-
-    authors = _split_authors(meta.author)
+    authors = _authors(structured.authors or clean_authors(_split_authors(meta.author)),
+                       [structured.publisher, meta.sitename], url)
+    published = parse_datetime(structured.published) or parse_datetime(meta.date)
+    title = choose_headline(tree, metas, structured.headline, h1, meta.title, meta.sitename, url)
+    headlines = [title, structured.headline, h1, meta.title, tree.findtext(".//title"), metas.get("og:title")]
+    paragraphs = drop_furniture(best.paragraphs, headlines, authors, profile.link_texts) or best.paragraphs
+    descriptions = [structured.description, metas.get("og:description"), metas.get("description"),
+                    metas.get("twitter:description")]
+    lead = find_standfirst(lambda: profile.paragraphs, descriptions, paragraphs)
+    body = join_paragraphs([lead, *paragraphs] if lead else paragraphs)
     tags = list(dict.fromkeys(t.strip() for t in (meta.tags or []) + (meta.categories or []) if t and t.strip()))
     return Extracted(
-        title=strip_site_name(meta.title, meta.sitename, url) or None,
+        title=title,
         text=body,
         author="; ".join(authors) or None,
         authors=authors,
-        published_at=not_in_future(parse_datetime(meta.date), captured_at + CAPTURE_SLACK if captured_at else None),
+        published_at=not_in_future(published, captured_at + CAPTURE_SLACK if captured_at else None),
         sitename=meta.sitename or None,
         language=_language(tree, meta, body),
         canonical_url=canonical,

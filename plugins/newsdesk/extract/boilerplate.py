@@ -21,6 +21,9 @@ _STRONG = re.compile(
     r"read-?(?:more|next|also)|also-?read|more-?(?:stories|news|from)|related|recommend|trending|"
     r"breadcrumb|advert|sponsor|promo|teaser-?list|skip-?link|modal|popup|overlay|banner-?ad"
 )
+# Embedded posts of other sites: their words are never the article's, however long.
+_EMBED = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|threads-embed|"
+                    r"wp-embedded-content|fb-post")
 # Whole tokens (split on - _ space): too short or too common as substrings.
 _TOKENS = frozenset(
     "ad ads share sharing social subscribe subscription popular outbrain sidebar "
@@ -53,23 +56,29 @@ def _boilerplate_names(class_: str | None, id_: str | None) -> bool:
     attrs = f"{class_ or ''} {id_ or ''}".lower()
     if not attrs.strip():
         return False
-    if _STRONG.search(attrs):
+    if _STRONG.search(attrs) or _EMBED.search(attrs):
         return True
     return any(tok in _TOKENS for tok in _TOKEN_SPLIT.split(attrs))
 
 
 _PROSE_WORDS = 60  # unlinked words in paragraphs: more than any share bar, banner or link list carries
+_STORY_SENTENCE_WORDS = 30  # inside <article>/<main>: one paragraph this long is the story's
 
 
-def _holds_prose(el: etree._Element) -> bool:
+def _holds_prose(el: etree._Element, in_story: bool = False) -> bool:
     """A block with real paragraphs of unlinked text is content, whatever its class says
-    (``entry-content no-share``, ``story-body related-col``): class names are hints, text is evidence."""
+    (``entry-content no-share``, ``story-body related-col``): class names are hints, text is evidence.
+    Inside the story's ``<article>``/``<main>`` one long paragraph is enough: CMSs split a story
+    into blocks between advertisements and name them after the grid ("sidebar-grid__content")."""
     words = 0
     for para in el.iter("p"):
         text = para.text_content()
         linked = sum(len(a.text_content()) for a in para.iter("a"))
         if len(text) > 0 and linked / len(text) < 0.5:
-            words += len(text.split())
+            count = len(text.split())
+            if in_story and count >= _STORY_SENTENCE_WORDS:
+                return True
+            words += count
             if words > _PROSE_WORDS:
                 return True
     return False
@@ -94,7 +103,8 @@ def prune(tree: etree._Element) -> etree._Element:
             continue
         if el.find(".//article") is not None or el.find(".//main") is not None:
             continue
-        if len(el.text_content()) > _MAX_SHARE * total or _holds_prose(el):
+        embed = _EMBED.search(el.get("class") or "") is not None
+        if not embed and (len(el.text_content()) > _MAX_SHARE * total or _holds_prose(el, _inside_story(el))):
             continue
         doomed.append(el)
         doomed_set.add(el)

@@ -87,7 +87,7 @@ def page_metadata(tree: etree._Element, url: str | None, date_params: dict[str, 
         metadata.author = None
     try:
         metadata = tm.extract_meta_json(tree, metadata)
-    except Exception as exc:  # noqa: BLE001 - trafilatura's JSON-LD reader has known crashes
+    except Exception as exc:
         LOGGER.debug("JSON-LD metadata of %s: %s", url, exc)
     if not metadata.title:
         metadata.title = tm.extract_title(tree)
@@ -132,6 +132,21 @@ def absolute_http_url(href: str | None, base: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     return resolved
+
+
+def meta_tags(tree: etree._Element) -> dict[str, str]:
+    """Every ``<meta>`` of the page by its ``property``, ``name`` or ``itemprop`` (lower-cased),
+    the first non-empty content of each, whitespace collapsed: one walk for all look-ups."""
+    found: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        content = el.get("content")
+        if not content or not content.strip():
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = el.get(attr)
+            if key:
+                found.setdefault(key.strip().lower(), " ".join(content.split()))
+    return found
 
 
 def _meta_content(tree: etree._Element, *keys: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from lxml import etree
 
 from ..cjk import CJK, CJK_RANGES
@@ -94,16 +95,27 @@ class PageProfile:
                  link_texts: frozenset[str] | None = None) -> None:
         self._root = root
         self._visible_words = visible_words
+        self._paragraphs: list[str] | None = None
         if link_texts is None:
-            link_texts = frozenset(t for t in (norm(a.text_content()) for a in root.iter("a")) if t) if root is not None else frozenset()
+            link_texts = (
+                frozenset(t for t in (norm(a.text_content()) for a in root.iter("a")) if t)
+                if root is not None
+                else frozenset()
+            )
         self.link_texts = link_texts  # normalised anchor texts of the page
         self.longest_link_words = max((t.count(" ") + 1 for t in link_texts), default=0)
 
     @property
+    def paragraphs(self) -> list[str]:
+        """The page's visible paragraphs in order (computed once, on the tree as it is then)."""
+        if self._paragraphs is None:
+            self._paragraphs = html_to_paragraphs(self._root) if self._root is not None else []
+        return self._paragraphs
+
+    @property
     def visible_words(self) -> int:
         if self._visible_words is None:
-            self._visible_words = sum(word_count(p) for p in html_to_paragraphs(self._root)) if self._root is not None else 0
-            self._root = None
+            self._visible_words = sum(word_count(p) for p in self.paragraphs)
         return self._visible_words
 
 
