@@ -302,6 +302,68 @@ def verify_only(arts: list[dict], copy_kinds) -> None:
     return misses
 
 
+def candidate_routes(arts: list[dict], copy_kinds) -> None:
+    """Which LSH route would make each pair a candidate: today's (shingle, lexical) and the two
+    containment-friendly ones of ``signatures`` (anchor, lexical-loose), on true pairs and on
+    pairs that must stay apart (the verification each route would cost)."""
+    from newsdesk.dedup.clean import clean
+    from newsdesk.dedup.process import _pub_day
+    from newsdesk.dedup.signatures import (LEXICAL_SCHEME0, anchor_buckets, loose_lexical_buckets,
+                                           signature)
+    from newsdesk.dedup.verify import Doc
+
+    routes: dict[str, dict[str, set]] = defaultdict(dict)
+    days = {}
+    for a in arts:
+        cleaned = clean(a["text"], a["title"]).text
+        sig, doc = signature(cleaned), Doc(cleaned)
+        buckets = sig.buckets
+        routes["shingle"][a["item"]] = {b for b in buckets if b[0] < LEXICAL_SCHEME0}
+        routes["lexical"][a["item"]] = {b for b in buckets if b[0] >= LEXICAL_SCHEME0}
+        routes["anchor"][a["item"]] = set(anchor_buckets(doc.numbers, doc.names))
+        routes["loose"][a["item"]] = set(loose_lexical_buckets(sig.lexhash, len(sig.lexical)))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"))
+    names = ["shingle", "lexical", "anchor", "loose"]
+    combos = {"today (shingle|lexical)": ("shingle", "lexical"), "today|anchor": ("shingle", "lexical", "anchor"),
+              "today|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}
+    true_pairs, same_event, other = Counter(), Counter(), Counter()
+    n_true, in_window = Counter(), Counter()
+    n_same = n_other = 0
+    for a, b in itertools.combinations(arts, 2):
+        hit = {r: len(routes[r][a["item"]] & routes[r][b["item"]]) for r in names}
+        if a["story"] == b["story"]:
+            if not ("original" in (a["kind"], b["kind"]) or a.get("based_on") == b["item"]
+                    or b.get("based_on") == a["item"]):
+                continue
+            kind = b["kind"] if a["kind"] == "original" else a["kind"]
+            n_true[kind] += 1
+            for label, rs in combos.items():
+                true_pairs[(kind, label)] += any(hit[r] for r in rs)
+            in_window[kind] += (hit["shingle"] or hit["lexical"]) and abs(days[a["item"]] - days[b["item"]]) <= 14
+        else:
+            bucket = same_event if a["event"] == b["event"] else other
+            if a["event"] == b["event"]:
+                n_same += 1
+            else:
+                n_other += 1
+            for label, rs in combos.items():
+                bucket[label] += any(hit[r] for r in rs)
+    print("candidate routes on direct true pairs (a copy and its original or source), any shared band:")
+    print(f"  {'kind':<12}" + "".join(f"{label:>26}" for label in combos))
+    for k in copy_kinds:
+        if n_true[k]:
+            print(f"  {k:<12}" + "".join(f"{_ratio(true_pairs[(k, label)], n_true[k]):>26}" for label in combos))
+    total = sum(n_true.values())
+    print(f"  {'all':<12}" + "".join(f"{_ratio(sum(true_pairs[(k, label)] for k in n_true), total):>26}"
+                                      for label in combos))
+    print(f"  {'today, within the 14-day window':<40} {_ratio(sum(in_window.values()), total)}  "
+          + " ".join(f"{k} {in_window[k]}/{n_true[k]}" for k in copy_kinds if n_true[k]))
+    print(f"  {'same-event':<12}" + "".join(f"{_ratio(same_event[label], n_same):>26}" for label in combos)
+          + "   (candidates that verification must reject)")
+    print(f"  {'other pairs':<12}" + "".join(f"{_ratio(other[label], n_other):>26}" for label in combos)
+          + "   (all dates; the window cuts most)")
+
+
 # ----------------------------------------------------------------------------- diagnosis
 
 def diagnose(arts: list[dict], run: dict) -> None:
@@ -363,6 +425,7 @@ def main(argv=None) -> int:
                 print(f"  {k:<12}" + "".join(f"{n:>5}" for n in row) + f"  {sum(row):>5}")
         if args.verify_only:
             verify_only(arts, copy_kinds)
+            candidate_routes(arts, copy_kinds)
             continue
         t0 = time.perf_counter()
         base = evaluate(arts, *baseline_partition(arts), copy_kinds)
