@@ -13,7 +13,9 @@ few key facts but tells them with details of its own.
   word in most sentences of the pair (a function word, the story's main name) weighs little,
   one in a single sentence of each text (a detail both tell) weighs most.
 * Coverage of a sentence: the weight of its terms found in a sentence of the other text, or in
-  two adjacent ones (rewrites merge and split sentences), over its own weight.
+  two adjacent ones (rewrites merge and split sentences), over its own weight — counted only
+  when the two share one of its names or numbers and do not each name different people or
+  places (the same phrasing about others: a template, a site's furniture).
 * A text's coverage by the other: its sentences' coverages (those below ``FLOOR`` count as
   nothing) weighted by the sentences' weights, without the sentences at its start and end that
   share almost nothing with the other text (what a republisher adds around a story: a promo
@@ -46,7 +48,10 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 def terms(sentence: str) -> list[str]:
     """The sentence's terms (see the module docstring), in order, repeats kept."""
-    text = normalise(sentence)
+    return _terms(normalise(sentence))
+
+
+def _terms(text: str) -> list[str]:
     tokens = words_normalised(text)
     out = [t if t.isdigit() else t[:PREFIX] for t in tokens
            if t.isdigit() or (len(t) > 2 and t not in STOPWORDS and not CJK.match(t))]
@@ -61,7 +66,11 @@ _CAPITALISED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[^\W\d_][\w'-]*", re.UNICODE)
 
 def names(sentence: str) -> set[str]:
     """Terms of the capitalised words of a sentence, its first word aside (names; in German every noun)."""
-    return {w.lower()[:PREFIX] for w in _CAPITALISED.findall(normalise(sentence).strip(" \"'(\u201c\u201e\u00ab"))
+    return _names(normalise(sentence))
+
+
+def _names(text: str) -> set[str]:
+    return {w.lower()[:PREFIX] for w in _CAPITALISED.findall(text.strip(" \"'(\u201c\u201e\u00ab"))
             if w[0].isupper() and len(w) > 2}
 
 
@@ -75,15 +84,15 @@ class Sentence:
 def sentence_terms(text: str) -> list[Sentence]:
     """Each sentence of a clean text as its terms and names; fragments joined to the sentence before."""
     out: list[tuple[set[str], set[str]]] = []
-    for s in sentences(text):
-        ts = set(terms(s))
+    for s in sentences(text):  # normalised already
+        ts = set(_terms(s))
         if not ts:
             continue
         if out and len(ts) < MIN_TERMS:
             out[-1][0].update(ts)
-            out[-1][1].update(names(s))
+            out[-1][1].update(_names(s))
         else:
-            out.append((ts, names(s)))
+            out.append((ts, _names(s)))
     cjk = bool(CJK.search(text))
     return [Sentence(frozenset(ts), frozenset(ns & ts), cjk) for ts, ns in out if len(ts) >= MIN_TERMS]
 
