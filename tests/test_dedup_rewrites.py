@@ -194,7 +194,7 @@ def test_an_excerpt_arriving_first_gives_way_to_the_full_story(engine):
     assert whole in parts and originals[whole] == arts[1]["url"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 28 phase 2: the chain's rewrite shares no LSH band with the story's "
+@pytest.mark.xfail(strict=True, reason="issue 28: the chain's rewrite shares no LSH band with the story's "
                                        "original (content-word Jaccard 0.2), so it is never compared with it")
 def test_a_rewrite_of_a_trimmed_copy_joins_the_story(engine):
     arts = _set([(SOURCE, 0), (TRIMMED_COPY, 2), (CHAIN, 12)])
@@ -204,7 +204,7 @@ def test_a_rewrite_of_a_trimmed_copy_joins_the_story(engine):
     assert frozenset(a["url"] for a in arts) in parts
 
 
-@pytest.mark.xfail(strict=True, reason="issue 28 phase 2: a date guessed from a year in the text (date_source "
+@pytest.mark.xfail(strict=True, reason="issue 28: a date guessed from a year in the text (date_source "
                                        "'text') places the copy outside the 14-day window")
 def test_a_copy_whose_date_was_guessed_from_its_text_joins_the_story(engine):
     arts = _set([(SOURCE, 0), (TRIMMED_COPY, 30)],
