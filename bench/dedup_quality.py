@@ -213,13 +213,15 @@ def print_side_by_side(title: str, mine: dict, base: dict, copy_kinds) -> None:
     for k in copy_kinds:
         if not mine["to_orig"][k]:
             continue
-        print(f"  {k:<12} {_ratio(mine['hits'][k], mine['pairs'][k])} {_ratio(mine['to_orig_hit'][k], mine['to_orig'][k])}"
-              f"   {_ratio(base['hits'][k], base['pairs'][k])} {_ratio(base['to_orig_hit'][k], base['to_orig'][k])}")
+        print(f"  {k:<12} {_ratio(mine['hits'][k], mine['pairs'][k])} "
+              f"{_ratio(mine['to_orig_hit'][k], mine['to_orig'][k])}   {_ratio(base['hits'][k], base['pairs'][k])} "
+              f"{_ratio(base['to_orig_hit'][k], base['to_orig'][k])}")
     for label, key in (("all pairs", "pair_recall"), ("precision", "precision")):
         print(f"  {label:<12} {mine[key]:6.3f}{'':>27}   {base[key]:6.3f}")
     print(f"  {'same-event':<12} {mine['same_event_pairs']:>6} pairs in {mine['same_event_clusters']} clusters"
           f"{'':>8}   {base['same_event_pairs']:>6} pairs in {base['same_event_clusters']} clusters")
-    print(f"  {'orig right':<12} {_ratio(mine['right'], mine['judged'])}{'':>17}   {_ratio(base['right'], base['judged'])}")
+    print(f"  {'orig right':<12} {_ratio(mine['right'], mine['judged'])}{'':>17}   "
+          f"{_ratio(base['right'], base['judged'])}")
     if mine["other_false"]:
         print("  newsdesk other false pairs:", dict(mine["other_false"]))
     for story, got, of in mine["wrong"][:12]:
@@ -324,8 +326,7 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
     pairs that must stay apart (the verification each route would cost)."""
     from newsdesk.dedup.clean import clean
     from newsdesk.dedup.process import _pub_day
-    from newsdesk.dedup.signatures import (LEXICAL_SCHEME0, anchor_buckets, loose_lexical_buckets,
-                                           signature)
+    from newsdesk.dedup.signatures import LEXICAL_SCHEME0, anchor_buckets, loose_lexical_buckets, signature
     from newsdesk.dedup.verify import Doc
 
     routes: dict[str, dict[str, set]] = defaultdict(dict)

@@ -23,6 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.dedup_eval.load import insert_articles, partition  # noqa: E402
+
 from newsdesk.dedup import align, dedup_pending  # noqa: E402
 from newsdesk.dedup.clean import clean  # noqa: E402
 from newsdesk.dedup.verify import Doc, compare, rewrite  # noqa: E402
