@@ -1,4 +1,4 @@
-"""Loading generated articles into a warehouse the way the pipeline does (pages + articles)."""
+"""Loading evaluation articles into a warehouse the way the pipeline does (pages + articles)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def source_id(conn: Connection, name: str, domain: str) -> int:
 
 
 def insert_articles(engine: Engine, arts: list[dict]) -> dict[str, int]:
-    """Insert articles (dicts from generate.build) as pending, in id order of ``arts``;
-    returns url -> article id. Multi-row inserts (RETURNING in parameter order), so loading
+    """Insert articles (dicts from generate.build or realistic.assemble) as pending, in id order
+    of ``arts``; returns url -> article id. Optional keys: ``fetched_at`` (the page's fetch),
+    ``date_source`` and ``language``. Multi-row inserts (RETURNING in parameter order), so loading
     is not what a scale benchmark measures."""
     if not arts:
         return {}
@@ -33,14 +34,15 @@ def insert_articles(engine: Engine, arts: list[dict]) -> dict[str, int]:
         page_ids = conn.execute(
             pages.insert().returning(pages.c.id, sort_by_parameter_order=True),
             [dict(url=a["url"], source_id=cache[a["source_name"]], origin="feed", state="extracted",
-                  discovered_at=now) for a in arts]).scalars().all()
+                  discovered_at=now, fetched_at=a.get("fetched_at")) for a in arts]).scalars().all()
         article_ids = conn.execute(
             articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
             [dict(page_id=pid, source_id=cache[a["source_name"]], url=a["url"], canonical_url=a.get("canonical_url"),
                   domain=a["domain"], publisher=publisher_of(a["domain"]), title=a["title"], text=a["text"],
                   published_at=a.get("published_at"),
                   word_count=len(a["text"].split()), text_sha256=hashlib.sha256(a["text"].encode()).hexdigest(),
-                  extracted_at=now, dedup_state="pending") for pid, a in zip(page_ids, arts)]).scalars().all()
+                  extracted_at=now, dedup_state="pending", date_source=a.get("date_source"),
+                  language=a.get("language") or None) for pid, a in zip(page_ids, arts)]).scalars().all()
     return {a["url"]: aid for a, aid in zip(arts, article_ids)}
 
 

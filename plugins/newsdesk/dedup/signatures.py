@@ -10,6 +10,17 @@ Two routes to candidates, both stored as bands in ``lsh_buckets``:
 
 The LSH thresholds are far below the decision thresholds: every candidate is
 verified on the texts (``verify.py``).
+
+Both routes band a Jaccard estimate, and a rewrite's Jaccard falls with its length ratio: a
+condensed third, an excerpt of two paragraphs or an expanded rewrite shares most of its own
+features with the original but few of the union (content-word Jaccard 0.1-0.25), so most such
+pairs share no band. Two containment-friendly routes are defined here (not yet indexed):
+
+* ``anchor``: the names and numbers a rewrite keeps (``verify.Doc.names`` / ``numbers``, the
+  features ``dedup_signatures`` stores), MinHash in ANCHOR_BANDS one-row bands: a pair sharing a
+  fraction J of their anchors shares a band with probability 1 - (1 - J)^ANCHOR_BANDS.
+* ``lexical-loose``: the stored content-word MinHash banded in pairs of rows
+  (LOOSE_BANDS x LOOSE_ROWS), no new hashing.
 """
 
 from __future__ import annotations
@@ -33,6 +44,11 @@ LEXICAL_SCHEME0 = 100
 # Documents with fewer features than this are not banded (short briefs match everything).
 MIN_SHINGLES = 12
 MIN_LEXICAL = 10
+ANCHOR_BANDS, ANCHOR_ROWS = 24, 1
+ANCHOR_SCHEME0 = 200
+MIN_ANCHORS = 4
+LOOSE_BANDS, LOOSE_ROWS = 60, 2  # LEXICAL_BANDS * LEXICAL_ROWS values, regrouped
+LOOSE_SCHEME0 = 300
 
 
 def _params(seed: str, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +67,7 @@ def _params(seed: str, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 _SHINGLE_PARAMS = _params("newsdesk-dedup-shingle-v1", SHINGLE_BANDS * SHINGLE_ROWS)
 _LEXICAL_PARAMS = _params("newsdesk-dedup-lexical-v1", LEXICAL_BANDS * LEXICAL_ROWS)
+_ANCHOR_PARAMS = _params("newsdesk-dedup-anchor-v1", ANCHOR_BANDS * ANCHOR_ROWS)
 _EMPTY = np.uint32(0xFFFFFFFF)
 
 
@@ -137,3 +154,20 @@ def estimate(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
     if a is None or b is None or len(a) != len(b):
         return None
     return float(np.mean(a == b))
+
+
+def anchor_buckets(numbers: set[str], names: set[str]) -> list[tuple[int, int]]:
+    """Bands of a text's anchors (its numbers and names, as ``verify.Doc`` finds them); none for a
+    text with fewer than MIN_ANCHORS (a brief's one name and one figure match every brief)."""
+    anchors = {"#" + n for n in numbers} | {"@" + n for n in names}
+    if len(anchors) < MIN_ANCHORS:
+        return []
+    return bands(minhash(anchors, _ANCHOR_PARAMS), ANCHOR_BANDS, ANCHOR_ROWS, ANCHOR_SCHEME0)
+
+
+def loose_lexical_buckets(lexhash: np.ndarray | None, n_lexical: int) -> list[tuple[int, int]]:
+    """The content-word MinHash in LOOSE_BANDS bands of LOOSE_ROWS rows: a pair of content-word
+    Jaccard 0.15 shares one with probability 0.75 (the lexical route's bands: 0.13)."""
+    if lexhash is None or n_lexical < MIN_LEXICAL:
+        return []
+    return bands(lexhash, LOOSE_BANDS, LOOSE_ROWS, LOOSE_SCHEME0)
