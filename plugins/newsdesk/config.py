@@ -54,6 +54,15 @@ class Settings:
     per_host_concurrency: int = 2
     per_host_delay: float = 0.0
     respect_robots: bool = True
+    # Politeness shared by every worker: robots.txt cache, host slots and pacing (unset: the warehouse).
+    redis_url: str | None = None
+    max_crawl_delay: float = 30.0
+    robots_ttl: float = 3600.0
+    robots_error_ttl: float = 600.0
+    # Metrics outside Airflow (CLI runs): plain StatsD over UDP when a host is set.
+    statsd_host: str | None = None
+    statsd_port: int = 8125
+    statsd_prefix: str = "newsdesk"
     # Work sizes.
     batch_size: int = 50
     max_pages_per_run: int = 5000
@@ -80,6 +89,13 @@ class Settings:
             per_host_concurrency=_env_int("NEWSDESK_PER_HOST_CONCURRENCY", 2),
             per_host_delay=_env_float("NEWSDESK_PER_HOST_DELAY", 0.0),
             respect_robots=_env_bool("NEWSDESK_RESPECT_ROBOTS", True),
+            redis_url=os.environ.get("NEWSDESK_REDIS_URL") or None,
+            max_crawl_delay=_env_float("NEWSDESK_MAX_CRAWL_DELAY", 30.0),
+            robots_ttl=_env_float("NEWSDESK_ROBOTS_TTL", 3600.0),
+            robots_error_ttl=_env_float("NEWSDESK_ROBOTS_ERROR_TTL", 600.0),
+            statsd_host=os.environ.get("NEWSDESK_STATSD_HOST") or None,
+            statsd_port=_env_int("NEWSDESK_STATSD_PORT", 8125),
+            statsd_prefix=os.environ.get("NEWSDESK_STATSD_PREFIX") or "newsdesk",
             batch_size=_env_int("NEWSDESK_BATCH_SIZE", 50),
             max_pages_per_run=_env_int("NEWSDESK_MAX_PAGES_PER_RUN", 5000),
             max_fetch_attempts=_env_int("NEWSDESK_MAX_FETCH_ATTEMPTS", 3),
@@ -109,6 +125,13 @@ OPTIONS: dict[str, str] = {
     "per_host_concurrency": "NEWSDESK_PER_HOST_CONCURRENCY",
     "per_host_delay": "NEWSDESK_PER_HOST_DELAY",
     "respect_robots": "NEWSDESK_RESPECT_ROBOTS",
+    "redis_url": "NEWSDESK_REDIS_URL",
+    "max_crawl_delay": "NEWSDESK_MAX_CRAWL_DELAY",
+    "robots_ttl": "NEWSDESK_ROBOTS_TTL",
+    "robots_error_ttl": "NEWSDESK_ROBOTS_ERROR_TTL",
+    "statsd_host": "NEWSDESK_STATSD_HOST",
+    "statsd_port": "NEWSDESK_STATSD_PORT",
+    "statsd_prefix": "NEWSDESK_STATSD_PREFIX",
     "batch_size": "NEWSDESK_BATCH_SIZE",
     "max_pages_per_run": "NEWSDESK_MAX_PAGES_PER_RUN",
     "max_fetch_attempts": "NEWSDESK_MAX_FETCH_ATTEMPTS",

@@ -5,10 +5,14 @@ than ``per_host_concurrency`` at once for one host, and starts two calls for the
 same host at least ``per_host_delay`` seconds apart. Workers never sit blocked on
 a busy host: each free worker takes the next item whose host has room, so one big
 outlet cannot starve the others. Feed polling and article fetching share it.
+
+With a ``gate`` (``fetch.hosts.HostGate``) each call also holds a lease on one of its
+host's slots in the store every worker shares, so the limits hold across processes.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -17,6 +21,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ..config import Settings
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,13 +50,15 @@ def map_concurrent(
     host: Callable[[T], str] = host_of,
     per_host_concurrency: int | None = None,
     per_host_delay: float | None = None,
+    gate=None,
 ) -> list[R]:
     """Apply ``fn`` to every item concurrently; results come back in input order.
 
     Limits default to ``settings`` (``http_concurrency``, ``per_host_concurrency``,
     ``per_host_delay``). If ``fn`` raises, the remaining queued items are skipped and
     the first exception is re-raised once running calls finish; callers that need
-    every item processed (feed polling) make ``fn`` catch its own errors.
+    every item processed (feed polling) make ``fn`` catch its own errors. ``gate``: a
+    ``HostGate`` whose lease on the item's host each call holds (a store error fails the map).
     """
     settings = settings or Settings()
     max_workers = max(1, max_workers or settings.http_concurrency)
@@ -66,11 +74,12 @@ def map_concurrent(
         queues.setdefault(host(item), deque()).append(index)
     active: dict[str, int] = {}
     next_start: dict[str, float] = {}
+    blocked_until: dict[str, float] = {}  # the gate said wait (other processes hold the host)
     lock = threading.Condition()
     state = {"remaining": len(items), "error": None}
 
-    def take() -> tuple[str, int] | None:
-        """Pick the next runnable item (lock held); None when all work is handed out."""
+    def take() -> tuple[str, int, str | None] | None:
+        """Pick the next runnable item and its lease (lock held); None when all work is handed out."""
         while True:
             if state["error"] is not None or not queues:
                 return None
@@ -79,10 +88,22 @@ def map_concurrent(
             for name, queue in queues.items():
                 if active.get(name, 0) >= limit:
                     continue
-                ready_at = next_start.get(name, 0.0)
+                ready_at = max(next_start.get(name, 0.0), blocked_until.get(name, 0.0))
                 if ready_at > now:
                     wait = ready_at - now if wait is None else min(wait, ready_at - now)
                     continue
+                lease = None
+                if gate is not None and name:
+                    try:
+                        lease, retry = gate.try_acquire(name)
+                    except Exception as exc:  # the shared store is down: fail rather than go impolite
+                        state["error"] = exc
+                        lock.notify_all()
+                        return None
+                    if lease is None:
+                        blocked_until[name] = now + retry
+                        wait = retry if wait is None else min(wait, retry)
+                        continue
                 index = queue.popleft()
                 if not queue:
                     del queues[name]
@@ -90,7 +111,7 @@ def map_concurrent(
                     queues.move_to_end(name)  # round-robin across hosts
                 active[name] = active.get(name, 0) + 1
                 next_start[name] = now + delay
-                return name, index
+                return name, index, lease
             lock.wait(timeout=wait)
 
     def worker() -> None:
@@ -99,7 +120,7 @@ def map_concurrent(
                 picked = take()
             if picked is None:
                 return
-            name, index = picked
+            name, index, lease = picked
             try:
                 results[index] = fn(items[index])
             except BaseException as exc:
@@ -107,6 +128,11 @@ def map_concurrent(
                     if state["error"] is None:
                         state["error"] = exc
             finally:
+                if lease is not None:
+                    try:
+                        gate.release(name, lease)
+                    except Exception:  # the lease expires on its own
+                        log.warning("could not release a lease on %s", name, exc_info=True)
                 with lock:
                     active[name] -= 1
                     state["remaining"] -= 1
