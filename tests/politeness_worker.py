@@ -44,7 +44,7 @@ def fetch(kind, target, prefix, proxy, start, urls_json, limit, delay) -> None:
 def hold(kind, target, prefix, host, limit, lease_seconds) -> None:
     store = open_test_store(kind, target, prefix)
     for _ in range(int(limit)):
-        lease, _wait = store.acquire(host, int(limit), 0.0, float(lease_seconds))
+        lease, _wait, _why = store.acquire(host, int(limit), 0.0, float(lease_seconds))
         assert lease is not None
     print("held", flush=True)
     time.sleep(3600)

@@ -8,13 +8,9 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -23,79 +19,10 @@ from newsdesk import pipeline
 from newsdesk.fetch import HostGate, MemoryStore, RedisStore, WarehouseStore
 from newsdesk.fetch.stores import POLL_SECONDS
 from newsdesk.storage import loads, schema
+from politeness_server import CountingProxy
 
 WORKER = Path(__file__).with_name("politeness_worker.py")
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-class CountingProxy:
-    """An HTTP proxy for invented hosts that records every request's host, path, start and end,
-    and the most requests in flight per host at once; each answer takes ``hold`` seconds."""
-
-    def __init__(self, hold: float = 0.1, robots: dict[str, str] | None = None) -> None:
-        self.hold = hold
-        self.robots = robots or {}
-        self.lock = threading.Lock()
-        self.in_flight: dict[str, int] = defaultdict(int)
-        self.max_in_flight: dict[str, int] = defaultdict(int)
-        self.max_total = 0
-        self.log: list[tuple[str, str, float, float]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                parts = urlsplit(self.path)
-                host = parts.hostname or self.headers.get("Host", "")
-                started = time.monotonic()
-                with owner.lock:
-                    owner.in_flight[host] += 1
-                    owner.max_in_flight[host] = max(owner.max_in_flight[host], owner.in_flight[host])
-                    owner.max_total = max(owner.max_total, sum(owner.in_flight.values()))
-                try:
-                    if parts.path == "/robots.txt":
-                        body = owner.robots.get(host)
-                        status, body = (200, body) if body is not None else (404, "none")
-                        ctype = "text/plain"
-                    else:
-                        time.sleep(owner.hold)
-                        status, ctype = 200, "text/html; charset=utf-8"
-                        body = f"<html><head><title>{parts.path}</title></head><body><p>{host}</p></body></html>"
-                    data = body.encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", ctype)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                finally:
-                    with owner.lock:
-                        owner.in_flight[host] -= 1
-                        path = parts.path + (f"?{parts.query}" if parts.query else "")
-                        owner.log.append((host, path, started, time.monotonic()))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def starts(self, host: str, path_prefix: str = "/") -> list[float]:
-        return sorted(s for h, p, s, _ in self.log if h == host and p.startswith(path_prefix))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -125,11 +52,11 @@ def store(request):
 # -- the store's rules, one process ---------------------------------------------------------
 
 def test_slots_are_limited_and_released(store):
-    first, _ = store.acquire("a.example", 2, 0.0, 30)
-    second, _ = store.acquire("a.example", 2, 0.0, 30)
-    third, wait = store.acquire("a.example", 2, 0.0, 30)
+    first, _, _ = store.acquire("a.example", 2, 0.0, 30)
+    second, _, _ = store.acquire("a.example", 2, 0.0, 30)
+    third, wait, why = store.acquire("a.example", 2, 0.0, 30)
     assert first and second and first != second
-    assert third is None and wait == pytest.approx(POLL_SECONDS)
+    assert third is None and wait == pytest.approx(POLL_SECONDS) and why == "busy"
     assert store.acquire("b.example", 2, 0.0, 30)[0] is not None  # hosts are independent
     store.release("a.example", first)
     assert store.acquire("a.example", 2, 0.0, 30)[0] is not None
@@ -137,17 +64,17 @@ def test_slots_are_limited_and_released(store):
 
 def test_starts_are_paced_by_the_interval_and_the_crawl_delay(store):
     assert store.acquire("a.example", 5, 0.3, 30)[0] is not None
-    lease, wait = store.acquire("a.example", 5, 0.3, 30)
-    assert lease is None and 0.2 < wait <= 0.3
+    lease, wait, why = store.acquire("a.example", 5, 0.3, 30)
+    assert lease is None and 0.2 < wait <= 0.3 and why == "paced"
     time.sleep(wait + 0.02)
     assert store.acquire("a.example", 5, 0.3, 30)[0] is not None
     # A Crawl-delay longer than the interval: it counts from its robots.txt request, for valid_for.
     store.set_crawl_delay("b.example", 0.4, valid_for=0.6)
-    lease, wait = store.acquire("b.example", 5, 0.0, 30)
+    lease, wait, _ = store.acquire("b.example", 5, 0.0, 30)
     assert lease is None and 0.3 < wait <= 0.4
     time.sleep(wait + 0.02)
     assert store.acquire("b.example", 5, 0.0, 30)[0] is not None
-    lease, wait = store.acquire("b.example", 5, 0.0, 30)
+    lease, wait, _ = store.acquire("b.example", 5, 0.0, 30)
     assert lease is None and 0.3 < wait <= 0.4
     time.sleep(0.45)  # the Crawl-delay's validity has run out: the interval (0) alone
     assert store.acquire("b.example", 5, 0.0, 30)[0] is not None
@@ -171,6 +98,7 @@ def test_gate_slot_waits_its_turn():
     with gate.slot("a.example"):
         pass
     assert time.monotonic() - started >= 0.2
+    assert gate.refused["paced"] >= 1 and gate.refused["busy"] == 0
 
 
 # -- worker processes ----------------------------------------------------------------------

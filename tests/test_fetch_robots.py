@@ -96,11 +96,11 @@ def test_crawl_delay_becomes_the_hosts_interval_capped(http_server, settings, cl
     with fetcher:
         robots.prefetch([http_server.url("/news/a"), http_server.url("/news/b")])
     # The robots.txt request counts: the next request to the host waits the (capped) delay.
-    lease, wait = store.acquire("127.0.0.1", limit=5, interval=0.0, lease_seconds=60)
+    lease, wait, _ = store.acquire("127.0.0.1", limit=5, interval=0.0, lease_seconds=60)
     assert lease is None and wait == pytest.approx(1.0)
     clock.advance(1.0)
-    first, _ = store.acquire("127.0.0.1", limit=5, interval=0.0, lease_seconds=60)
-    second, wait = store.acquire("127.0.0.1", limit=5, interval=0.0, lease_seconds=60)
+    first, _, _ = store.acquire("127.0.0.1", limit=5, interval=0.0, lease_seconds=60)
+    second, wait, _ = store.acquire("127.0.0.1", limit=5, interval=0.0, lease_seconds=60)
     assert first is not None and second is None and wait == pytest.approx(1.0)
     # Until the robots.txt expires (default TTL), then the configured interval alone.
     clock.advance(settings.robots_ttl)
@@ -112,13 +112,15 @@ def test_crawl_delay_becomes_the_hosts_interval_capped(http_server, settings, cl
     ({"Cache-Control": "public, max-age=7200"}, 7200),
     ({"Cache-Control": "max-age=600", "Age": "100"}, 500),
     # relative to the server's Date header (the local server sends the current time)
-    ({"Expires": formatdate(time.time() + 7200, usegmt=True)}, 7200),
+    ({"Expires": "in 7200 s"}, 7200),
     ({}, 3600),  # no caching headers: the default TTL
     ({"Cache-Control": "no-cache"}, 3600),
     ({"Cache-Control": "max-age=604800"}, MAX_TTL_SECONDS),  # RFC 9309 2.4: a day at most
     ({"Cache-Control": "max-age=0"}, MIN_TTL_SECONDS),
 ])
 def test_cache_follows_http_caching_rules(http_server, settings, clock, headers, fresh_for):
+    if headers.get("Expires", "").startswith("in "):
+        headers = {"Expires": formatdate(time.time() + int(headers["Expires"].split()[1]), usegmt=True)}
     http_server.add("/robots.txt", "User-agent: *\nDisallow: /old/\n",
                     headers={"Content-Type": "text/plain", **headers})
     robots, fetcher = _robots(http_server, settings, clock, robots_ttl=3600)

@@ -176,6 +176,7 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
                                     error_kind=kind, last_error=str(item.error)[:2000], http_status=status)
                     stats["fetch_errors"] += 1
                     log.warning("fetch failed for %s: %s", item.url, item.error)
+    meter.counts("politeness.refused", gate.refused, "reason")
     meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "fetch"})
     stats["page_ids"] = sorted(fetched_ids)
     return stats

@@ -14,7 +14,9 @@ slot when the lease runs out instead of holding it forever.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,10 +34,18 @@ class HostGate:
         self.limit = max(1, settings.per_host_concurrency)
         self.interval = max(0.0, settings.per_host_delay)
         self.lease_seconds = settings.total_timeout + LEASE_MARGIN_SECONDS
+        # Each time the store said "not now", by reason: ``busy`` (the host's slots are held,
+        # by other processes: this one keeps its own count below the limit) or ``paced``.
+        self.refused: Counter = Counter()
+        self._count_guard = threading.Lock()
 
     def try_acquire(self, host: str) -> tuple[str | None, float]:
         """A lease on one of ``host``'s slots, or None and the seconds to wait before asking again."""
-        return self.store.acquire(host, self.limit, self.interval, self.lease_seconds)
+        lease, wait, why = self.store.acquire(host, self.limit, self.interval, self.lease_seconds)
+        if lease is None:
+            with self._count_guard:
+                self.refused[why] += 1
+        return lease, wait
 
     def release(self, host: str, lease: str) -> None:
         self.store.release(host, lease)

@@ -1,14 +1,14 @@
 """Where politeness state lives, so that every worker, task and run shares it.
 
     store = open_store(settings, engine)     # Redis when NEWSDESK_REDIS_URL is set, else the warehouse
-    lease, wait = store.acquire("news.example", limit=2, interval=1.0, lease_seconds=70)
+    lease, wait, why = store.acquire("news.example", limit=2, interval=1.0, lease_seconds=70)
     ...                                      # the request, when a lease was granted
     store.release("news.example", lease)
 
 ``acquire`` is atomic: it drops the host's expired leases (a worker killed mid-request holds
-its slot only until then), refuses when ``limit`` leases are held (wait ``POLL_SECONDS``) or
-the host's next start is ahead (wait until then), else takes a lease and moves the next start
-to now + max(``interval``, the host's Crawl-delay in force). Times are the shared store's
+its slot only until then), refuses when ``limit`` leases are held (``busy``: ask again in
+``POLL_SECONDS``) or the host's next start is ahead (``paced``: wait until then), else takes a
+lease and moves the next start to now + max(``interval``, the host's Crawl-delay in force). Times are the shared store's
 clock where it has one (PostgreSQL, Redis), so workers on several machines agree.
 
 ``set_crawl_delay`` records a host's Crawl-delay for a while and counts the robots.txt request
@@ -72,7 +72,7 @@ class MemoryStore:
         self._crawl_delay: dict[str, tuple[float, float]] = {}
         self._robots: dict[str, RobotsRecord] = {}
 
-    def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float]:
+    def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float, str]:
         with self._lock:
             now = self.clock()
             leases = self._leases.setdefault(host, {})
@@ -80,15 +80,15 @@ class MemoryStore:
                 if expires <= now:
                     del leases[lease]
             if len(leases) >= limit:
-                return None, POLL_SECONDS
+                return None, POLL_SECONDS, "busy"
             next_start = self._next_start.get(host, 0.0)
             if next_start > now:
-                return None, next_start - now
+                return None, next_start - now, "paced"
             delay, until = self._crawl_delay.get(host, (0.0, None))
             lease = uuid.uuid4().hex
             leases[lease] = now + lease_seconds
             self._next_start[host] = now + _crawl_delay_in_force(interval, delay, until, now)
-            return lease, 0.0
+            return lease, 0.0, ""
 
     def release(self, host: str, lease: str) -> None:
         with self._lock:
@@ -128,7 +128,7 @@ class WarehouseStore:
         query = select(host_pacing).where(host_pacing.c.host == host)
         return conn.execute(query.with_for_update() if self.postgres else query).one()
 
-    def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float]:
+    def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float, str]:
         with self.engine.begin() as conn:
             pace = self._pace_row(conn, host)
             now = self._now(conn)
@@ -136,14 +136,14 @@ class WarehouseStore:
             held = conn.execute(select(func.count()).select_from(host_leases)
                                 .where(host_leases.c.host == host)).scalar_one()
             if held >= limit:
-                return None, POLL_SECONDS
+                return None, POLL_SECONDS, "busy"
             if pace.next_start > now:
-                return None, pace.next_start - now
+                return None, pace.next_start - now, "paced"
             lease = uuid.uuid4().hex
             conn.execute(insert(host_leases).values(lease_id=lease, host=host, expires_at=now + lease_seconds))
             delay = _crawl_delay_in_force(interval, pace.crawl_delay, pace.crawl_delay_until, now)
             conn.execute(update(host_pacing).where(host_pacing.c.host == host).values(next_start=now + delay))
-            return lease, 0.0
+            return lease, 0.0, ""
 
     def release(self, host: str, lease: str) -> None:
         with self.engine.begin() as conn:
@@ -175,15 +175,15 @@ class WarehouseStore:
 
 
 # KEYS: leases (sorted set lease -> expiry), pace (hash); ARGV: limit, interval, lease_seconds,
-# lease id, poll seconds. Returns {granted 0/1, seconds to wait as a string} (Lua numbers
-# returned to Redis are truncated to integers).
+# lease id, poll seconds. Returns {granted 0/1, seconds to wait as a string (Lua numbers returned
+# to Redis are truncated to integers), why not}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return {0, ARGV[5]} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return {0, ARGV[5], 'busy'} end
 local next_start = tonumber(redis.call('HGET', KEYS[2], 'next_start') or '0')
-if next_start > now then return {0, tostring(next_start - now)} end
+if next_start > now then return {0, tostring(next_start - now), 'paced'} end
 local delay = tonumber(ARGV[2])
 local until_ = tonumber(redis.call('HGET', KEYS[2], 'crawl_delay_until') or '0')
 if until_ > now then delay = math.max(delay, tonumber(redis.call('HGET', KEYS[2], 'crawl_delay') or '0')) end
@@ -192,7 +192,7 @@ redis.call('ZADD', KEYS[1], now + lease_seconds, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(lease_seconds * 1000))
 redis.call('HSET', KEYS[2], 'next_start', tostring(now + delay))
 redis.call('PEXPIRE', KEYS[2], math.ceil((math.max(delay, until_ - now) + 1) * 1000))
-return {1, '0'}
+return {1, '0', ''}
 """
 
 # KEYS: pace; ARGV: crawl delay, valid for (seconds).
@@ -232,12 +232,12 @@ class RedisStore:
     def _keys(self, host: str) -> tuple[str, str]:
         return f"{self.prefix}:host:{{{host}}}:leases", f"{self.prefix}:host:{{{host}}}:pace"
 
-    def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float]:
+    def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float, str]:
         lease = uuid.uuid4().hex
-        granted, wait = self._acquire(keys=list(self._keys(host)),
-                                      args=[limit, repr(float(interval)), repr(float(lease_seconds)), lease,
-                                            repr(POLL_SECONDS)])
-        return (lease, 0.0) if int(granted) else (None, float(wait))
+        granted, wait, why = self._acquire(keys=list(self._keys(host)),
+                                           args=[limit, repr(float(interval)), repr(float(lease_seconds)), lease,
+                                                 repr(POLL_SECONDS)])
+        return (lease, 0.0, "") if int(granted) else (None, float(wait), why.decode())
 
     def release(self, host: str, lease: str) -> None:
         self.client.zrem(self._keys(host)[0], lease)
