@@ -76,12 +76,13 @@ def map_concurrent(
     next_start: dict[str, float] = {}
     blocked_until: dict[str, float] = {}  # the gate said wait (other processes hold the host)
     lock = threading.Condition()
-    state = {"remaining": len(items), "error": None}
+    # ``asking``: items handed out whose lease is being asked for (they may come back).
+    state = {"remaining": len(items), "error": None, "asking": 0}
 
-    def take() -> tuple[str, int, str | None] | None:
-        """Pick the next runnable item and its lease (lock held); None when all work is handed out."""
+    def take() -> tuple[str, int] | None:
+        """Pick the next runnable item (lock held); None when all work is handed out."""
         while True:
-            if state["error"] is not None or not queues:
+            if state["error"] is not None or (not queues and not state["asking"]):
                 return None
             now = time.monotonic()
             wait = None
@@ -92,18 +93,6 @@ def map_concurrent(
                 if ready_at > now:
                     wait = ready_at - now if wait is None else min(wait, ready_at - now)
                     continue
-                lease = None
-                if gate is not None and name:
-                    try:
-                        lease, retry = gate.try_acquire(name)
-                    except Exception as exc:  # the shared store is down: fail rather than go impolite
-                        state["error"] = exc
-                        lock.notify_all()
-                        return None
-                    if lease is None:
-                        blocked_until[name] = now + retry
-                        wait = retry if wait is None else min(wait, retry)
-                        continue
                 index = queue.popleft()
                 if not queue:
                     del queues[name]
@@ -111,8 +100,29 @@ def map_concurrent(
                     queues.move_to_end(name)  # round-robin across hosts
                 active[name] = active.get(name, 0) + 1
                 next_start[name] = now + delay
-                return name, index, lease
+                return name, index
             lock.wait(timeout=wait)
+
+    def lease_for(name: str, index: int) -> tuple[bool, str | None]:
+        """Ask the gate (lock not held: the store's round trips overlap); a refused item goes
+        back to the head of its host's queue. (False, None) when the item is not to run now."""
+        with lock:
+            state["asking"] += 1
+        try:
+            lease, retry = gate.try_acquire(name)
+        except Exception as exc:  # the shared store is down: fail rather than go impolite
+            lease, retry = None, 0.0
+            with lock:
+                if state["error"] is None:
+                    state["error"] = exc
+        with lock:
+            state["asking"] -= 1
+            if lease is None:
+                active[name] -= 1
+                queues.setdefault(name, deque()).appendleft(index)
+                blocked_until[name] = time.monotonic() + retry
+            lock.notify_all()
+        return lease is not None, lease
 
     def worker() -> None:
         while True:
@@ -120,7 +130,12 @@ def map_concurrent(
                 picked = take()
             if picked is None:
                 return
-            name, index, lease = picked
+            name, index = picked
+            lease = None
+            if gate is not None and name:
+                granted, lease = lease_for(name, index)
+                if not granted:
+                    continue
             try:
                 results[index] = fn(items[index])
             except BaseException as exc:

@@ -116,22 +116,28 @@ class WarehouseStore:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
 
-    def _now(self, conn) -> float:
-        if self.postgres:  # the server's clock: workers on several machines agree on it
-            return float(conn.execute(text("SELECT EXTRACT(EPOCH FROM clock_timestamp())")).scalar_one())
-        return time.time()  # SQLite: every process is on this machine
-
     def _pace_row(self, conn, host: str):
-        # The insert comes first: on SQLite it takes the write lock, so the reads below see what
-        # no other process can change before this transaction ends; PostgreSQL locks the row.
+        """The host's pacing row, locked for this transaction, with ``now``: the server's clock on
+        PostgreSQL (workers on several machines agree on it), this machine's on SQLite."""
+        if self.postgres:
+            # Leases and pacing are short-lived: a commit need not wait for the disk (a server
+            # crash can lose the last ones, and expiry covers a lost release).
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+            query = select(host_pacing, text("EXTRACT(EPOCH FROM clock_timestamp()) AS now")).where(
+                host_pacing.c.host == host).with_for_update(of=host_pacing)
+            row = conn.execute(query).first()
+            if row is None:
+                insert_ignore(conn, host_pacing, [dict(host=host, next_start=0.0)], ["host"])
+                row = conn.execute(query).one()
+            return row, float(row.now)
+        # SQLite: the insert comes first and takes the write lock, so nothing the reads below
+        # see can change before this transaction ends.
         insert_ignore(conn, host_pacing, [dict(host=host, next_start=0.0)], ["host"])
-        query = select(host_pacing).where(host_pacing.c.host == host)
-        return conn.execute(query.with_for_update() if self.postgres else query).one()
+        return conn.execute(select(host_pacing).where(host_pacing.c.host == host)).one(), time.time()
 
     def acquire(self, host: str, limit: int, interval: float, lease_seconds: float) -> tuple[str | None, float, str]:
         with self.engine.begin() as conn:
-            pace = self._pace_row(conn, host)
-            now = self._now(conn)
+            pace, now = self._pace_row(conn, host)
             conn.execute(delete(host_leases).where(host_leases.c.host == host, host_leases.c.expires_at <= now))
             held = conn.execute(select(func.count()).select_from(host_leases)
                                 .where(host_leases.c.host == host)).scalar_one()
@@ -147,12 +153,13 @@ class WarehouseStore:
 
     def release(self, host: str, lease: str) -> None:
         with self.engine.begin() as conn:
+            if self.postgres:
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
             conn.execute(delete(host_leases).where(host_leases.c.lease_id == lease))
 
     def set_crawl_delay(self, host: str, seconds: float, valid_for: float) -> None:
         with self.engine.begin() as conn:
-            pace = self._pace_row(conn, host)
-            now = self._now(conn)
+            pace, now = self._pace_row(conn, host)
             conn.execute(update(host_pacing).where(host_pacing.c.host == host).values(
                 crawl_delay=seconds, crawl_delay_until=now + valid_for,
                 next_start=max(pace.next_start, now + seconds)))
