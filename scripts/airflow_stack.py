@@ -273,6 +273,8 @@ class AirflowStack:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW_CONN_NEWSDESK_WAREHOUSE": self.warehouse_url,
             "NEWSDESK_REGISTRY": f"{REPO / 'seeds' / 'feeds.yaml'}#snapshot",
+            # Politeness state beside the broker's queue: the stack's own database, flushed at the end.
+            "NEWSDESK_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{self.redis_db}",
             "NEWSDESK_USER_AGENT": "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk; stack test)",
             "NEWSDESK_BATCH_SIZE": "50",
             "NEWSDESK_TASK_RETRIES": "2",

@@ -89,9 +89,23 @@ class Settings:
     http_proxy: str | None = option(None, "send every request through this HTTP proxy (the offline snapshot uses it)",
                                     secret=True)
     http_concurrency: int = option(16, "concurrent requests per task", minimum=1)
-    per_host_concurrency: int = option(2, "concurrent requests per host", minimum=1)
-    per_host_delay: float = option(0.0, "minimum seconds between requests to one host", minimum=0)
-    respect_robots: bool = option(True, "obey robots.txt for article pages")
+    per_host_concurrency: int = option(2, "concurrent requests per host, counted across every worker and task "
+                                       "(the shared store: Redis or the warehouse)", minimum=1)
+    per_host_delay: float = option(0.0, "minimum seconds between request starts to one host, across every worker",
+                                   minimum=0)
+    respect_robots: bool = option(True, "obey robots.txt (RFC 9309) for article pages")
+    # --- politeness shared by every worker (robots.txt cache, host slots, pacing) and metrics
+    redis_url: str | None = option(None, "Redis holding the politeness state shared by every worker (robots.txt "
+                                   "cache, host slots, pacing); unset: the warehouse holds it", secret=True)
+    max_crawl_delay: float = option(30.0, "cap on a site's robots.txt `Crawl-delay`, in seconds", minimum=0)
+    robots_ttl: float = option(3600.0, "seconds a robots.txt is kept when its response says nothing "
+                               "(`Cache-Control`/`Expires` win; 60 s to 24 h)", minimum=0)
+    robots_error_ttl: float = option(600.0, "seconds a site whose robots.txt answers 5xx, 429 or nothing is "
+                                     "treated as disallowing everything (RFC 9309)", minimum=0)
+    statsd_host: str | None = option(None, "outside Airflow: send metrics as plain StatsD over UDP to this host "
+                                     "(inside Airflow its `[metrics]` settings decide)")
+    statsd_port: int = option(8125, "port of `NEWSDESK_STATSD_HOST`", minimum=1)
+    statsd_prefix: str = option("newsdesk", "prefix of every metric name sent to `NEWSDESK_STATSD_HOST`")
     # --- work sizes
     batch_size: int = option(50, "ids per mapped task", minimum=1)
     max_pages_per_run: int = option(5000, "pages fetched per run at most", minimum=1)

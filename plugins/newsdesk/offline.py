@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import text
@@ -53,9 +54,23 @@ def migrate_airflow_db() -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def initialize_airflow_metrics() -> None:
+    """Airflow's metrics from ``[metrics]`` (StatsD, Datadog, OpenTelemetry), set up in this
+    process as Airflow's task runner does before each task: ``dag.test()`` runs the tasks here
+    without that runner, and they send newsdesk's metrics through it (tasks.observability)."""
+    from airflow.sdk.configuration import conf
+    from airflow.sdk.observability import stats
+    from airflow.sdk.observability.metrics import stats_utils
+
+    stats.initialize(factory=stats_utils.get_stats_factory(),
+                     export_legacy_names=conf.getboolean("metrics", "legacy_names_on", fallback=True))
+
+
 def run_dag_test(dag_id: str = "news_ingest", **kwargs):
     """Run one DAG in-process with ``dag.test()``; returns the DagRun."""
     from airflow.dag_processing.dagbag import DagBag
+
+    initialize_airflow_metrics()
 
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
@@ -65,6 +80,7 @@ def run_dag_test(dag_id: str = "news_ingest", **kwargs):
 
 def run_offline(database_url: str, use_airflow: bool = True, out=sys.stdout) -> int:
     engine = db.get_engine(database_url)
+    db.create_if_new(engine)  # the demo loads data: a new path gets its warehouse, as `import` does
     db.require_current(engine)
     with SnapshotProxy() as proxy:
         os.environ["NEWSDESK_HTTP_PROXY"] = proxy.url
@@ -88,8 +104,9 @@ def run_offline(database_url: str, use_airflow: bool = True, out=sys.stdout) -> 
                 return 1
         else:
             settings = Settings.from_env(database_url=database_url)
+            started = datetime.now(timezone.utc)
             stats = pipeline.run_round(engine, settings, registry=SNAPSHOT_REGISTRY, run_key="offline")
-            pipeline.record_run(engine, "offline", "news_ingest", stats)
+            pipeline.record_run(engine, "offline", "news_ingest", stats, started_at=started, settings=settings)
             refresh_all(engine)
     print_summary(engine, out)
     return 0

@@ -11,6 +11,7 @@ never through memory, so each call below can be retried or re-run on its own:
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -21,13 +22,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from . import metrics
 from .config import Settings
 from .dedup import dedup_pending
 from .extract import ExtractionError, extract_article
 from .extract import article as extractor
 from .feeds.poll import due_feed_ids, poll_feeds
 from .feeds.registry import sync_registry as sync_registry_file
-from .fetch import Fetcher, FetchError, RobotsCache, host_of, map_concurrent
+from .fetch import Fetcher, FetchError, HostGate, RobotsCache, host_of, map_concurrent, open_store
 from .fetch.archived import read_body
 from .health import check_source_health
 from .mime import html_content_type
@@ -61,9 +63,17 @@ def due_feeds(engine: Engine) -> list[int]:
     return due_feed_ids(engine)
 
 
+def _elapsed_ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000.0
+
+
 def poll(engine: Engine, settings: Settings, feed_ids: Sequence[int], run_key: str | None = None) -> dict:
     """Poll the given feeds once; errors are recorded per feed, never raised."""
+    started = time.monotonic()
     results = poll_feeds(engine, list(feed_ids), settings, run_key=run_key)
+    meter = metrics.for_settings(settings)
+    meter.counts("feeds.polled", Counter(result.outcome for result in results), "outcome")
+    meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "poll"})
     stats = {"feeds_polled": len(results), "feed_errors": 0, "new_pages": 0, "not_modified": 0}
     for result in results:
         stats["new_pages"] += len(result.new_page_ids)
@@ -99,8 +109,11 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
 
     Only pages still pending are fetched, so a retried task skips finished work.
     A temporary failure leaves the page pending for the next run (up to
-    ``max_fetch_attempts``); a hard one fails it.
+    ``max_fetch_attempts``); a hard one fails it. robots.txt and the per-host limits are
+    the deployment's (``fetch.hosts``, ``fetch.robots``): shared with every other worker.
     """
+    started = time.monotonic()
+    meter = metrics.for_settings(settings)
     with engine.connect() as conn:
         rows = conn.execute(
             select(schema.pages.c.id, schema.pages.c.url, schema.pages.c.attempts)
@@ -110,33 +123,40 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
     attempts = {r.id: r.attempts for r in rows}
     stats = {"fetched": 0, "fetch_errors": 0}
     fetched_ids: list[int] = []
+    store = open_store(settings, engine)
+    gate = HostGate(store, settings)
 
     with Fetcher(settings) as fetcher:
-        robots = RobotsCache(fetcher) if settings.respect_robots else None
+        refused: list[_Fetched] = []
+        if settings.respect_robots:
+            robots = RobotsCache(fetcher, store=store)
+            robots.prefetch([row.url for row in rows], gate)
+            refused = [_Fetched(row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url))
+                       for row in rows if not robots.allowed(row.url)]
+            refused_ids = {item.page_id for item in refused}
+            rows = [row for row in rows if row.id not in refused_ids]
 
         def work(row) -> _Fetched:
             try:
-                if robots is not None and not robots.allowed(row.url):
-                    return _Fetched(
-                        row.id, row.url, error=FetchError("robots", "disallowed by robots.txt", url=row.url)
-                    )
                 return _Fetched(row.id, row.url, result=fetcher.get(row.url, accept="text/html,application/xhtml+xml"))
-            except FetchError as exc:
-                return _Fetched(row.id, row.url, error=exc)
             except Exception as exc:
                 return _Fetched(row.id, row.url, error=exc)
 
-        for item in map_concurrent(rows, work, settings=settings, host=lambda r: host_of(r.url)):
+        done = map_concurrent(rows, work, settings=settings, host=lambda r: host_of(r.url), gate=gate)
+        for item in refused + done:
             tries = attempts[item.page_id] + 1
             with engine.begin() as conn:
                 if item.error is None:
                     res = item.result
+                    meter.incr("pages.fetched", tags={"status": res.status})
+                    meter.timing("fetch.duration", res.elapsed_ms)
                     declared = res.headers.get("content-type", "")
                     ctype = html_content_type(declared, res.body)
                     if ctype is None:
                         loads.mark_page(conn, item.page_id, "failed", attempts=tries, error_kind="not_html",
                                         last_error=f"content-type {declared!r} is not HTML", http_status=res.status,
                                         final_url=res.final_url, content_type=declared, fetched_at=loads.utcnow())
+                        meter.incr("pages.failed", tags={"kind": "not_html"})
                         stats["fetch_errors"] += 1
                         continue
                     loads.store_raw(conn, item.page_id, res.body, {"content-type": ctype})
@@ -147,12 +167,17 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
                     fetched_ids.append(item.page_id)
                 else:
                     kind = getattr(item.error, "kind", "soft")
+                    status = getattr(item.error, "status", None)
+                    if status is not None:
+                        meter.incr("pages.fetched", tags={"status": status})
+                    meter.incr("pages.failed", tags={"kind": kind})
                     give_up = kind in ("hard", "robots") or tries >= settings.max_fetch_attempts
                     loads.mark_page(conn, item.page_id, "failed" if give_up else "pending", attempts=tries,
-                                    error_kind=kind, last_error=str(item.error)[:2000],
-                                    http_status=getattr(item.error, "status", None))
+                                    error_kind=kind, last_error=str(item.error)[:2000], http_status=status)
                     stats["fetch_errors"] += 1
                     log.warning("fetch failed for %s: %s", item.url, item.error)
+    meter.counts("politeness.refused", gate.refused, "reason")
+    meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "fetch"})
     stats["page_ids"] = sorted(fetched_ids)
     return stats
 
@@ -182,6 +207,8 @@ def article_fields(fields: dict, page_url: str, entry_published_at=None) -> dict
 
 def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> dict:
     """Extract articles from fetched pages; a page without article text is recorded as failed."""
+    started = time.monotonic()
+    outcomes: Counter = Counter()
     stats = {"extracted": 0, "extract_errors": 0}
     article_ids: list[int] = []
     for page_id in page_ids:
@@ -210,12 +237,17 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
             with engine.begin() as conn:
                 loads.mark_page(conn, page_id, state, error_kind=kind, last_error=message[:2000])
             stats["extract_errors"] += 1
+            outcomes[kind] += 1
             continue
         fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at)
         with engine.begin() as conn:
             article_ids.append(loads.upsert_article(conn, page_id, page.source_id, fields))
             loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
         stats["extracted"] += 1
+        outcomes["extracted"] += 1
+    meter = metrics.for_settings(settings)
+    meter.counts("extract.outcome", outcomes, "kind")
+    meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "extract"})
     stats["article_ids"] = article_ids
     return stats
 
@@ -224,7 +256,45 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
 
 def dedup(engine: Engine, settings: Settings, limit: int | None = None) -> dict:
     """Cluster the pending articles. PostgreSQL with ``dedup_workers`` > 1: that many processes
-    at once (each claims its own batches; only their decisions are serialised)."""
+    at once (each claims its own batches; only their decisions are serialised).
+
+    ``processed``, ``requeued`` and ``recleaned`` count what the dedup batches did;
+    ``originals``, ``exact``, ``near`` and ``paraphrase`` are read back from the warehouse
+    when they are done (``relations_written``): a batch's count would keep an article it made
+    an original although a later batch re-pointed it as a copy of an article found since."""
+    started = time.monotonic()
+    since = dedup_epoch(engine)
+    stats = _dedup(engine, settings, limit)
+    stats.update(relations_written(engine, since))
+    meter = metrics.for_settings(settings)
+    meter.counts("dedup.decided", {relation: stats[key] for key, relation in RELATION_KEYS.items()}, "relation")
+    meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "dedup"})
+    return stats
+
+
+# runs.stats key -> articles.relation
+RELATION_KEYS = {"originals": "original", "exact": "exact", "near": "near", "paraphrase": "paraphrase"}
+
+
+def dedup_epoch(engine: Engine) -> int:
+    """The epoch of the last committed dedup batch (0 before the first)."""
+    with engine.connect() as conn:
+        return conn.execute(select(schema.dedup_epoch.c.epoch).where(schema.dedup_epoch.c.id == 1)).scalar() or 0
+
+
+def relations_written(engine: Engine, since_epoch: int) -> dict:
+    """Relations, as the warehouse holds them now, of the articles whose dedup columns batches
+    after ``since_epoch`` wrote: the articles those batches decided, and earlier ones they
+    re-pointed or cleaned again. Keys as in ``RELATION_KEYS``."""
+    a = schema.articles
+    with engine.connect() as conn:
+        found = dict(conn.execute(
+            select(a.c.relation, func.count()).where(a.c.dedup_epoch > since_epoch, a.c.dedup_state == "done")
+            .group_by(a.c.relation)).all())
+    return {key: int(found.get(relation, 0)) for key, relation in RELATION_KEYS.items()}
+
+
+def _dedup(engine: Engine, settings: Settings, limit: int | None) -> dict:
     workers = settings.dedup_workers
     if workers <= 1 or limit is not None or engine.dialect.name != "postgresql":
         return dedup_pending(engine, settings, limit=limit)
@@ -264,13 +334,36 @@ def run_round(engine: Engine, settings: Settings, registry: str | Path | None = 
     return stats
 
 
-def record_run(engine: Engine, run_key: str, kind: str, stats: dict, status: str = "success") -> None:
-    """Per-run statistics in the warehouse (one row per run key; a re-run overwrites it)."""
+def record_run(engine: Engine, run_key: str, kind: str, stats: dict, status: str = "success",
+               started_at=None, settings: Settings | None = None) -> None:
+    """Per-run statistics in the warehouse (one row per run key; a re-run overwrites it), and
+    the run's duration (from ``started_at``, when known) and queue depths as metrics."""
     now = loads.utcnow()
+    started_at = as_utc(started_at) or now
     with engine.begin() as conn:
-        loads.upsert(conn, schema.runs, [dict(run_key=run_key, kind=kind, started_at=now, finished_at=now,
+        loads.upsert(conn, schema.runs, [dict(run_key=run_key, kind=kind, started_at=started_at, finished_at=now,
                                               status=status, stats=stats)],
-                     ["run_key"], ["finished_at", "status", "stats"])
+                     ["run_key"], ["started_at", "finished_at", "status", "stats"])
+    meter = metrics.for_settings(settings)
+    if meter.enabled:
+        meter.timing("run.duration", (now - started_at).total_seconds() * 1000.0, tags={"kind": kind})
+        for name, depth in queue_depths(engine, settings or Settings.from_env()).items():
+            meter.gauge(f"queue.{name}", depth)
+
+
+def queue_depths(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Work waiting between stages: pages to fetch (attempts left), fetched pages to extract,
+    articles to deduplicate."""
+    p, a = schema.pages, schema.articles
+    with engine.connect() as conn:
+        return {
+            "pages_pending": conn.execute(select(func.count()).select_from(p).where(
+                p.c.state == "pending", p.c.attempts < settings.max_fetch_attempts)).scalar_one(),
+            "pages_fetched": conn.execute(select(func.count()).select_from(p).where(
+                p.c.state == "fetched")).scalar_one(),
+            "articles_pending_dedup": conn.execute(select(func.count()).select_from(a).where(
+                a.c.dedup_state == "pending")).scalar_one(),
+        }
 
 
 def warehouse_summary(engine: Engine) -> dict:

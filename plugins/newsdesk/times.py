@@ -7,6 +7,7 @@ converts through these functions.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -31,6 +32,26 @@ def parse_http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return as_utc(when) if when is not None else None
+
+
+def cache_lifetime(headers: dict[str, str] | None, now: datetime) -> float | None:
+    """Freshness lifetime in seconds from Cache-Control max-age (or s-maxage) or Expires
+    (lower-case header names); None without them or with no-store / no-cache."""
+    if not headers:
+        return None
+    cc = headers.get("cache-control", "")
+    if re.search(r"\bno-(store|cache)\b", cc, re.I):
+        return None
+    match = re.search(r"\bs-maxage\s*=\s*(\d+)", cc, re.I) or re.search(r"\bmax-age\s*=\s*(\d+)", cc, re.I)
+    if match:
+        age = headers.get("age", "0").strip()
+        return max(0.0, float(match.group(1)) - (float(age) if age.isdigit() else 0.0))
+    when = parse_http_date(headers.get("expires"))
+    if when is not None:
+        # Relative to the server's clock when it says what time it is: clocks disagree.
+        base = parse_http_date(headers.get("date")) or now
+        return max(0.0, (when - base).total_seconds())
+    return None
 
 
 def parse_since(value) -> datetime | None:

@@ -43,7 +43,7 @@ def ready_engine(args: argparse.Namespace) -> Engine:
 
 
 def loading_engine(args: argparse.Namespace) -> Engine:
-    """``ready_engine`` for the commands that load data (import, backfill, poll, feeds sync):
+    """``ready_engine`` for the commands that load data (import, backfill, feeds sync, poll --registry):
     where there is no warehouse yet it is created first (``db.create_if_new``), so that
     ``newsdesk import FILE --database URL`` works on a new URL; an existing warehouse must be
     at this newsdesk's revision, as for every command."""

@@ -122,7 +122,9 @@ def cmd_feeds_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    print_json(pipeline.run_round(loading_engine(args), settings(args), registry=args.registry))
+    # with a registry to sync a new warehouse has work to do; without one a new path is a typo
+    warehouse = loading_engine(args) if args.registry else ready_engine(args)
+    print_json(pipeline.run_round(warehouse, settings(args), registry=args.registry))
     return 0
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
-from ..fetch import Fetcher, FetchError, is_private_url, map_concurrent
+from ..fetch import Fetcher, FetchError, HostGate, is_private_url, map_concurrent, open_store
 from ..storage.loads import NewPage, enqueue_pages, utcnow
 from ..storage.schema import feeds, poll_log, sources
 from ..times import as_utc
@@ -200,8 +200,10 @@ def poll_feeds(engine: Engine, feed_ids, settings: Settings | None = None, run_k
     own = fetcher is None
     fetcher = fetcher or Fetcher(settings)
     try:
+        # Host slots and pacing shared with every worker (and the pages' Crawl-delay).
+        gate = HostGate(open_store(settings, engine), settings)
         return map_concurrent(items, lambda item: poll_feed(engine, item[0], fetcher, run_key, rows.get(item[0])),
-                              settings.http_concurrency, settings=settings)
+                              settings.http_concurrency, settings=settings, gate=gate)
     finally:
         if own:
             fetcher.close()

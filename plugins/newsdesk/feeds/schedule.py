@@ -19,12 +19,11 @@ Pure functions; ``poll.py`` feeds them what one poll observed.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from ..config import FIELDS, option_from_env
-from ..times import parse_http_date
+from ..times import cache_lifetime
 
 MIN_INTERVAL_S = 5 * 60
 MAX_INTERVAL_S = 24 * 3600
@@ -61,25 +60,6 @@ def rate_interval(published: Iterable[datetime | None], now: datetime) -> float 
     # week) by their number; at least a day, so one fresh entry does not mean "poll now".
     span = max((now - min(recent)).total_seconds(), 24 * 3600.0)
     return clamp(span / len(recent))
-
-
-def cache_lifetime(headers: dict[str, str] | None, now: datetime) -> float | None:
-    """Freshness lifetime from Cache-Control max-age (or s-maxage) or Expires."""
-    if not headers:
-        return None
-    cc = headers.get("cache-control", "")
-    if re.search(r"\bno-(store|cache)\b", cc, re.I):
-        return None
-    match = re.search(r"\bs-maxage\s*=\s*(\d+)", cc, re.I) or re.search(r"\bmax-age\s*=\s*(\d+)", cc, re.I)
-    if match:
-        age = headers.get("age", "0").strip()
-        return max(0.0, float(match.group(1)) - (float(age) if age.isdigit() else 0.0))
-    when = parse_http_date(headers.get("expires"))
-    if when is not None:
-        # Relative to the server's clock when it says what time it is: clocks disagree.
-        base = parse_http_date(headers.get("date")) or now
-        return max(0.0, (when - base).total_seconds())
-    return None
 
 
 def next_interval(

@@ -5,10 +5,14 @@ than ``per_host_concurrency`` at once for one host, and starts two calls for the
 same host at least ``per_host_delay`` seconds apart. Workers never sit blocked on
 a busy host: each free worker takes the next item whose host has room, so one big
 outlet cannot starve the others. Feed polling and article fetching share it.
+
+With a ``gate`` (``fetch.hosts.HostGate``) each call also holds a lease on one of its
+host's slots in the store every worker shares, so the limits hold across processes.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -17,6 +21,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ..config import Settings
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,13 +50,15 @@ def map_concurrent(
     host: Callable[[T], str] = host_of,
     per_host_concurrency: int | None = None,
     per_host_delay: float | None = None,
+    gate=None,
 ) -> list[R]:
     """Apply ``fn`` to every item concurrently; results come back in input order.
 
     Limits default to ``settings`` (``http_concurrency``, ``per_host_concurrency``,
     ``per_host_delay``). If ``fn`` raises, the remaining queued items are skipped and
     the first exception is re-raised once running calls finish; callers that need
-    every item processed (feed polling) make ``fn`` catch its own errors.
+    every item processed (feed polling) make ``fn`` catch its own errors. ``gate``: a
+    ``HostGate`` whose lease on the item's host each call holds (a store error fails the map).
     """
     settings = settings or Settings()
     max_workers = max(1, max_workers or settings.http_concurrency)
@@ -66,20 +74,22 @@ def map_concurrent(
         queues.setdefault(host(item), deque()).append(index)
     active: dict[str, int] = {}
     next_start: dict[str, float] = {}
+    blocked_until: dict[str, float] = {}  # the gate said wait (other processes hold the host)
     lock = threading.Condition()
-    state = {"remaining": len(items), "error": None}
+    # ``asking``: items handed out whose lease is being asked for (they may come back).
+    state = {"remaining": len(items), "error": None, "asking": 0}
 
     def take() -> tuple[str, int] | None:
         """Pick the next runnable item (lock held); None when all work is handed out."""
         while True:
-            if state["error"] is not None or not queues:
+            if state["error"] is not None or (not queues and not state["asking"]):
                 return None
             now = time.monotonic()
             wait = None
             for name, queue in queues.items():
                 if active.get(name, 0) >= limit:
                     continue
-                ready_at = next_start.get(name, 0.0)
+                ready_at = max(next_start.get(name, 0.0), blocked_until.get(name, 0.0))
                 if ready_at > now:
                     wait = ready_at - now if wait is None else min(wait, ready_at - now)
                     continue
@@ -93,6 +103,27 @@ def map_concurrent(
                 return name, index
             lock.wait(timeout=wait)
 
+    def lease_for(name: str, index: int) -> tuple[bool, str | None]:
+        """Ask the gate (lock not held: the store's round trips overlap); a refused item goes
+        back to the head of its host's queue. (False, None) when the item is not to run now."""
+        with lock:
+            state["asking"] += 1
+        try:
+            lease, retry = gate.try_acquire(name)
+        except Exception as exc:  # the shared store is down: fail rather than go impolite
+            lease, retry = None, 0.0
+            with lock:
+                if state["error"] is None:
+                    state["error"] = exc
+        with lock:
+            state["asking"] -= 1
+            if lease is None:
+                active[name] -= 1
+                queues.setdefault(name, deque()).appendleft(index)
+                blocked_until[name] = time.monotonic() + retry
+            lock.notify_all()
+        return lease is not None, lease
+
     def worker() -> None:
         while True:
             with lock:
@@ -100,6 +131,11 @@ def map_concurrent(
             if picked is None:
                 return
             name, index = picked
+            lease = None
+            if gate is not None and name:
+                granted, lease = lease_for(name, index)
+                if not granted:
+                    continue
             try:
                 results[index] = fn(items[index])
             except BaseException as exc:
@@ -107,6 +143,11 @@ def map_concurrent(
                     if state["error"] is None:
                         state["error"] = exc
             finally:
+                if lease is not None:
+                    try:
+                        gate.release(name, lease)
+                    except Exception:  # the lease expires on its own
+                        log.warning("could not release a lease on %s", name, exc_info=True)
                 with lock:
                     active[name] -= 1
                     state["remaining"] -= 1

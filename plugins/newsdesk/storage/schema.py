@@ -305,6 +305,40 @@ runs = Table(
     Column("stats", JSON),
 )
 
+# Politeness shared by every worker and run (newsdesk.fetch.stores; Redis holds the same when
+# NEWSDESK_REDIS_URL is set). robots.txt per origin: the body as fetched, or what its absence
+# means; a row past ``expires_at`` is still the copy to fall back on while the site errs.
+robots_txt = Table(
+    "robots_txt",
+    metadata,
+    Column("origin", String(300), primary_key=True),  # scheme://host[:port]
+    Column("status", String(16), nullable=False),  # ok | missing | unreachable
+    Column("http_status", Integer),
+    Column("body", Text),
+    _ts("fetched_at", nullable=False),
+    _ts("expires_at", nullable=False),
+)
+
+# Per host: when the next request may start and the Crawl-delay in force (epoch seconds on the
+# warehouse's clock), and the leases of requests in flight; a lease past ``expires_at`` (its
+# worker died) no longer holds a slot.
+host_pacing = Table(
+    "host_pacing",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("next_start", Float, nullable=False),
+    Column("crawl_delay", Float),
+    Column("crawl_delay_until", Float),
+)
+
+host_leases = Table(
+    "host_leases",
+    metadata,
+    Column("lease_id", String(32), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 Index("ix_pages_state_id", pages.c.state, pages.c.id)
 # A feed's GUID identifies its entry even when the entry's link changes.
 Index("ix_pages_feed_id_guid", pages.c.feed_id, pages.c.guid)
@@ -312,6 +346,7 @@ Index("ix_articles_dedup_state_id", articles.c.dedup_state, articles.c.id)
 # Dedup's canonical-url route looks articles up by url and by canonical_url.
 Index("ix_articles_url", articles.c.url)
 Index("ix_articles_canonical_url", articles.c.canonical_url)
+Index("ix_host_leases_host_expires_at", host_leases.c.host, host_leases.c.expires_at)
 
 # Analytics rollup (newsdesk.analytics.rollup): v_daily_volume materialised after each
 # load by the news_rollup DAG, so reports over long periods stay fast.

@@ -21,6 +21,7 @@ from ..health import check_source_health
 from ..pipeline import record_run
 from ..storage import db
 from ..storage.errors import WarehouseNotReady
+from . import observability
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ def settings() -> Settings:
 
 
 def warehouse() -> tuple[Settings, Engine]:
-    """This task's settings and the warehouse engine they name."""
+    """This task's settings and the warehouse engine they name (and newsdesk's metrics routed
+    through Airflow's when the deployment configures them)."""
+    observability.install()
     current = settings()
     return current, db.get_engine(current.database_url)
 
@@ -121,6 +124,13 @@ def run_key() -> str:
     return f"{run.dag_id}/{run.run_id}"
 
 
+def run_started_at():
+    """When the running task's DAG run started (None if Airflow does not say)."""
+    from airflow.sdk import get_current_context
+
+    return getattr(get_current_context()["dag_run"], "start_date", None)
+
+
 def sum_stats(parts) -> dict:
     """The per-task statistics of a run added up: numbers summed, nested dicts summed key by
     key; ``parts`` holds dicts or lists of dicts (a mapped task's results), None for a task
@@ -146,9 +156,9 @@ def _add_into(totals: dict, item: dict) -> None:
 def finish_run(kind: str, totals: dict) -> dict:
     """Store a run's statistics as its row in ``runs`` (with the number of sources whose
     extraction health is flagged; each flagged source is logged as a warning) and log them."""
-    _, engine = warehouse()
+    current, engine = warehouse()
     totals["flagged_sources"] = len(check_source_health(engine))
     key = run_key()
-    record_run(engine, key, kind, totals)
+    record_run(engine, key, kind, totals, started_at=run_started_at(), settings=current)
     log.info("run %s: %s", key, totals)
     return totals
