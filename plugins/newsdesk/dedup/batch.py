@@ -101,6 +101,7 @@ class Batch:
         return cleaned, doc
 
     def _learned_since_cleaned(self, article_id: int) -> bool:
+        """The batch has learned boilerplate among the article's paragraphs since it was cleaned."""
         return self.site.learned_since(self.claimed[article_id].domain, self.paragraph_hashes[article_id],
                                        self.known_boilerplate[article_id])
 

@@ -31,6 +31,7 @@ _WANTED_PARAGRAPHS = ("(SELECT (CAST(:domains AS text[]))[u.n] AS domain, u.para
 
 
 def _wanted_params(pairs) -> dict:
+    """Parameters of ``_WANTED_PARAGRAPHS`` for (domain, paragraph hash) pairs."""
     pairs = sorted(pairs)
     domains = sorted({d for d, _ in pairs})
     number = {d: i for i, d in enumerate(domains, 1)}

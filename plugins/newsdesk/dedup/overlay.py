@@ -154,6 +154,7 @@ class Overlay:
         self.sketches_read.add(article_id)
 
     def _store_features(self, article_id: int, numbers: bytes | None, names: bytes | None) -> None:
+        """Stored features of a warehouse article (rows written before migration 0004 have none)."""
         if numbers is not None and names is not None and article_id not in self.batch_ids:
             self.feature_sets[article_id] = (feature_set(numbers), feature_set(names))
 
