@@ -322,8 +322,8 @@ def _learned_lines_left(engine) -> int:
 def _assert_signatures_bands_and_links_follow_clean_texts(engine) -> list:
     """Every article's signature is its clean text's, an original's bands are its signature's,
     and every link's relation and similarity are those of the two clean texts as they stand."""
-    from newsdesk.dedup.verification import verify_pair
     from newsdesk.dedup.signatures import signature, to_bytes
+    from newsdesk.dedup.verification import verify_pair
     from newsdesk.dedup.verify import Doc
     from newsdesk.dedup.writes import stored_buckets
     from newsdesk.storage.schema import dedup_signatures
@@ -740,8 +740,8 @@ def test_a_cluster_re_pointed_by_another_worker_after_the_search_is_seen_with_it
         assert serialise(conn_b)
         batch_b.catch_up(batch_b.epoch_at_search, last_epoch(conn_b))
         assert batch_b.stats["caught_up"] == 2  # the base, and the template copy re-pointed to it
-        assert conn_b.execute(select(articles.c.url).where(articles.c.id == batch_b.overlay.clusters.original[cluster])).scalar_one() \
-            == base["url"]
+        original = batch_b.overlay.clusters.original[cluster]
+        assert conn_b.execute(select(articles.c.url).where(articles.c.id == original)).scalar_one() == base["url"]
         stats = batch_b.assign()
         trans_b.commit()
     assert stats["processed"] == 1

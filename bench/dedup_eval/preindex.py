@@ -27,8 +27,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from newsdesk.dedup.boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
-from newsdesk.dedup.clean import clean, paragraph_hash, paragraphs
 from newsdesk.dedup.claim import publication_day
+from newsdesk.dedup.clean import clean, paragraph_hash, paragraphs
 from newsdesk.dedup.signatures import feature_bytes, to_bytes
 from newsdesk.dedup.verification import signed, verify_pair
 from newsdesk.storage.schema import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
@@ -20,8 +21,17 @@ from .repair import compare_again, reclean_teachers
 from .signatures import Signature
 from .verification import Verifier, signed
 from .verify import Doc
-from .writes import (drop_index_entries, resolve, stored_buckets, write_articles, write_clusters, write_index,
-                     write_links, write_merges, write_site_knowledge)
+from .writes import (
+    drop_index_entries,
+    resolve,
+    stored_buckets,
+    write_articles,
+    write_clusters,
+    write_index,
+    write_links,
+    write_merges,
+    write_site_knowledge,
+)
 
 
 class Batch:
@@ -200,9 +210,8 @@ class Batch:
         provisional = MemoryIndex()
         original_of: dict[int, int] = {}  # earlier batch article -> its provisional original
         for aid in self.ids:
-            lo, hi = days[aid] - self.window, days[aid] + self.window
             in_batch = provisional.candidates(overlay.docs[aid].key, overlay.articles[aid], self.bands[aid], days[aid],
-                                              lambda other: other != aid and lo <= days[other] <= hi)
+                                              self._in_window_of(aid))
             merged = {oid: Candidate(cluster.hits, cluster.routes) for oid, cluster in best_originals.get(aid, ())}
             for other, found in in_batch.items():  # a copy stands for its original, as in clusters
                 oid = original_of.get(other, other)
@@ -222,6 +231,12 @@ class Batch:
                         original_of.setdefault(aid, oid)
             provisional.add(aid, overlay.docs[aid].key, overlay.articles[aid], () if matched else self.bands[aid],
                             days[aid])
+
+    def _in_window_of(self, article_id: int) -> Callable[[int], bool]:
+        """Accepts the other articles published within ``article_id``'s window."""
+        days = self.days
+        lo, hi = days[article_id] - self.window, days[article_id] + self.window
+        return lambda other: other != article_id and lo <= days[other] <= hi
 
     def catch_up(self, since: int, until: int) -> None:
         """Take in the batches other workers committed after ``gather`` started (epochs

@@ -15,8 +15,16 @@ from sqlalchemy import bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
 from ..storage.loads import insert_ignore, upsert
-from ..storage.schema import (articles, cluster_merges, clusters, dedup_links, dedup_signatures, lsh_buckets,
-                              site_boilerplate, site_paragraphs)
+from ..storage.schema import (
+    articles,
+    cluster_merges,
+    clusters,
+    dedup_links,
+    dedup_signatures,
+    lsh_buckets,
+    site_boilerplate,
+    site_paragraphs,
+)
 from .overlay import ClusterOverlay, Overlay
 from .signatures import LEXICAL_SCHEME0, Signature, from_bytes, signature_buckets, to_bytes
 from .sql import chunks, is_postgres, pg_array
