@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from .candidates import Candidate
+from .candidates import LSH_ONLY, Candidate
 from .original import ONLY_MEMBER, Member, choose_original, original_reason, rank_keys
 from .overlay import ArticleRow, Overlay
 from .verification import Verifier
@@ -106,14 +106,15 @@ class Assignment:
         ranked = rank_clusters(overlay, candidates)
         overlay.load_clusters([c for c, _ in ranked])
         overlay.load_sketches([clusters.original[c] for c, _ in ranked if c in clusters.original])
-        worth = verifier.worth_verifying(article_id, [clusters.original[c] for c, found in ranked
-                                                      if found.lsh_only and clusters.original.get(c) is not None])
+        lsh_only = [clusters.original[c] for c, found in ranked
+                    if found.routes == LSH_ONLY and clusters.original.get(c) is not None]
+        worth = verifier.worth_verifying(article_id, lsh_only)
         todo = []
         for cid, found in ranked:
             oid = clusters.original.get(cid)
             if oid is None:
                 continue
-            if found.lsh_only and not worth[oid]:
+            if found.routes == LSH_ONLY and not worth[oid]:
                 continue
             todo.append((cid, found, oid))
         overlay.load_articles([oid for _, _, oid in todo if not verifier.settled(article_id, oid)])

@@ -45,10 +45,10 @@ class Candidate:
     hits: int
     routes: set[str]
 
-    @property
-    def lsh_only(self) -> bool:
-        """Found through shared bands alone: the MinHash prefilter decides whether to verify it."""
-        return self.routes == {LSH}
+
+# A candidate found through shared bands alone (``routes == LSH_ONLY``): the MinHash prefilter
+# decides whether it is verified.
+LSH_ONLY = frozenset({LSH})
 
 
 def credit(found: dict[int, Candidate], article_id: int, hits: int, route: str) -> None:
@@ -213,7 +213,12 @@ class MemoryIndex:
         # counted in C: called twice per article, against every band of the batch's originals
         hits = Counter(chain.from_iterable(filter(None, map(self.by_bucket.get, bands))))
         for other, n in rank_lsh([(o, n, self.day[o]) for o, n in hits.items() if accept(o)], day):
-            credit(out, other, n, LSH)
+            candidate = out.get(other)  # credit(), inlined: most candidates come this way
+            if candidate is None:
+                out[other] = Candidate(n, {LSH})
+            else:
+                candidate.hits += n
+                candidate.routes.add(LSH)
         return out
 
 
@@ -247,8 +252,13 @@ class CandidateSearch:
             ranked = rank_found(use_i, use_k, use_day, *found, exclude=self.batch_ids)
             for aid, kept in ranked.items():
                 found_by = out[aid]
-                for candidate, shared in kept:
-                    credit(found_by, candidate, shared, LSH)
+                for other, shared in kept:
+                    candidate = found_by.get(other)  # credit(), inlined: most candidates come this way
+                    if candidate is None:
+                        found_by[other] = Candidate(shared, {LSH})
+                    else:
+                        candidate.hits += shared
+                        candidate.routes.add(LSH)
         return out
 
     def _by_text_key(self, ids: list[int], out: dict[int, dict[int, Candidate]]) -> None:
