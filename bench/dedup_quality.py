@@ -241,8 +241,8 @@ def summary_row(label: str, res: dict, copy_kinds) -> str:
 
 def verify_only(arts: list[dict], copy_kinds) -> None:
     """Every pair of one event decided by the pure verifier, and whether it would be a candidate."""
+    from newsdesk.dedup.claim import publication_day as _pub_day
     from newsdesk.dedup.clean import clean
-    from newsdesk.dedup.process import _pub_day
     from newsdesk.dedup.signatures import signature
     from newsdesk.dedup.verify import Doc, compare
 
@@ -324,8 +324,8 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
     """Which LSH route would make each pair a candidate: today's (shingle, lexical) and the two
     containment-friendly ones of ``signatures`` (anchor, lexical-loose), on true pairs and on
     pairs that must stay apart (the verification each route would cost)."""
+    from newsdesk.dedup.claim import publication_day as _pub_day
     from newsdesk.dedup.clean import clean
-    from newsdesk.dedup.process import _pub_day
     from newsdesk.dedup.signatures import LEXICAL_SCHEME0, anchor_buckets, loose_lexical_buckets, signature
     from newsdesk.dedup.verify import Doc
 
@@ -385,8 +385,8 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
 
 def diagnose(arts: list[dict], run: dict) -> None:
     """For each copy not in its original's cluster: the verifier's verdict and candidate evidence."""
+    from newsdesk.dedup.claim import publication_day as _pub_day
     from newsdesk.dedup.clean import clean
-    from newsdesk.dedup.process import _pub_day
     from newsdesk.dedup.signatures import LEXICAL_SCHEME0, signature
     from newsdesk.dedup.verify import Doc, compare
 

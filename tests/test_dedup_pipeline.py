@@ -322,9 +322,10 @@ def _learned_lines_left(engine) -> int:
 def _assert_signatures_bands_and_links_follow_clean_texts(engine) -> list:
     """Every article's signature is its clean text's, an original's bands are its signature's,
     and every link's relation and similarity are those of the two clean texts as they stand."""
-    from newsdesk.dedup.process import _stored_buckets, _verify
     from newsdesk.dedup.signatures import signature, to_bytes
+    from newsdesk.dedup.verification import verify_pair
     from newsdesk.dedup.verify import Doc
+    from newsdesk.dedup.writes import stored_buckets
     from newsdesk.storage.schema import dedup_signatures
 
     rows = {r.id: r for r in by_url(engine).values()}
@@ -338,10 +339,10 @@ def _assert_signatures_bands_and_links_follow_clean_texts(engine) -> list:
     for r in rows.values():
         sig = signature(r.clean_text)
         assert sigs[r.id].minhash == to_bytes(sig.minhash) and sigs[r.id].token_count == len(sig.tokens)
-        assert bands.get(r.id, set()) == (set(_stored_buckets(sigs[r.id])) if r.id in originals else set())
+        assert bands.get(r.id, set()) == (set(stored_buckets(sigs[r.id])) if r.id in originals else set())
     for link in links:
         copy_row, orig_row = rows[link.article_id], rows[link.original_article_id]
-        verdict = _verify(copy_row, Doc(copy_row.clean_text), orig_row, Doc(orig_row.clean_text))
+        verdict = verify_pair(copy_row, Doc(copy_row.clean_text), orig_row, Doc(orig_row.clean_text))
         assert (link.relation, round(link.similarity, 6)) == (verdict.relation, round(verdict.similarity, 6))
     return links
 
@@ -413,13 +414,13 @@ def test_newsdesk_dedup_reclean_repairs_a_warehouse_whose_teachers_kept_their_bo
     import json
     import subprocess
 
-    from newsdesk.dedup import process
+    from newsdesk.dedup import batch as dedup_batch
 
     arts = [a for a in build(3, 32) if a["kind"] != "brief"]
     insert_articles(engine, arts)
     with monkeypatch.context() as m:  # the earlier version
-        m.setattr(process._Batch, "reclean_decided", lambda self: None)
-        m.setattr(process, "_reclean_teachers", lambda *args: set())
+        m.setattr(dedup_batch.Batch, "reclean_decided", lambda self: None)
+        m.setattr(dedup_batch, "reclean_teachers", lambda *args: set())
         dedup_pending(engine, batch=50)
     left = _learned_lines_left(engine)
     assert left > 0
@@ -580,7 +581,8 @@ def test_a_batch_decides_with_boilerplate_another_worker_learned_while_it_waited
     site's footer and commits. B must decide with that footer known, exactly as if A's batch
     had run before B's claim: its article's clean text loses the footer."""
     from newsdesk.config import Settings
-    from newsdesk.dedup.process import _Batch, _claim
+    from newsdesk.dedup.batch import Batch
+    from newsdesk.dedup.claim import claim
 
     site = [a for a in build(3, 32) if a["kind"] == "base" and a["domain"] == "aljazeera.com"]
     assert len(site) == 4
@@ -588,13 +590,13 @@ def test_a_batch_decides_with_boilerplate_another_worker_learned_while_it_waited
     settings = Settings.from_env()
     with pg_engine.connect() as conn_a, pg_engine.connect() as conn_b:
         trans_a = conn_a.begin()
-        batch_a = _Batch(conn_a, _claim(conn_a, 3), settings)
+        batch_a = Batch(conn_a, claim(conn_a, 3), settings)
         trans_b = conn_b.begin()
-        claimed_b = _claim(conn_b, 3)  # skips A's locked rows: the fourth article only
+        claimed_b = claim(conn_b, 3)  # skips A's locked rows: the fourth article only
         assert [r.id for r in claimed_b] == [ids[site[3]["url"]]]
-        batch_b = _Batch(conn_b, claimed_b, settings)
+        batch_b = Batch(conn_b, claimed_b, settings)
         batch_b.prepare()  # nothing learned yet
-        assert "All rights reserved" in batch_b.rows[ids[site[3]["url"]]].clean_text
+        assert "All rights reserved" in batch_b.overlay.articles[ids[site[3]["url"]]].clean_text
         batch_a.prepare()
         batch_a.decide()
         trans_a.commit()  # A learned the footer from its three articles
@@ -650,19 +652,20 @@ def test_a_batch_takes_in_what_another_worker_committed_after_it_searched(pg_eng
     A commits; B then decides under the lock. B must find A's original (the epochs tell it
     what changed) and join its cluster, as if A's batch had been committed first."""
     from newsdesk.config import Settings
-    from newsdesk.dedup.process import _Batch, _claim
+    from newsdesk.dedup.batch import Batch
+    from newsdesk.dedup.claim import claim
 
     base, template, truncated = _story()
     insert_articles(pg_engine, [base, template, truncated])
     settings = Settings.from_env()
     with pg_engine.connect() as conn_a, pg_engine.connect() as conn_b:
         trans_a = conn_a.begin()
-        batch_a = _Batch(conn_a, _claim(conn_a, 1), settings)  # the base
+        batch_a = Batch(conn_a, claim(conn_a, 1), settings)  # the base
         trans_b = conn_b.begin()
-        batch_b = _Batch(conn_b, _claim(conn_b, 2), settings)  # the two copies
+        batch_b = Batch(conn_b, claim(conn_b, 2), settings)  # the two copies
         batch_b.prepare()
         batch_b.gather()  # the warehouse has no candidate yet
-        assert not any(batch_b.db_cands.values())
+        assert not any(batch_b.warehouse_found.values())
         batch_a.prepare()
         batch_a.decide()
         trans_a.commit()
@@ -680,7 +683,8 @@ def test_a_cluster_deleted_by_another_worker_after_the_search_is_not_joined(pg_e
     original re-extracted and reset). B must not attach its copy to the deleted cluster, and
     the next runs rebuild the story as one cluster."""
     from newsdesk.config import Settings
-    from newsdesk.dedup.process import _Batch, _claim
+    from newsdesk.dedup.batch import Batch
+    from newsdesk.dedup.claim import claim
 
     base, template, truncated = _story()
     ids = insert_articles(pg_engine, [base, template])
@@ -688,10 +692,10 @@ def test_a_cluster_deleted_by_another_worker_after_the_search_is_not_joined(pg_e
     insert_articles(pg_engine, [truncated])
     with pg_engine.connect() as conn_b:
         trans_b = conn_b.begin()
-        batch_b = _Batch(conn_b, _claim(conn_b, 5), Settings.from_env())
+        batch_b = Batch(conn_b, claim(conn_b, 5), Settings.from_env())
         batch_b.prepare()
         batch_b.gather()
-        assert batch_b.db_cands[batch_b.ids[0]]  # found the cluster through its members
+        assert batch_b.warehouse_found[batch_b.ids[0]]  # found the cluster through its members
         assert reset_dedup(pg_engine, [ids[base["url"]]]) == 2  # commits: the cluster is gone
         stats = batch_b.decide_serialised()
         trans_b.commit()
@@ -711,7 +715,8 @@ def test_a_cluster_re_pointed_by_another_worker_after_the_search_is_seen_with_it
     A's batch brings the story's real original, earlier published, and re-points the cluster.
     B must catch up with the cluster it already read and compare its copy with the new original."""
     from newsdesk.config import Settings
-    from newsdesk.dedup.process import _Batch, _claim, _epoch, _serialise
+    from newsdesk.dedup.batch import Batch
+    from newsdesk.dedup.claim import claim, last_epoch, serialise
 
     base, template, truncated = _story()
     assert base["published_at"] < template["published_at"]
@@ -721,22 +726,22 @@ def test_a_cluster_re_pointed_by_another_worker_after_the_search_is_seen_with_it
     settings = Settings.from_env()
     with pg_engine.connect() as conn_a, pg_engine.connect() as conn_b:
         trans_b = conn_b.begin()
-        batch_b = _Batch(conn_b, _claim(conn_b, 1), settings)
+        batch_b = Batch(conn_b, claim(conn_b, 1), settings)
         trans_a = conn_a.begin()
-        batch_a = _Batch(conn_a, _claim(conn_a, 1), settings)
+        batch_a = Batch(conn_a, claim(conn_a, 1), settings)
         batch_b.prepare()
         batch_b.gather()
-        cluster = next(iter(batch_b.corig))
-        assert batch_b.rows[batch_b.corig[cluster]].url == template["url"]
+        cluster = next(iter(batch_b.overlay.clusters.original))
+        assert batch_b.overlay.articles[batch_b.overlay.clusters.original[cluster]].url == template["url"]
         batch_a.prepare()
         batch_a.decide()
         trans_a.commit()  # the base is the cluster's original now
         # decide_serialised, step by step: the catch-up must read the cluster again
-        assert _serialise(conn_b)
-        batch_b.catch_up(batch_b.epoch0, _epoch(conn_b))
+        assert serialise(conn_b)
+        batch_b.catch_up(batch_b.epoch_at_search, last_epoch(conn_b))
         assert batch_b.stats["caught_up"] == 2  # the base, and the template copy re-pointed to it
-        assert conn_b.execute(select(articles.c.url).where(articles.c.id == batch_b.corig[cluster])).scalar_one() \
-            == base["url"]
+        original = batch_b.overlay.clusters.original[cluster]
+        assert conn_b.execute(select(articles.c.url).where(articles.c.id == original)).scalar_one() == base["url"]
         stats = batch_b.assign()
         trans_b.commit()
     assert stats["processed"] == 1
@@ -751,7 +756,8 @@ def _probe_batch(engine, indexed: int):
     """``indexed`` done articles (their ids) and a batch holding one pending probe article,
     inside a transaction rolled back afterwards: (ids, connection, batch, probe id, probe day)."""
     from newsdesk.config import Settings
-    from newsdesk.dedup.process import _Batch, _claim
+    from newsdesk.dedup.batch import Batch
+    from newsdesk.dedup.claim import claim
 
     stored = insert_articles(engine, [art(f"https://w{i}.example/a", f"Story number {i} about nothing.")
                                       for i in range(indexed)])
@@ -760,19 +766,19 @@ def _probe_batch(engine, indexed: int):
     insert_articles(engine, [art("https://probe.example/a", "The probe article.", published=T0)])
     with engine.connect() as conn:
         trans = conn.begin()
-        batch = _Batch(conn, _claim(conn, 1), Settings.from_env())
+        batch = Batch(conn, claim(conn, 1), Settings.from_env())
         batch.prepare()
         probe = batch.ids[0]
-        yield list(stored.values()), conn, batch, probe, batch.pub_day[probe]
+        yield list(stored.values()), conn, batch, probe, batch.days[probe]
         trans.rollback()
 
 
 def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monkeypatch):
     """A bucket holding more than MAX_BUCKET articles inside the window is uninformative and
     skipped; entries outside the ±window days neither count nor come back. Both backends."""
-    from newsdesk.dedup import process
+    from newsdesk.dedup import candidates
 
-    monkeypatch.setattr(process, "MAX_BUCKET", 5)
+    monkeypatch.setattr(candidates, "MAX_BUCKET", 5)
     with _probe_batch(engine, 18) as (ids, conn, batch, probe, day):
         crowded, full, windowed, outside = ids[0:6], ids[6:11], ids[11:14], ids[14:18]
         rows = ([dict(scheme=0, bucket=111, article_id=a, pub_day=day) for a in crowded]
@@ -780,17 +786,17 @@ def test_lsh_lookup_skips_crowded_buckets_and_reads_only_the_window(engine, monk
                 + [dict(scheme=2, bucket=333, article_id=a, pub_day=day - 14) for a in windowed]
                 + [dict(scheme=2, bucket=333, article_id=a, pub_day=day - 15) for a in outside])
         conn.execute(lsh_buckets.insert(), rows)
-        batch.bk[probe] = [(0, 111), (1, 222), (2, 333)]
-        found = batch.db_candidates([probe])[probe]
+        batch.bands[probe] = [(0, 111), (1, 222), (2, 333)]
+        found = batch.search.in_warehouse([probe])[probe]
     assert set(found) == set(full) | set(windowed)
-    assert all(routes == {"lsh"} and hits == 1 for hits, routes in found.values())
+    assert all(c.routes == {"lsh"} and c.hits == 1 for c in found.values())
 
 
 def test_an_exact_copy_of_a_text_clustered_in_its_window_is_not_probed_again(engine, monkeypatch):
     """An article whose exact text is already clustered within its window (in the warehouse, or
     earlier in its batch) joins that text's cluster without probing the LSH index; a twin
     outside the window, a near copy and a new text are probed as before. Both backends."""
-    from newsdesk.dedup import process
+    from newsdesk.dedup import candidates
 
     _, orig = fixture_article("aljazeera_buffer_zones_original.txt")
     _, other = fixture_article("independent_same_event_buffer_zones.txt")
@@ -798,13 +804,13 @@ def test_an_exact_copy_of_a_text_clustered_in_its_window_is_not_probed_again(eng
     insert_articles(engine, [art("https://a.example/orig", orig, published=T0)])
     dedup_pending(engine)
     probed: list[int] = []
-    real = process._distinct_probes
+    real = candidates.distinct_probes
 
     def spy(ids, *args):
         probed.extend(ids)
         return real(ids, *args)
 
-    monkeypatch.setattr(process, "_distinct_probes", spy)
+    monkeypatch.setattr(candidates, "distinct_probes", spy)
     insert_articles(engine, [
         art("https://b.example/twin", orig, published=T0 + timedelta(days=1)),
         art("https://c.example/far-twin", orig, published=T0 + timedelta(days=20)),
@@ -850,7 +856,7 @@ def test_single_band_candidates_are_only_the_nearest_in_day_and_both_indexes_agr
     The warehouse lookup (either database) and the batch's in-memory index choose the same."""
     from types import SimpleNamespace
 
-    from newsdesk.dedup.process import MAX_WEAK_CANDIDATES, _MemoryIndex
+    from newsdesk.dedup.candidates import MAX_WEAK_CANDIDATES, MemoryIndex
 
     with _probe_batch(engine, 24) as (ids, conn, batch, probe, day):
         strong, weak = ids[:3], ids[3:]
@@ -859,19 +865,19 @@ def test_single_band_candidates_are_only_the_nearest_in_day_and_both_indexes_agr
         rows += [dict(scheme=2 + i, bucket=100 + i, article_id=a, pub_day=day + off)
                  for i, (a, off) in enumerate(zip(weak, offsets))]
         conn.execute(lsh_buckets.insert(), rows)
-        batch.bk[probe] = sorted({(r["scheme"], r["bucket"]) for r in rows})
-        found = batch.db_candidates([probe])[probe]
+        batch.bands[probe] = sorted({(r["scheme"], r["bucket"]) for r in rows})
+        found = batch.search.in_warehouse([probe])[probe]
     nearest = sorted(zip(weak, offsets), key=lambda t: (abs(t[1]), t[0]))[:MAX_WEAK_CANDIDATES]
     assert set(found) == set(strong) | {a for a, _ in nearest}
-    assert all(found[a][0] == 2 for a in strong), found
+    assert all(found[a].hits == 2 for a in strong), found
 
-    memory = _MemoryIndex()
+    memory = MemoryIndex()
     for r in rows:
         memory.add(r["article_id"], f"key{r['article_id']}", SimpleNamespace(url=f"https://m/{r['article_id']}",
                                                                              canonical_url=None),
                    [(r["scheme"], r["bucket"])], r["pub_day"])
     in_memory = memory.candidates("probe", SimpleNamespace(url="https://probe.example/a", canonical_url=None),
-                                  batch.bk[probe], day, lambda other: True)
+                                  batch.bands[probe], day, lambda other: True)
     assert set(in_memory) == set(found)
 
 
@@ -882,11 +888,11 @@ def test_single_band_candidates_are_only_the_nearest_in_day_and_both_indexes_agr
                 max_size=300),
        st.sets(st.integers(100, 400), max_size=5))
 def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude):
-    """``_rank_found`` (numpy, the whole batch at once) keeps, for every asking article, exactly what
-    ``_rank_lsh`` keeps from that article's own candidates, in the same order — with ties in bands
+    """``rank_found`` (numpy, the whole batch at once) keeps, for every asking article, exactly what
+    ``rank_lsh`` keeps from that article's own candidates, in the same order — with ties in bands
     and in days, strong and single-band candidates, and more than the caps can hold (the
     explicit example: 75 candidates sharing two bands with one article, and 11 sharing one)."""
-    from newsdesk.dedup.process import _rank_found, _rank_lsh
+    from newsdesk.dedup.candidates import rank_found, rank_lsh
 
     # entries: (asking article, probe, candidate, candidate's day offset); probes are distinct per
     # article, and a probe holds a candidate once
@@ -894,7 +900,7 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
     found = sorted({(k, c): off for _, k, c, off in entries}.items())
     day = {i: 1000 + 3 * i for i, _ in uses}
     cand_day = {c: 1000 + off for (_, c), off in found}  # a candidate has one publication day
-    got = _rank_found([i for i, _ in uses], [k for _, k in uses], [day[i] for i, _ in uses],
+    got = rank_found([i for i, _ in uses], [k for _, k in uses], [day[i] for i, _ in uses],
                       [k for (k, _), _ in found], [c for (_, c), _ in found], [cand_day[c] for (_, c), _ in found],
                       exclude=exclude)
     want = {}
@@ -904,7 +910,7 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
         for (k, c), _ in found:
             if k in probes and c not in exclude:
                 hits[c] = hits.get(c, 0) + 1
-        ranked = _rank_lsh([(c, n, cand_day[c]) for c, n in hits.items()], day[i])
+        ranked = rank_lsh([(c, n, cand_day[c]) for c, n in hits.items()], day[i])
         if ranked:
             want[i] = ranked
     assert dict(got) == want
@@ -916,18 +922,18 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
                 max_size=8),
        st.lists(st.integers(19_990, 20_010), min_size=8, max_size=8))
 def test_batch_probes_are_numbered_like_sorted_tuples(bands, days):
-    """``_distinct_probes`` (numpy) numbers a batch's probes as sorting the distinct (scheme, bucket,
+    """``distinct_probes`` (numpy) numbers a batch's probes as sorting the distinct (scheme, bucket,
     lo, hi) tuples in Python does, and says which article asked which, in article and band order —
     with bands shared between articles, repeated windows, articles without bands and the largest
     bucket value."""
-    from newsdesk.dedup.process import _distinct_probes
+    from newsdesk.dedup.candidates import distinct_probes
 
     ids = [10 + 7 * n for n in range(len(bands))]
     bands_of = dict(zip(ids, bands))
     day_of = dict(zip(ids, days))
     window = 14
     probes = [(s, b, a, day_of[a] - window, day_of[a] + window) for a in ids for s, b in bands_of[a]]
-    got = _distinct_probes(ids, bands_of, day_of, window)
+    got = distinct_probes(ids, bands_of, day_of, window)
     if not probes:
         assert got is None
         return

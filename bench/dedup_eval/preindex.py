@@ -4,7 +4,7 @@ Reaching 1M indexed articles through ``dedup_pending`` itself takes hours, so th
 benchmark builds that state directly and measures dedup on the articles that arrive next.
 Everything an index row holds is computed by the library's own functions — cleaning with
 the learned boilerplate, signatures, LSH bands, stored features, and each copy's verdict
-against its original (``dedup.process._verify``) — only the choice of which articles to
+against its original (``dedup.verification.verify_pair``) — only the choice of which articles to
 compare comes from the generator's ground truth (a story's copies against its base).
 ``bench/dedup_quality`` shows dedup reaching exactly those clusters (precision and recall
 1.000), and a copy whose verdict does not hold becomes an original of its own, as in dedup.
@@ -27,9 +27,10 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from newsdesk.dedup.boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
+from newsdesk.dedup.claim import publication_day
 from newsdesk.dedup.clean import clean, paragraph_hash, paragraphs
-from newsdesk.dedup.process import _pub_day, _signed, _verify
 from newsdesk.dedup.signatures import feature_bytes, to_bytes
+from newsdesk.dedup.verification import signed, verify_pair
 from newsdesk.storage.schema import (
     articles,
     clusters,
@@ -102,13 +103,13 @@ def index_seed(seed: int, learned: dict[str, dict[int, str]]) -> list[dict]:
         known_here = learned.get(a["domain"], {})
         hashes = [paragraph_hash(p) for p in paragraphs(a["text"])]
         cleaned = clean(a["text"], a["title"], frozenset(h for h in hashes if h in known_here))
-        sig, doc = _signed(cleaned.text)
+        sig, doc = signed(cleaned.text)
         buckets = sig.buckets
         r = dict(a, clean_text=cleaned.text, attribution=cleaned.attribution, key=doc.key, doc=doc,
                  minhash=to_bytes(sig.minhash) if any(s < 100 for s, _ in buckets) else None,
                  lexhash=to_bytes(sig.lexhash) if any(s >= 100 for s, _ in buckets) else None,
                  buckets=buckets, token_count=len(sig.tokens), numbers=feature_bytes(doc.numbers),
-                 names=feature_bytes(doc.names), pub_day=_pub_day(a["published_at"], None, EXTRACTED_AT),
+                 names=feature_bytes(doc.names), pub_day=publication_day(a["published_at"], None, EXTRACTED_AT),
                  edges=[h for h, _ in _edges(a["text"]) if h not in known_here], verdict=None)
         rows.append(r)
         by_url[a["url"]] = r
@@ -116,7 +117,7 @@ def index_seed(seed: int, learned: dict[str, dict[int, str]]) -> list[dict]:
         base = by_url.get(r.get("base_url") or "")
         if base is None:
             continue
-        v = _verify(SimpleNamespace(url=r["url"], canonical_url=r["canonical_url"]), r["doc"],
+        v = verify_pair(SimpleNamespace(url=r["url"], canonical_url=r["canonical_url"]), r["doc"],
                     SimpleNamespace(url=base["url"], canonical_url=base["canonical_url"]), base["doc"])
         if v.matched:
             r["verdict"] = (v.relation, v.similarity, v.method, v.evidence)
