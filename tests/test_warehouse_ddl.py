@@ -116,16 +116,21 @@ def test_a_view_that_must_be_dropped_names_the_objects_that_need_it(pg_engine, t
     assert _rows(pg_engine, "SELECT republishing_publisher FROM v_syndication") == []
 
 
-def test_the_cli_upgrade_says_which_view_an_analyst_object_holds(pg_url, tmp_path):
-    sql = sql_dir_with(tmp_path, **{"30_v_syndication": rename_republisher})
+def test_the_cli_upgrade_says_which_view_an_analyst_object_holds(pg_url, tmp_path, monkeypatch, capsys):
+    from newsdesk.cli import main
+
     assert run("db", "upgrade", "--database", pg_url).returncode == 0
     engine = db.get_engine(pg_url)
     with engine.begin() as conn:
         conn.execute(text("CREATE VIEW analyst_pairs AS SELECT * FROM v_syndication"))
-    done = run("db", "upgrade", "--database", pg_url, env={"NEWSDESK_SQL_DIR": str(sql)})
-    assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "view analyst_pairs" in done.stderr, done.stderr
-    assert run("stats", "--database", pg_url, env={"NEWSDESK_SQL_DIR": str(sql)}).returncode == 0
+    # this newsdesk's next release renames a column of v_syndication (in-process: the view files
+    # come from the package, so the test points the views module at an edited copy)
+    monkeypatch.setattr(views, "SQL_DIR", sql_dir_with(tmp_path, **{"30_v_syndication": rename_republisher}))
+    capsys.readouterr()
+    assert main(["db", "upgrade", "--database", pg_url]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "view analyst_pairs" in err, err
+    assert main(["stats", "--database", pg_url]) == 0
 
 
 # --- every other command checks the revision -------------------------------------------------
@@ -142,7 +147,9 @@ def test_commands_and_tasks_stop_on_a_warehouse_behind(sqlite_url, monkeypatch):
     assert f"revision 0009; this newsdesk's newest is {HEAD}" in current.stdout
     assert "run `newsdesk db upgrade`" in current.stdout
     history = run("db", "history", "--database", sqlite_url).stdout.splitlines()
-    assert history[0].startswith(f"{HEAD}  pending") and history[1].startswith("0009  current")
+    states = [line.split()[:2] for line in history]
+    assert states[0] == [HEAD, "pending"] and ["0009", "current"] in states
+    assert all(state == "pending" for _, state in states[:states.index(["0009", "current"])])
 
     expected = f"is at revision 0009, this newsdesk needs {HEAD}: run `newsdesk db upgrade`"
     for command in (["stats"], ["search", "buffer"], ["poll"], ["export", "-"], ["rollup"], ["dedup"],
