@@ -11,7 +11,7 @@ from ..archive.sitemap import backfill_sitemap
 from ..archive.warc import ImportOptions, domains_from_spec, import_warcs, registry_domains
 from ..reextract import reextract
 from ..times import parse_since
-from .common import add_parser, language_list, loading_engine, print_json, ready_engine, settings
+from .common import add_parser, language_list, loading_engine, positive_int, print_json, ready_engine, settings
 
 STORE_RAW_HELP = ("keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
                   "record in the archive, which re-extraction reads back)")
@@ -76,7 +76,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reprocess", action="store_true", help="re-import files already imported completely")
     p.add_argument("--workers", type=int, default=None,
                    help="extraction processes (default: one per CPU, $NEWSDESK_ARCHIVE_WORKERS; 0: in-process)")
-    p.add_argument("--batch-size", type=int, default=100, help="records per warehouse transaction")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="records per warehouse transaction")
     p.add_argument("--store-raw", action="store_true", help=STORE_RAW_HELP)
     p.add_argument("--no-dedup", action="store_true",
                    help="leave the articles pending for a later dedup run (newsdesk poll, the DAGs)")
@@ -92,7 +92,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--sitemap", action="append", help="sitemap URL to start from (default: robots.txt, then "
                                                       "/news-sitemap.xml and /sitemap.xml); repeatable")
     p.add_argument("--include-undated", action="store_true", help="also take undated entries of plain sitemaps")
-    p.add_argument("--limit", type=int, help="at most this many URLs")
+    p.add_argument("--limit", type=positive_int, help="at most this many URLs")
     p.add_argument("--no-dedup", action="store_true", help="leave the articles pending for a later dedup run")
     p.set_defaults(func=cmd_backfill_sitemap)
     p = add_parser(backfill_sub, "archive", common,
@@ -114,5 +114,5 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="only pages fetched on/after this date (YYYY-MM-DD or ISO timestamp)")
     p.add_argument("--all", action="store_true",
                    help="every stored page (also failed extractions), not only those from older extractor versions")
-    p.add_argument("--limit", type=int, help="at most this many pages")
+    p.add_argument("--limit", type=positive_int, help="at most this many pages")
     p.set_defaults(func=cmd_reextract)
