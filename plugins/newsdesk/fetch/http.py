@@ -226,6 +226,10 @@ class Fetcher:
                 raise FetchError("temporary", f"timeout: {exc.__class__.__name__}", url=current) from None
             except httpx.InvalidURL as exc:
                 raise FetchError("hard", f"invalid URL: {exc}", url=current) from None
+            except httpx.RemoteProtocolError as exc:
+                if "location header" in str(exc):  # httpx parses a redirect's target before we see it
+                    raise FetchError("hard", f"redirect to an invalid URL: {exc}", url=current) from None
+                raise FetchError("temporary", f"connection error: RemoteProtocolError: {exc}", url=current) from None
             except (httpx.TransportError, OSError) as exc:
                 raise FetchError("temporary", f"connection error: {exc.__class__.__name__}: {exc}",
                                  url=current) from None
