@@ -13,6 +13,7 @@ from netcases import PUBLIC_HOST, BoundServer
 
 from newsdesk.config import Settings
 
+
 @pytest.fixture
 def public_server():
     server = BoundServer(PUBLIC_HOST).start()

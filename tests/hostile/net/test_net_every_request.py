@@ -40,7 +40,8 @@ def rss(links) -> bytes:
 
 def article(title: str) -> bytes:
     body = " ".join(f"Sentence {i} of the story about {title} and what followed." for i in range(40))
-    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{body}</p></article></body></html>".encode()
+    return (f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{body}</p></article>"
+            "</body></html>").encode()
 
 
 @pytest.mark.parametrize("host", ALT_LOOPBACK)
@@ -73,7 +74,8 @@ def test_page_redirecting_to_private_notation_fails_with_reason(engine, guarded,
     public_server.add("/moved", status=301, headers={"Location": f"http://2130706433:{internal_server.port}/secret"})
     public_server.add("/fine", body=article("Fine"), headers=HTML)
     with engine.begin() as conn:
-        ids = loads.enqueue_pages(conn, [loads.NewPage(url=public_server.url(p), origin="feed") for p in ("/moved", "/fine")])
+        ids = loads.enqueue_pages(conn, [loads.NewPage(url=public_server.url(p), origin="feed")
+                                         for p in ("/moved", "/fine")])
     stats = pipeline.fetch_pages(engine, guarded, ids)
     assert stats["fetched"] == 1 and stats["fetch_errors"] == 1
     with engine.connect() as conn:
