@@ -82,7 +82,7 @@ def test_registry_refused_in_one_line(quirk, tmp_path, capsys, warehouse_url):
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     err = refuse(capsys, "feeds", "sync", str(path), "--database", warehouse_url)
     assert f"registry {path}" in err and reason in err, err
-    assert "lol" not in err and "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh" not in err
+    assert "lol" not in err and "h" * 100 not in err
     assert not (tmp_path / "fresh").exists()  # refused before a warehouse was made
 
 
