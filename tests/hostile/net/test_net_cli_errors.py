@@ -140,6 +140,7 @@ def test_feeds_discover_bad_url(capsys, url):
     assert "feeds discover: " in one_line(capsys, "feeds", "discover", url)
 
 
+@pytest.mark.slow  # a newsdesk process: seconds of imports
 def test_search_undecodable_bytes_from_outside(sqlite_engine, sqlite_url):
     """The bytes as a terminal in a non-UTF-8 locale hands them over: argv, not a str."""
     done = subprocess.run([NEWSDESK.encode(), b"search", b"caf\xe9", b"--database", sqlite_url.encode()],
@@ -147,6 +148,7 @@ def test_search_undecodable_bytes_from_outside(sqlite_engine, sqlite_url):
     assert done.returncode == 2 and done.stderr.count(b"\n") == 1 and b"undecodable bytes" in done.stderr, done.stderr
 
 
+@pytest.mark.slow  # a newsdesk process: seconds of imports
 def test_bad_database_url_from_outside(tmp_path):
     (tmp_path / "afile").write_text("x")
     done = subprocess.run([NEWSDESK, "stats", "--database", f"sqlite:///{tmp_path}/afile/w.db"], capture_output=True,

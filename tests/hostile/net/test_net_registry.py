@@ -139,6 +139,7 @@ def test_registry_refused_by_poll_and_dry_run_too(tmp_path, capsys, warehouse_ur
     assert "aliases" in refuse(capsys, "feeds", "sync", "--dry-run", str(path), "--database", warehouse_url)
 
 
+@pytest.mark.slow  # a newsdesk process: seconds of imports
 def test_billion_laughs_from_outside(tmp_path):
     """As run by hand: `newsdesk feeds sync` on 400 bytes of nested aliases, measured from outside."""
     path = tmp_path / "laughs.yaml"
