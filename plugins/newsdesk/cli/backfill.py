@@ -9,6 +9,7 @@ from datetime import timedelta
 from ..archive import locate
 from ..archive.sitemap import backfill_sitemap
 from ..archive.warc import ImportOptions, domains_from_spec, import_warcs, registry_domains
+from ..config import UserError
 from ..reextract import reextract
 from ..times import parse_since
 from .common import add_parser, language_list, loading_engine, positive_int, print_json, ready_engine, settings
@@ -32,8 +33,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if not files or (missing and len(missing) == len(files)) else 0
 
 
+def _since(value: str | None, option: str):
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise UserError(f"{option}: {exc}") from None
+
+
 def cmd_backfill_sitemap(args: argparse.Namespace) -> int:
-    report = backfill_sitemap(loading_engine(args), settings(args), args.source, parse_since(args.since),
+    since = _since(args.since, "--since")
+    report = backfill_sitemap(loading_engine(args), settings(args), args.source, since,
                               include_undated=args.include_undated, limit=args.limit,
                               sitemaps=args.sitemap or None, run_dedup=not args.no_dedup)
     print_json(report)
@@ -41,9 +50,9 @@ def cmd_backfill_sitemap(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill_archive(args: argparse.Namespace) -> int:
+    start = _since(args.from_date, "--from")
+    end = _since(args.to_date, "--to") + timedelta(days=1) if args.to_date else start + timedelta(days=1)
     warehouse = loading_engine(args)
-    start = parse_since(args.from_date)
-    end = parse_since(args.to_date) + timedelta(days=1) if args.to_date else start + timedelta(days=1)
     files = locate.files_for_interval(args.root, start, end)
     options = ImportOptions(domains=domains_from_spec(args.domains, warehouse), languages=language_list(args.languages),
                             reprocess=args.reprocess, workers=args.workers, progress=not args.quiet,

@@ -154,3 +154,16 @@ def test_bad_database_url_from_outside(tmp_path):
     done = subprocess.run([NEWSDESK, "stats", "--database", f"sqlite:///{tmp_path}/afile/w.db"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "which is a file" in done.stderr, done.stderr
+
+
+def test_backfill_sitemap_unknown_source(capsys, ready_url):
+    err = one_line(capsys, "backfill", "sitemap", "nosuchsource", "--database", ready_url)
+    assert "unknown source 'nosuchsource'" in err
+
+
+@pytest.mark.parametrize("argv", [["backfill", "sitemap", "news.example", "--since", "yesterday"],
+                                  ["backfill", "archive", "--root", "/nonexistent", "--from", "notadate"]],
+                         ids=["sitemap_since", "archive_from"])
+def test_backfill_bad_date(capsys, tmp_path, argv):
+    err = one_line(capsys, *argv, "--database", f"sqlite:///{tmp_path / 'w.db'}")
+    assert "not a date" in err and not (tmp_path / "w.db").exists()

@@ -141,7 +141,7 @@ def to_internal(host, port, *args, **kwargs):
 
 
 @given(host=st.one_of(hosts, st.text(max_size=30)), notation=notations(private_ints))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_refused_address_never_connected_to(trap, host, notation):
     from newsdesk.config import Settings
 
