@@ -17,6 +17,7 @@ when the scheduler parses the DAG files, from the environment only.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -86,6 +87,8 @@ class Settings:
                                  minimum=1)
     max_redirects: int = option(5, "redirect hops before giving up", minimum=0)
     allow_private_addresses: bool = option(False, "allow loopback / private / link-local targets (tests, intranets)")
+    allow_networks: str | None = option(None, "comma-separated networks (CIDR) allowed although private, e.g. an "
+                                        "intranet's `10.20.0.0/16`; every other private address stays refused")
     http_proxy: str | None = option(None, "send every request through this HTTP proxy (the offline snapshot uses it)",
                                     secret=True)
     http_concurrency: int = option(16, "concurrent requests per task", minimum=1)
@@ -106,6 +109,7 @@ class Settings:
                                      "(inside Airflow its `[metrics]` settings decide)")
     statsd_port: int = option(8125, "port of `NEWSDESK_STATSD_HOST`", minimum=1)
     statsd_prefix: str = option("newsdesk", "prefix of every metric name sent to `NEWSDESK_STATSD_HOST`")
+    max_registry_bytes: int = option(4 * 1024 * 1024, "cap on the size of a registry file (YAML)", minimum=1)
     # --- work sizes
     batch_size: int = option(50, "ids per mapped task", minimum=1)
     max_pages_per_run: int = option(5000, "pages fetched per run at most", minimum=1)
@@ -225,6 +229,8 @@ class FieldSpec:
             value = str(raw).strip()
             if self.name == "database_url" and "://" not in value:
                 raise ValueError("not a database URL (sqlite:///path/to/file.db or postgresql://user@host/db)")
+            if self.name == "allow_networks":
+                _check_networks(value)
             return value
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"must be at least {self.minimum:g}")
@@ -233,6 +239,18 @@ class FieldSpec:
     @property
     def type_name(self) -> str:
         return {bool: "boolean", int: "integer", float: "number", str: "text"}[self.kind]
+
+
+def _check_networks(value: str) -> None:
+    """ValueError naming the first entry of a comma-separated list that is no network."""
+    for item in value.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a network (CIDR like 10.1.0.0/16 or an address)") from None
 
 
 def _field_specs() -> dict[str, FieldSpec]:

@@ -40,7 +40,8 @@ def canonicalize_url(url: str) -> str:
     """Normalise a URL for identity: lower-case scheme and host, no default port,
     no fragment, no tracking parameters, sorted query, normalised percent-encoding.
 
-    The path keeps its case and trailing slash: servers differ on both.
+    The path keeps its case and trailing slash: servers differ on both. ValueError for a URL
+    that cannot be split (a port out of range or not a number, a broken IPv6 literal).
     """
     url = url.strip()
     parts = urlsplit(url)
@@ -51,6 +52,8 @@ def canonicalize_url(url: str) -> str:
     except UnicodeError:
         pass
     port = parts.port if parts.port and _DEFAULT_PORTS.get(scheme) != parts.port else None
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"

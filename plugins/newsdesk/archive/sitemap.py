@@ -25,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 
 from .. import pipeline
-from ..config import Settings
+from ..config import Settings, UserError
 from ..feeds.parse import FeedParseError, parse_feed
 from ..fetch import Fetcher, FetchError
 from ..storage import loads, schema
@@ -49,6 +49,10 @@ class SitemapScan:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
+class UnknownSource(UserError, ValueError):
+    """A source spec that names no source and is no domain or URL (the CLI: one line, exit 2)."""
+
+
 def resolve_source(engine: Engine, spec: str) -> tuple[int, str]:
     """(source id, homepage) for a source name, a domain or a homepage URL."""
     s = schema.sources
@@ -60,7 +64,7 @@ def resolve_source(engine: Engine, spec: str) -> tuple[int, str]:
         if row is not None:
             return row.id, row.homepage or f"https://{row.domain}/"
         if "://" not in spec and "." not in spec:
-            raise ValueError(f"unknown source {spec!r}: give a registry name, a domain or a homepage URL")
+            raise UnknownSource(f"unknown source {spec!r}: give a registry name, a domain or a homepage URL")
         sid = loads.source_for_domain(conn, domain)
         homepage = spec if "://" in spec else f"https://{domain}/"
         return sid, homepage

@@ -46,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         Settings.from_env(database_url=getattr(args, "database", None))
         return args.func(args)
     except UserError as exc:  # a bad setting, file or value; a warehouse missing, behind, or held by a view
-        print(f"newsdesk: {exc}", file=sys.stderr)
+        print(f"newsdesk: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except (sa_exc.NoSuchModuleError, sa_exc.ArgumentError) as exc:
+        if verbose:
+            raise
+        print(f"newsdesk: database URL: {one_line(str(exc))} (-v for the traceback)", file=sys.stderr)
         return 2
     except sa_exc.OperationalError as exc:
         if verbose:
@@ -57,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsdesk: warehouse {make_url(url).render_as_string(hide_password=True)}: {reason}"
               " (-v for the traceback)", file=sys.stderr)
         return 2
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    """A message as one line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ from ..analytics.export import export
 from ..analytics.report import write_report
 from ..analytics.rollup import refresh_all
 from ..analytics.search import format_stories, search
-from .common import add_parser, date_argument, reader_engine, ready_engine
+from .common import add_parser, check_text, date_argument, positive_int, reader_engine, ready_engine
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    check_text(query=args.query, source=args.source, language=args.language)
     stories = search(reader_engine(args), " ".join(args.query), since=args.since, source=args.source,
                      language=args.language, limit=args.limit)
     if args.json:
@@ -60,7 +61,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--since", type=date_argument, metavar="DATE", help="published at or after (YYYY-MM-DD or ISO)")
     p.add_argument("--source", help="only articles of this source (its name, host or publisher)")
     p.add_argument("--language", help="only articles in this language (ISO 639-1, prefix match)")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=positive_int, default=20, help="at most this many stories (default 20)")
     p.add_argument("--json", action="store_true", help="JSON output, with each story's copies")
     p.set_defaults(func=cmd_search)
 
@@ -72,7 +73,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
                    help="default: from OUT's suffix, else parquet (csv for '-')")
     p.add_argument("--partition-by", choices=["day"],
                    help="parquet: OUT is a folder with one file per UTC day (day=YYYY-MM-DD/), for large exports")
-    p.add_argument("--chunk-size", type=int, default=2000, help="rows per fetch and per write")
+    p.add_argument("--chunk-size", type=positive_int, default=2000, help="rows per fetch and per write")
     p.set_defaults(func=cmd_export)
 
     p = add_parser(sub, "report", common, help="a self-contained HTML report with charts")

@@ -9,9 +9,10 @@ from datetime import timedelta
 from ..archive import locate
 from ..archive.sitemap import backfill_sitemap
 from ..archive.warc import ImportOptions, domains_from_spec, import_warcs, registry_domains
+from ..config import UserError
 from ..reextract import reextract
 from ..times import parse_since
-from .common import add_parser, language_list, loading_engine, print_json, ready_engine, settings
+from .common import add_parser, language_list, loading_engine, positive_int, print_json, ready_engine, settings
 
 STORE_RAW_HELP = ("keep a compressed copy of every page in the warehouse (default: raw_pages points at the "
                   "record in the archive, which re-extraction reads back)")
@@ -32,8 +33,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if not files or (missing and len(missing) == len(files)) else 0
 
 
+def _since(value: str | None, option: str):
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise UserError(f"{option}: {exc}") from None
+
+
 def cmd_backfill_sitemap(args: argparse.Namespace) -> int:
-    report = backfill_sitemap(loading_engine(args), settings(args), args.source, parse_since(args.since),
+    since = _since(args.since, "--since")
+    report = backfill_sitemap(loading_engine(args), settings(args), args.source, since,
                               include_undated=args.include_undated, limit=args.limit,
                               sitemaps=args.sitemap or None, run_dedup=not args.no_dedup)
     print_json(report)
@@ -41,9 +50,9 @@ def cmd_backfill_sitemap(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill_archive(args: argparse.Namespace) -> int:
+    start = _since(args.from_date, "--from")
+    end = _since(args.to_date, "--to") + timedelta(days=1) if args.to_date else start + timedelta(days=1)
     warehouse = loading_engine(args)
-    start = parse_since(args.from_date)
-    end = parse_since(args.to_date) + timedelta(days=1) if args.to_date else start + timedelta(days=1)
     files = locate.files_for_interval(args.root, start, end)
     options = ImportOptions(domains=domains_from_spec(args.domains, warehouse), languages=language_list(args.languages),
                             reprocess=args.reprocess, workers=args.workers, progress=not args.quiet,
@@ -76,7 +85,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reprocess", action="store_true", help="re-import files already imported completely")
     p.add_argument("--workers", type=int, default=None,
                    help="extraction processes (default: one per CPU, $NEWSDESK_ARCHIVE_WORKERS; 0: in-process)")
-    p.add_argument("--batch-size", type=int, default=100, help="records per warehouse transaction")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="records per warehouse transaction")
     p.add_argument("--store-raw", action="store_true", help=STORE_RAW_HELP)
     p.add_argument("--no-dedup", action="store_true",
                    help="leave the articles pending for a later dedup run (newsdesk poll, the DAGs)")
@@ -92,7 +101,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--sitemap", action="append", help="sitemap URL to start from (default: robots.txt, then "
                                                       "/news-sitemap.xml and /sitemap.xml); repeatable")
     p.add_argument("--include-undated", action="store_true", help="also take undated entries of plain sitemaps")
-    p.add_argument("--limit", type=int, help="at most this many URLs")
+    p.add_argument("--limit", type=positive_int, help="at most this many URLs")
     p.add_argument("--no-dedup", action="store_true", help="leave the articles pending for a later dedup run")
     p.set_defaults(func=cmd_backfill_sitemap)
     p = add_parser(backfill_sub, "archive", common,
@@ -114,5 +123,5 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="only pages fetched on/after this date (YYYY-MM-DD or ISO timestamp)")
     p.add_argument("--all", action="store_true",
                    help="every stored page (also failed extractions), not only those from older extractor versions")
-    p.add_argument("--limit", type=int, help="at most this many pages")
+    p.add_argument("--limit", type=positive_int, help="at most this many pages")
     p.set_defaults(func=cmd_reextract)

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from .. import pipeline
+from ..config import UserError
 from ..dedup import reclean_learned, reset_cjk
-from ..feeds import discover_feeds, enable_feed, feed_status, registry_changes
-from ..fetch import Fetcher
+from ..feeds import discover_feeds, enable_feed, feed_status, load_registry, registry_changes
+from ..fetch import Fetcher, FetchError
 from ..offline import run_offline
 from ..storage import db
 from .common import (
@@ -17,6 +18,7 @@ from .common import (
     engine,
     existing_engine,
     loading_engine,
+    positive_int,
     print_json,
     reader_engine,
     ready_engine,
@@ -80,6 +82,7 @@ def cmd_db_history(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_sync(args: argparse.Namespace) -> int:
+    load_registry(args.file)  # a bad registry is refused before any warehouse is made
     if args.dry_run:
         print_json({"dry_run": True, **registry_changes(existing_engine(args), args.file)})
         return 0
@@ -114,15 +117,26 @@ def cmd_feeds_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_discover(args: argparse.Namespace) -> int:
+    refused: list[tuple[str, str]] = []
     with Fetcher(settings(args)) as fetcher:
-        found = discover_feeds(args.url, fetcher)
+        try:
+            found = discover_feeds(args.url, fetcher, refused)
+        except FetchError as exc:
+            raise UserError(f"feeds discover: {exc}") from None
     for url in found:
         print(url)
+    if refused and not found:
+        raise UserError(f"feeds discover: {args.url} advertises only refused feeds: "
+                        + "; ".join(f"{link}: {why}" for link, why in refused[:3]))
+    for link, why in refused:
+        print(f"newsdesk: skipped {link}: {why}", file=sys.stderr)
     return 0 if found else 1
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     # with a registry to sync a new warehouse has work to do; without one a new path is a typo
+    if args.registry:
+        load_registry(args.registry)  # a bad registry is refused before any warehouse is made
     warehouse = loading_engine(args) if args.registry else ready_engine(args)
     print_json(pipeline.run_round(warehouse, settings(args), registry=args.registry))
     return 0
@@ -190,7 +204,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p = add_parser(
         sub, "dedup", common, help="cluster the pending articles (after import --no-dedup, or beside the DAGs)"
     )
-    p.add_argument("--limit", type=int, help="at most this many articles")
+    p.add_argument("--limit", type=positive_int, help="at most this many articles")
     p.add_argument("--reclean", action="store_true",
                    help="instead: clean again the articles whose clean text kept a line their site has "
                         "learned as boilerplate since (warehouses deduplicated by earlier versions)")

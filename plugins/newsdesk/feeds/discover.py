@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html as lxml_html
 
 from ..charset import decode_html
+from ..fetch.address import AddressError, AddressRefused
 from .parse import FeedParseError, parse_feed
 
 FEED_TYPES = frozenset({
@@ -42,12 +43,26 @@ def feed_links(page: str | bytes, base_url: str, content_type: str | None = None
     return found
 
 
-def discover_feeds(url: str, fetcher) -> list[str]:
-    """Fetch ``url`` and return the feeds it links to (the URL itself if it already is a feed)."""
+def discover_feeds(url: str, fetcher, refused: list | None = None) -> list[str]:
+    """Fetch ``url`` and return the feeds it links to (the URL itself if it already is a feed).
+
+    Advertised feeds whose address the fetcher's policy refuses (a homepage pointing into the
+    bot's own network) are left out, each with its reason appended to ``refused``."""
     result = fetcher.get(url, accept="text/html, application/xhtml+xml;q=0.9, */*;q=0.5")
     found = feed_links(result.body, result.final_url, result.headers.get("content-type"))
     if found:
-        return found
+        allowed = []
+        for link in found:
+            try:
+                fetcher.policy.check_url(link, resolve=True, timeout=fetcher.settings.connect_timeout)
+            except AddressRefused as exc:
+                if refused is not None:
+                    refused.append((link, str(exc)))
+                continue
+            except AddressError:
+                pass  # does not resolve now: still what the page advertises
+            allowed.append(link)
+        return allowed
     try:
         parse_feed(result.body, result.final_url, result.headers.get("content-type"))
     except FeedParseError:

@@ -13,6 +13,12 @@
 ``sync_registry`` is idempotent: sources are upserted by name, feeds by URL; a feed
 no longer listed is deactivated (never deleted: its pages and poll history stay).
 ``registry_changes`` says what a sync would add, change and deactivate, writing nothing.
+
+The file is untrusted input: it is read up to ``NEWSDESK_MAX_REGISTRY_BYTES``, must be UTF-8,
+and is parsed by YAML's safe loader with aliases refused (a registry needs none, and a few
+hundred bytes of nested aliases expand to gigabytes: "billion laughs"). Every problem is a
+``RegistryError`` (a ``UserError``: one line, exit 2 at the CLI) whose message quotes values
+clipped, never expanded.
 """
 
 from __future__ import annotations
@@ -25,13 +31,74 @@ import yaml
 from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Engine
 
+from ..config import UserError, option_from_env
 from ..storage.loads import upsert, utcnow
 from ..storage.schema import feeds, sources
 from ..urls import domain_of
 
 
-class RegistryError(ValueError):
+class RegistryError(UserError, ValueError):
     """The registry file is invalid; the message names the offending entry."""
+
+
+# libyaml when PyYAML has it: a few MB parse in milliseconds, and it caps nesting depth itself
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _show(value, limit: int = 80) -> str:
+    """``repr(value)`` clipped: an error message never carries a whole hostile value."""
+    if isinstance(value, (dict, list, tuple, set)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit]) + "…"
+    return text if len(text) <= limit + 4 else text[:limit] + "…"
+
+
+def _keys(keys) -> str:
+    return ", ".join(_show(k) for k in sorted(map(str, keys))[:5])
+
+
+def _one_line_yaml_error(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or exc.__class__.__name__
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return " ".join(str(problem).split())[:200] + where
+
+
+def read_registry_text(path: Path, max_bytes: int | None = None) -> str:
+    """The file's text: at most ``max_bytes`` (default ``NEWSDESK_MAX_REGISTRY_BYTES``), UTF-8."""
+    cap = option_from_env("max_registry_bytes") if max_bytes is None else max_bytes
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(cap + 1)
+    except FileNotFoundError:
+        raise RegistryError(f"registry {path}: no such file") from None
+    except IsADirectoryError:
+        raise RegistryError(f"registry {path}: is a directory, not a YAML file") from None
+    except OSError as exc:
+        raise RegistryError(f"registry {path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > cap:
+        raise RegistryError(f"registry {path}: larger than {cap} bytes (NEWSDESK_MAX_REGISTRY_BYTES)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"registry {path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                            f"{exc.start})") from None
+
+
+def parse_registry_yaml(text: str, path: Path):
+    """The YAML document as plain data (safe loader: no ``!!python/...`` tags), aliases refused.
+    Events are read first, flat, so an alias is refused before anything is composed."""
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                raise RegistryError(f"registry {path}: aliases (*name) are not allowed in a registry (line "
+                                    f"{mark.line + 1}, column {mark.column + 1})")
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"registry {path}: invalid YAML: {_one_line_yaml_error(exc)}") from None
+    except RecursionError:
+        raise RegistryError(f"registry {path}: invalid YAML: nested too deeply") from None
 
 
 @dataclass(frozen=True)
@@ -70,12 +137,9 @@ def split_registry_ref(ref: str | Path) -> tuple[Path, str]:
     return Path(path), section or "sources"
 
 
-def load_registry(path: str | Path) -> list[SourceSpec]:
+def load_registry(path: str | Path, max_bytes: int | None = None) -> list[SourceSpec]:
     path, section = split_registry_ref(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"registry {path}: invalid YAML: {exc}") from None
+    data = parse_registry_yaml(read_registry_text(path, max_bytes), path)
     if not isinstance(data, dict) or not isinstance(data.get(section), list):
         raise RegistryError(f"registry {path}: expected a mapping with a {section!r} list at the top")
     specs: list[SourceSpec] = []
@@ -89,19 +153,19 @@ def load_registry(path: str | Path) -> list[SourceSpec]:
         if not isinstance(name, str) or not name.strip():
             raise RegistryError(f"{where}: 'name' is required")
         name = name.strip()
-        where = f"{where} ({name!r})"
+        where = f"{where} ({_show(name)})"
         unknown = set(raw) - {"name", "homepage", "language", "feeds"}
         if unknown:
-            raise RegistryError(f"{where}: unknown keys {sorted(unknown)}")
+            raise RegistryError(f"{where}: unknown keys {_keys(unknown)}")
         if name in names:
             raise RegistryError(f"{where}: duplicate name, already used by sources[{names[name]}]")
         names[name] = index
         homepage = raw.get("homepage")
         if not _is_http_url(homepage):
-            raise RegistryError(f"{where}: 'homepage' must be an http(s) URL, got {homepage!r}")
+            raise RegistryError(f"{where}: 'homepage' must be an http(s) URL, got {_show(homepage)}")
         language = raw.get("language")
         if language is not None and (not isinstance(language, str) or not 2 <= len(language) <= 16):
-            raise RegistryError(f"{where}: 'language' must be a language code like 'en', got {language!r}")
+            raise RegistryError(f"{where}: 'language' must be a language code like 'en', got {_show(language)}")
         raw_feeds = raw.get("feeds") or []
         if not isinstance(raw_feeds, list):
             raise RegistryError(f"{where}: 'feeds' must be a list of URLs")
@@ -112,19 +176,19 @@ def load_registry(path: str | Path) -> list[SourceSpec]:
             if isinstance(item, dict):
                 unknown = set(item) - {"url", "kind", "interval"}
                 if unknown:
-                    raise RegistryError(f"{fwhere}: unknown keys {sorted(unknown)}")
+                    raise RegistryError(f"{fwhere}: unknown keys {_keys(unknown)}")
                 url, kind, interval = item.get("url"), item.get("kind", "feed"), item.get("interval")
                 if kind not in ("feed", "sitemap"):
-                    raise RegistryError(f"{fwhere}: 'kind' must be 'feed' or 'sitemap', got {kind!r}")
+                    raise RegistryError(f"{fwhere}: 'kind' must be 'feed' or 'sitemap', got {_show(kind)}")
                 if interval is not None and (not isinstance(interval, int) or interval < 60):
-                    raise RegistryError(f"{fwhere}: 'interval' must be whole seconds >= 60, got {interval!r}")
+                    raise RegistryError(f"{fwhere}: 'interval' must be whole seconds >= 60, got {_show(interval)}")
             else:
                 url = item
             if not _is_http_url(url):
-                raise RegistryError(f"{fwhere}: must be an http(s) URL, got {url!r}")
+                raise RegistryError(f"{fwhere}: must be an http(s) URL, got {_show(url)}")
             url = url.strip()
             if url in feed_owner:
-                raise RegistryError(f"{fwhere}: feed {url} is already listed by source {feed_owner[url]!r}")
+                raise RegistryError(f"{fwhere}: feed {url[:200]} is already listed by source {_show(feed_owner[url])}")
             feed_owner[url] = name
             feed_specs.append(FeedSpec(url=url, kind=kind, interval_s=interval))
         specs.append(SourceSpec(name=name, homepage=homepage.strip(), language=language,

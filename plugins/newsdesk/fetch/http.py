@@ -6,31 +6,29 @@
 
 Every request:
 
-* only ``http``/``https``; the host is resolved and private, loopback, link-local,
-  reserved and multicast addresses are refused (unless
-  ``settings.allow_private_addresses``), again on every redirect hop;
+* only ``http``/``https``; the host is read in every IPv4/IPv6 notation and resolved once,
+  private, loopback, link-local, reserved and multicast addresses are refused (unless
+  ``settings.allow_private_addresses`` or ``settings.allow_networks``), again on every
+  redirect hop, and the connection goes to the addresses checked (``fetch.address``,
+  ``fetch.transport``);
 * redirects are followed by hand (``settings.max_redirects``, loops detected);
 * the *decoded* body is capped at ``settings.max_body_bytes`` while streaming, with
   our own incremental gzip/deflate decoder so a small gzip bomb never expands in
   memory past the cap;
-* connect/read timeouts plus an overall deadline ``settings.total_timeout`` checked
-  between chunks, so a trickling server cannot hold a worker;
+* connect/read timeouts plus an overall deadline ``settings.total_timeout`` that bounds
+  every socket operation of the request and its redirects (connect, TLS, response
+  headers, body), so a trickling server cannot hold a worker;
 * through ``settings.http_proxy`` when set (the proxy resolves names, so only
   IP-literal targets are checked).
 
 Thread safety: a ``Fetcher`` may be shared by threads. It holds one
 ``httpx.Client`` (whose connection pool is thread-safe) and no other mutable state;
 ``map_concurrent`` callers typically share one fetcher across the pool.
-
-Known limit: the address check resolves the name before httpx resolves it again,
-so a DNS-rebinding server with a zero TTL could pass the check; put the bot behind
-an egress proxy (``NEWSDESK_HTTP_PROXY``) where that matters.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -41,6 +39,8 @@ import httpx
 
 from ..config import Settings
 from ..times import parse_http_date
+from .address import AddressError, AddressPolicy, parse_ip, refusal_reason
+from .transport import pinned_transport, request_deadline
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
@@ -108,45 +108,51 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def is_blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local, reserved, multicast, unspecified or otherwise non-global."""
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified or not ip.is_global)
+    """Private, loopback, link-local, reserved, multicast, unspecified or otherwise non-global
+    (an IPv6 address carrying an IPv4 one is judged by that)."""
+    return refusal_reason(ip) is not None
 
 
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address an IP-literal host names, in any notation (``127.1``, ``0x7f000001``); None otherwise."""
     try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
+        return parse_ip(host)
+    except AddressError:
         return None
 
 
+_STRICT = AddressPolicy()
+
+
 def is_private_url(url: str) -> bool:
-    """True when the URL names ``localhost`` or a blocked IP literal (no DNS lookup).
+    """True when the URL names ``localhost``, a blocked IP literal in any notation, or a host
+    that is no valid address although it ends in a number (no DNS lookup).
 
     Used to drop feed entries that point into the bot's own network."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    ip = ip_literal(host)
-    return ip is not None and is_blocked_ip(ip)
+    try:
+        _STRICT.check_url(url)
+    except AddressError as exc:
+        return not str(exc).startswith("invalid URL")
+    return False
 
 
 class Fetcher:
     """Conditional GETs with size, time and address limits (see module docstring)."""
 
-    def __init__(self, settings: Settings | None = None, *, transport: httpx.BaseTransport | None = None):
+    def __init__(self, settings: Settings | None = None, *, transport: httpx.BaseTransport | None = None,
+                 resolver=None):
+        """``transport``: a replacement for the network (tests); ``resolver``: in place of
+        ``socket.getaddrinfo`` (tests of names with several addresses)."""
         self.settings = settings or Settings.from_env()
         s = self.settings
+        self.policy = AddressPolicy.from_settings(s, resolver)
         self._timeout = httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout,
                                       pool=s.total_timeout)
         limits = httpx.Limits(max_connections=max(s.http_concurrency * 2, 10),
                               max_keepalive_connections=max(s.http_concurrency, 5))
         self._client = httpx.Client(
-            follow_redirects=False, timeout=self._timeout, limits=limits, proxy=s.http_proxy or None,
-            transport=transport, trust_env=False,
+            follow_redirects=False, timeout=self._timeout, limits=limits,
+            transport=transport or pinned_transport(self.policy, limits, s.http_proxy), trust_env=False,
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
 
@@ -162,38 +168,22 @@ class Fetcher:
 
     # -- checks ------------------------------------------------------------
     def check_url(self, url: str) -> None:
-        """Raise FetchError(hard) unless ``url`` is http(s) to an allowed address."""
+        """Raise FetchError(hard) unless ``url`` is http(s) to an allowed host. What needs no
+        resolver is checked here (IP literals in any notation, ``localhost``); names are
+        resolved and checked when the connection is made (``fetch.transport``)."""
         try:
             parts = urlsplit(url)
-            port = parts.port
+            parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
             raise FetchError("hard", f"invalid URL: {exc}", url=url) from None
         if parts.scheme.lower() not in ("http", "https"):
             raise FetchError("hard", f"unsupported URL scheme {parts.scheme!r}", url=url)
-        host = (parts.hostname or "").rstrip(".")
-        if not host:
+        if not (parts.hostname or "").strip("[]."):
             raise FetchError("hard", "URL has no host", url=url)
-        if self.settings.allow_private_addresses:
-            return
-        literal = ip_literal(host)
-        if literal is not None:
-            if is_blocked_ip(literal):
-                raise FetchError("hard", f"blocked address {literal} (private/loopback/reserved)", url=url)
-            return
-        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-            raise FetchError("hard", f"blocked host {host}", url=url)
-        if self.settings.http_proxy:
-            return  # the proxy resolves the name
         try:
-            infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
-                                       type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise FetchError("temporary", f"cannot resolve host {host}: {exc}", url=url) from None
-        for info in infos:
-            ip = ip_literal(info[4][0])
-            if ip is not None and is_blocked_ip(ip):
-                raise FetchError("hard", f"blocked address {ip} for host {host} (private/loopback/reserved)",
-                                 url=url)
+            self.policy.check_host(parts.hostname)
+        except AddressError as exc:
+            raise FetchError(exc.kind, str(exc), url=url) from None
 
     # -- the request -------------------------------------------------------
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
@@ -201,7 +191,7 @@ class Fetcher:
         """GET ``url``; 2xx and 304 return a FetchResult, anything else raises FetchError."""
         s = self.settings
         started = time.monotonic()
-        deadline = started + s.total_timeout
+        deadline_at = started + s.total_timeout
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -209,6 +199,11 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if accept:
             headers["Accept"] = accept
+        with request_deadline(deadline_at):
+            return self._follow(url, headers, started, deadline_at)
+
+    def _follow(self, url: str, headers: dict, started: float, deadline: float) -> FetchResult:
+        s = self.settings
         current = url
         seen = {url}
         redirects: list[str] = []
@@ -222,10 +217,19 @@ class Fetcher:
             try:
                 request = self._client.build_request("GET", current, headers=headers, timeout=timeout)
                 response = self._client.send(request, stream=True)
+            except AddressError as exc:  # the connection's own check (fetch.transport): names, every address
+                raise FetchError(exc.kind, str(exc), url=current) from None
             except httpx.TimeoutException as exc:
+                if time.monotonic() >= deadline:
+                    raise FetchError("temporary", f"total timeout of {s.total_timeout:g}s exceeded before the "
+                                     "response headers were read", url=current) from None
                 raise FetchError("temporary", f"timeout: {exc.__class__.__name__}", url=current) from None
             except httpx.InvalidURL as exc:
                 raise FetchError("hard", f"invalid URL: {exc}", url=current) from None
+            except httpx.RemoteProtocolError as exc:
+                if "location header" in str(exc):  # httpx parses a redirect's target before we see it
+                    raise FetchError("hard", f"redirect to an invalid URL: {exc}", url=current) from None
+                raise FetchError("temporary", f"connection error: RemoteProtocolError: {exc}", url=current) from None
             except (httpx.TransportError, OSError) as exc:
                 raise FetchError("temporary", f"connection error: {exc.__class__.__name__}: {exc}",
                                  url=current) from None
@@ -280,6 +284,9 @@ class Fetcher:
                                      status=response.status_code)
             decoder.flush(out, cap)
         except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline:
+                raise FetchError("temporary", f"total timeout of {self.settings.total_timeout:g}s exceeded "
+                                 "while reading the body", url=url, status=response.status_code) from None
             raise FetchError("temporary", f"timeout while reading the body: {exc.__class__.__name__}",
                              url=url, status=response.status_code) from None
         except (httpx.TransportError, OSError) as exc:
