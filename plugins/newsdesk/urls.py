@@ -36,6 +36,28 @@ def is_tracking_param(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+def url_problem(url) -> str | None:
+    """Why ``url`` cannot be a page of the warehouse (not http(s), no host, a port out of range,
+    a broken IPv6 literal, spaces or control characters in the host), or None when it can.
+    Feeds, sitemaps and archives check every item's URL with it, so a bad one is set aside
+    with this reason instead of failing its neighbours in ``canonicalize_url``."""
+    if not isinstance(url, str) or not url.strip():
+        return "no URL"
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+        host = parts.hostname
+    except ValueError as exc:
+        return f"invalid URL: {exc}"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return f"not an http(s) URL: scheme {parts.scheme!r}" if parts.scheme else "not an absolute URL"
+    if not host:
+        return "URL without a host"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in host):
+        return "invalid URL: spaces or control characters in the host"
+    return None
+
+
 def canonicalize_url(url: str) -> str:
     """Normalise a URL for identity: lower-case scheme and host, no default port,
     no fragment, no tracking parameters, sorted query, normalised percent-encoding.
