@@ -25,6 +25,9 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "at_", "stm_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longer URLs are not pages: browsers stop near 2,000 characters, and a URL is a key of the
+# warehouse (a B-tree entry of PostgreSQL holds at most 2,704 bytes).
+MAX_URL_CHARS = 2000
 # The public suffix list as tldextract ships it: never fetched, never cached on disk, so a
 # publisher is the same on every machine running one version. Private suffixes count
 # (foo.github.io and bar.github.io are two publishers).
@@ -43,6 +46,8 @@ def url_problem(url) -> str | None:
     with this reason instead of failing its neighbours in ``canonicalize_url``."""
     if not isinstance(url, str) or not url.strip():
         return "no URL"
+    if len(url) > MAX_URL_CHARS:
+        return f"URL longer than {MAX_URL_CHARS} characters"
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number

@@ -90,8 +90,9 @@ def _parse_with_feedparser(body: bytes, url: str, content_type: str | None) -> P
                                   resolve_relative_uris=False)
     entries: list[FeedEntry] = []
     rejected: list[tuple[str, str]] = []
+    raw_links = _lost_links(parsed, body, content_type)
     for index, item in enumerate(parsed.entries):
-        _isolated(index, item, lambda it: _entry_from_feedparser(it, url), entries, rejected)
+        _isolated(index, item, lambda it: _entry_from_feedparser(it, url, raw_links.get(index)), entries, rejected)
     ttl = _int(parsed.feed.get("ttl"))
     return ParsedFeed(title=_clean(parsed.feed.get("title")), entries=entries, ttl_minutes=ttl,
                       kind=version or "unknown", rejected=rejected)
@@ -125,9 +126,25 @@ def _mojibake(parsed) -> bool:
     return "\ufffd" in probe
 
 
-def _entry_from_feedparser(item, feed_url: str) -> FeedEntry | None:
+def _lost_links(parsed, body: bytes, content_type: str | None) -> dict[int, str]:
+    """Links feedparser blanked because it could not resolve them against the feed's URL (a
+    broken IPv6 literal): read again without a base, by entry position, so that such an entry
+    is set aside with its reason instead of vanishing. Empty for almost every feed."""
+    lost = [i for i, item in enumerate(parsed.entries)
+            if not item.get("link") and any(isinstance(link, dict) and not link.get("href")
+                                            for link in item.get("links") or [])]
+    if not lost:
+        return {}
+    headers = {"content-type": content_type} if content_type else {}
+    raw = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    if len(raw.entries) != len(parsed.entries):
+        return {}
+    return {i: link for i in lost if (link := _clean(raw.entries[i].get("link")))}
+
+
+def _entry_from_feedparser(item, feed_url: str, raw_link: str | None = None) -> FeedEntry | None:
     guid = _clean(item.get("id"))
-    link = _clean(item.get("link"))
+    link = _clean(item.get("link")) or raw_link
     if not link:
         for candidate in item.get("links", []) or []:
             if candidate.get("href") and candidate.get("rel", "alternate") == "alternate":
@@ -170,12 +187,14 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
 
 def _json_entry(item, base: str) -> FeedEntry | None:
     if not isinstance(item, dict):
-        return None
+        raise _Rejected(repr(item)[:300], f"item is a {type(item).__name__}, not a JSON object")
     guid = str(item["id"]) if item.get("id") is not None else None
     link = item.get("url") or item.get("external_url")
     if not link and guid and _is_http(guid):
         link = guid
-    absolute = _page_url(link if isinstance(link, str) else None, base)
+    if link is not None and not isinstance(link, str):
+        raise _Rejected(repr(link)[:300], f"url is a {type(link).__name__}, not a string")
+    absolute = _page_url(link, base)
     if not absolute:
         return None
     published = _iso_date(item.get("date_published")) or _iso_date(item.get("date_modified"))

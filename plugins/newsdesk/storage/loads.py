@@ -10,7 +10,7 @@ import hashlib
 import logging
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import select, update
@@ -108,13 +108,19 @@ def enqueue_pages(conn: Connection, found: Sequence[NewPage],
         return []
     by_url: dict[str, NewPage] = {}
     for item in found:
+        if item.guid is not None:  # looked up below: as it will be stored
+            item = replace(item, guid=fit_row(pages, {"guid": item.guid})["guid"])
         problem = url_problem(item.url)
         if problem is None:
             try:
-                by_url.setdefault(canonicalize_url(item.url), item)
-                continue
+                canonical = canonicalize_url(item.url)
             except (ValueError, UnicodeError) as exc:
-                problem = f"invalid URL: {exc}"
+                canonical, problem = None, f"invalid URL: {exc}"
+            if canonical is not None:
+                problem = url_problem(canonical)  # percent-encoding may have made it too long
+            if problem is None:
+                by_url.setdefault(canonical, item)
+                continue
         if rejected is not None:
             rejected.append((str(item.url), problem))
     urls = list(by_url)

@@ -6,7 +6,9 @@ string longer than its ``varchar(n)`` and a datetime Python cannot hold in UTC. 
 used to fail a whole batch (a feed, an archive file) on PostgreSQL alone. Here:
 
 - text: NUL removed, lone surrogates replaced by U+FFFD, ``varchar(n)`` clipped to n
-  characters (a host name of 300 characters is not a DNS name anyway: at most 253);
+  characters (a host name of 300 characters is not a DNS name anyway: at most 253), an
+  indexed ``text`` (a feed's GUID) to ``INDEXED_TEXT_BYTES`` of UTF-8 (a B-tree entry of
+  PostgreSQL holds at most 2,704 bytes; URLs are kept shorter by ``urls.url_problem``);
 - JSON: the same for every string inside, keys included;
 - datetimes: aware UTC, or None when not representable.
 
@@ -26,6 +28,8 @@ from ..times import to_utc
 
 # At most 4 bytes of lexeme and 6 of position and entry per character: below 1 MB.
 SEARCH_TEXT_CHARS = 100_000
+
+INDEXED_TEXT_BYTES = 2000
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -59,6 +63,16 @@ def _text_fitter(length: int | None) -> Callable:
     return fit
 
 
+def _indexed_text_fitter(value):
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    if len(value) * 4 <= INDEXED_TEXT_BYTES:
+        return value
+    data = value.encode("utf-8")
+    return value if len(data) <= INDEXED_TEXT_BYTES else data[:INDEXED_TEXT_BYTES].decode("utf-8", "ignore")
+
+
 def _datetime_fitter(value):
     return to_utc(value) if isinstance(value, datetime) else value
 
@@ -67,10 +81,18 @@ def _json_fitter(value):
     return clean_json(value) if value is not None else None
 
 
-def _fitter(column) -> Callable | None:
+def _indexed(table: Table) -> set[str]:
+    names = {c.name for index in table.indexes for c in index.columns}
+    names |= {c.name for c in table.columns if c.unique or c.index}
+    for constraint in table.constraints:
+        names |= {c.name for c in getattr(constraint, "columns", ())}
+    return names
+
+
+def _fitter(column, indexed: bool) -> Callable | None:
     kind = column.type
     if isinstance(kind, String):  # Text is a String without a length
-        return _text_fitter(kind.length)
+        return _indexed_text_fitter if indexed and kind.length is None else _text_fitter(kind.length)
     if isinstance(kind, JSON):
         return _json_fitter
     if isinstance(kind, DateTime):
@@ -84,7 +106,9 @@ _FITTERS: dict[str, dict[str, Callable]] = {}
 def _fitters(table: Table) -> dict[str, Callable]:
     found = _FITTERS.get(table.name)
     if found is None:
-        found = _FITTERS[table.name] = {c.name: f for c in table.columns if (f := _fitter(c)) is not None}
+        indexed = _indexed(table)
+        found = _FITTERS[table.name] = {c.name: f for c in table.columns
+                                        if (f := _fitter(c, c.name in indexed)) is not None}
     return found
 
 
