@@ -222,12 +222,14 @@ def set_page_aside(engine, page_id: int, kind: str, reason: str) -> None:
 def source_for_domain(conn: Connection, domain: str) -> int:
     """The source a page belongs to: the registry's source for its domain, else one
     created for the domain (archives hold outlets that the registry does not list)."""
-    found = conn.execute(select(sources.c.id).where(sources.c.domain == domain).order_by(sources.c.id)).first()
+    fitted = fit_row(sources, dict(name=domain, domain=domain))  # as stored: a 300-character host is clipped
+    found = conn.execute(select(sources.c.id).where(sources.c.domain == fitted["domain"])
+                         .order_by(sources.c.id)).first()
     if found:
         return found[0]
-    insert_ignore(conn, sources, [dict(name=domain, domain=domain, homepage=f"https://{domain}/",
-                                       in_registry=False, created_at=utcnow())], ["name"])
-    return conn.execute(select(sources.c.id).where(sources.c.name == domain)).scalar_one()
+    insert_ignore(conn, sources, [dict(fitted, homepage=f"https://{domain}/", in_registry=False,
+                                       created_at=utcnow())], ["name"])
+    return conn.execute(select(sources.c.id).where(sources.c.name == fitted["name"])).scalar_one()
 
 
 ARTICLE_FIELDS = (

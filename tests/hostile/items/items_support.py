@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data"))
-from warc_gen import news_page  # noqa: E402
+from warc_gen import news_page
 
 GOOD = 3  # good neighbours of every hostile item
 FEED_DATE = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
@@ -172,6 +172,7 @@ def assert_dates_sane(engine) -> None:
         published, fetched, entry = as_aware(published), as_aware(fetched), as_aware(entry)
         assert (published is None) == (source is None), (url, published, source)
         if published is not None:
-            assert datetime(1900, 1, 1, tzinfo=timezone.utc) <= published <= fetched + timedelta(days=1), (url, published)
+            earliest = datetime(1900, 1, 1, tzinfo=timezone.utc)
+            assert earliest <= published <= fetched + timedelta(days=1), (url, published)
         if entry is not None:
             assert entry.year >= 1900 and entry <= datetime.now(timezone.utc) + timedelta(days=1), (url, entry)
