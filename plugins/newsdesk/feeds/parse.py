@@ -92,7 +92,8 @@ def _parse_with_feedparser(body: bytes, url: str, content_type: str | None) -> P
     rejected: list[tuple[str, str]] = []
     raw_links = _lost_links(parsed, body, content_type)
     for index, item in enumerate(parsed.entries):
-        _isolated(index, item, lambda it: _entry_from_feedparser(it, url, raw_links.get(index)), entries, rejected)
+        raw_link = raw_links.get(index)
+        _isolated(index, item, lambda it, raw=raw_link: _entry_from_feedparser(it, url, raw), entries, rejected)
     ttl = _int(parsed.feed.get("ttl"))
     return ParsedFeed(title=_clean(parsed.feed.get("title")), entries=entries, ttl_minutes=ttl,
                       kind=version or "unknown", rejected=rejected)

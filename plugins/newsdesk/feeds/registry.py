@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from ..storage.loads import upsert, utcnow, write_isolated
 from ..storage.schema import feeds, sources
+from ..storage.values import clean_text
 from ..urls import domain_of
 
 NAME_LIMIT = sources.c.name.type.length  # a longer name would be clipped into another source's
@@ -90,7 +91,7 @@ def load_registry(path: str | Path) -> list[SourceSpec]:
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
             raise RegistryError(f"{where}: 'name' is required")
-        name = name.strip()
+        name = clean_text(name.strip())  # compared with what the warehouse holds: as it will hold it
         where = f"{where} ({name!r})"
         unknown = set(raw) - {"name", "homepage", "language", "feeds"}
         if unknown:
@@ -124,12 +125,12 @@ def load_registry(path: str | Path) -> list[SourceSpec]:
                 url = item
             if not _is_http_url(url):
                 raise RegistryError(f"{fwhere}: must be an http(s) URL, got {url!r}")
-            url = url.strip()
+            url = clean_text(url.strip())
             if url in feed_owner:
                 raise RegistryError(f"{fwhere}: feed {url} is already listed by source {feed_owner[url]!r}")
             feed_owner[url] = name
             feed_specs.append(FeedSpec(url=url, kind=kind, interval_s=interval))
-        specs.append(SourceSpec(name=name, homepage=homepage.strip(), language=language,
+        specs.append(SourceSpec(name=name, homepage=clean_text(homepage.strip()), language=language,
                                 feeds=tuple(feed_specs)))
     return specs
 
@@ -168,13 +169,14 @@ def sync_registry(engine: Engine, path: str | Path) -> dict:
         rows = [dict(url=f.url, source_id=source_ids[s.name], kind=f.kind, active=True,
                      interval_override_s=f.interval_s, failure_score=0.0, consecutive_failures=0, created_at=now)
                 for s in kept_specs for f in s.feeds]
-        for row, reason in write_isolated(conn, rows, lambda batch: upsert(
-                conn, feeds, batch, ["url"], ["source_id", "kind", "active", "interval_override_s"])):
+        refused = write_isolated(conn, rows, lambda batch: upsert(
+            conn, feeds, batch, ["url"], ["source_id", "kind", "active", "interval_override_s"]))
+        for row, reason in refused:
             stats["set_aside"].append({"feed": row["url"][:300], "reason": reason})
         # the feeds of a source set aside are listed still: kept as they were, not deactivated
         listed = {r["url"] for r in rows} | {f.url for s in specs if s.name in aside for f in s.feeds}
         stats["feeds"] = len(rows)
-        synced = {r["url"] for r in rows}
+        synced = {r["url"] for r in rows} - {row["url"] for row, _ in refused}
         stats["feeds_added"] = sum(1 for u in synced if u not in known_feeds)
         stats["feeds_reactivated"] = sum(1 for u in synced if u in known_feeds and not known_feeds[u].active)
         stale = [r.id for u, r in known_feeds.items() if u not in listed and r.active]
