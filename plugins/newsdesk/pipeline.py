@@ -234,8 +234,16 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
         # Read, extract, write: no transaction is held open while a page is parsed.
         with engine.connect() as conn:
             page = conn.execute(select(schema.pages).where(schema.pages.c.id == page_id)).first()
-            raw = loads.load_raw(conn, page_id, read_body) if page is not None else None
+            try:
+                raw = loads.load_raw(conn, page_id, read_body) if page is not None else None
+            except Exception as exc:  # a stored body that does not decompress: this page only
+                raw = exc
         if page is None or page.state not in ("fetched", "extracted"):
+            continue
+        if isinstance(raw, Exception):
+            loads.set_page_aside(engine, page_id, "raw", f"stored HTML unreadable: {raw.__class__.__name__}: {raw}")
+            stats["extract_errors"] += 1
+            outcomes["raw"] += 1
             continue
         if raw is None:
             with engine.begin() as conn:

@@ -188,3 +188,23 @@ def test_feed_entry_dates_in_the_future_are_not_published_dates(engine, settings
                 for r in conn.execute(text("SELECT url, published_at, date_source FROM articles"))}
     assert [rows[canonicalize_url(u)] for u in pages] == [(None, None)] * 3 + [(FEED_DATE, "feed")]
     assert_dates_sane(engine)
+
+
+def test_page_stored_html_unreadable(engine, settings, http_server, tmp_path):
+    """A fetched page whose stored body no longer decompresses: failed with the reason, its
+    neighbours extracted; the next round meets nothing left over."""
+    pages = good_pages(http_server, 4)
+    items = [{"title": f"entry {i}", "link": u, "guid": f"e{i}", "pubDate": rss_date()} for i, u in enumerate(pages)]
+    http_server.add("/feed", rss(items), headers={"Content-Type": "application/rss+xml"})
+    pipeline.sync_registry(engine, write_registry(tmp_path, http_server, ["/feed"]))
+    pipeline.poll(engine, settings, pipeline.due_feeds(engine))
+    fetched = pipeline.fetch_pages(engine, settings, pipeline.pending_page_ids(engine, settings))["page_ids"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE raw_pages SET body = :b WHERE page_id = :p"), {"b": b"not zlib", "p": fetched[1]})
+    stats = pipeline.extract_pages(engine, settings, fetched)
+    assert (stats["extracted"], stats["extract_errors"]) == (3, 1)
+    states = page_states(engine)
+    state, kind, reason = [v for v in states.values() if v[0] != "extracted"][0]
+    assert (state, kind) == ("failed", "raw") and "unreadable" in reason
+    again = pipeline.run_round(engine, settings)
+    assert again["extract_errors"] == 0 and page_states(engine) == states
