@@ -303,3 +303,16 @@ def test_cli_import_reports_records_set_aside_per_file_and_exits_0(engine, tmp_p
     again = subprocess.run([str(NEWSDESK), "import", str(a), str(b), "--database", url, "--workers", "0", "-q"],
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and counts(engine)["articles"] == 7
+
+
+def test_warc_target_uri_with_a_nul_is_set_aside_and_reported(engine, settings, tmp_path):
+    """A NUL inside a target URI's host: the record is set aside, its reason (quoting the URI)
+    stored in the file's progress row on both databases, its neighbours imported."""
+    good = warc_pages(3, start=60)
+    path = write_warc(tmp_path / "nul.warc.gz", good[:1] + [_with_uri("https://daily\x00herald.example/x")] + good[1:])
+    stats = _import(engine, settings, path)["files"][str(path)]
+    assert stats["status"] == "done" and stats["skipped"] == {"bad_url": 1} and stats["articles"] == 3
+    with engine.connect() as conn:
+        [errors] = conn.execute(text("SELECT errors FROM archive_files")).scalars()
+    errors = json.loads(errors) if isinstance(errors, str) else errors
+    assert "control characters" in errors[0] and "\\u0000" not in json.dumps(errors)
