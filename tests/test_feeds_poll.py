@@ -208,6 +208,28 @@ def test_private_entry_links_dropped_when_private_addresses_refused(engine, sett
         assert conn.execute(select(pages.c.url)).scalars().all() == ["https://hostile.example.com/real-story"]
 
 
+def test_entry_links_follow_the_fetchers_address_policy_and_the_refused_are_recorded(engine, settings):
+    """Entry links are judged by the same policy as the requests: a network the operator allows
+    (NEWSDESK_ALLOW_NETWORKS) is queued, the rest is set aside with its reason in poll_log."""
+    body = (DATA / "metadata-address-link.xml").read_bytes()
+
+    class PolicyFetcher(Fetcher):
+        def get(self, url, **kw):
+            return FetchResult(url=url, final_url=url, status=200, headers={"content-type": RSS}, body=body,
+                               elapsed_ms=1, redirects=[])
+
+    (fid,) = make_feeds(engine, ["https://hostile.example.com/rss"])
+    with PolicyFetcher(settings.with_(allow_private_addresses=False, allow_networks="10.0.0.0/8")) as fetcher:
+        result = poll_feed(engine, fid, fetcher)
+    assert result.outcome == "ok" and result.entries == 5 and len(result.new_page_ids) == 2
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(pages.c.url)).scalars()) == [
+            "http://10.0.0.5/", "https://hostile.example.com/real-story"]
+        error = conn.execute(select(poll_log.c.error)).scalar_one()
+    assert error.startswith("3 of 5 entries set aside") and "169.254.169.254 (link-local)" in error
+    assert "127.0.0.1 (loopback)" in error and "'localhost' (loopback name)" in error
+
+
 def test_loopback_feed_refused_and_recorded(engine, http_server, settings):
     http_server.add("/feed", body=rss(2))
     (fid,) = make_feeds(engine, [http_server.url("/feed")])

@@ -35,7 +35,7 @@ from .health import check_source_health
 from .mime import html_content_type
 from .storage import loads, schema
 from .storage.db import dispose_all, get_engine
-from .times import as_utc
+from .times import as_utc, sane_date
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,11 @@ def poll(engine: Engine, settings: Settings, feed_ids: Sequence[int], run_key: s
     meter = metrics.for_settings(settings)
     meter.counts("feeds.polled", Counter(result.outcome for result in results), "outcome")
     meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "poll"})
-    stats = {"feeds_polled": len(results), "feed_errors": 0, "new_pages": 0, "not_modified": 0}
+    stats = {"feeds_polled": len(results), "feed_errors": 0, "new_pages": 0, "not_modified": 0,
+             "entries_set_aside": 0}
     for result in results:
         stats["new_pages"] += len(result.new_page_ids)
+        stats["entries_set_aside"] += len(result.rejected)
         if result.outcome == "error":
             stats["feed_errors"] += 1
         elif result.outcome in ("not_modified", "unchanged"):
@@ -145,41 +147,54 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
         done = map_concurrent(rows, work, settings=settings, host=lambda r: host_of(r.url), gate=gate)
         for item in refused + done:
             tries = attempts[item.page_id] + 1
-            with engine.begin() as conn:
-                if item.error is None:
-                    res = item.result
-                    meter.incr("pages.fetched", tags={"status": res.status})
-                    meter.timing("fetch.duration", res.elapsed_ms)
-                    declared = res.headers.get("content-type", "")
-                    ctype = html_content_type(declared, res.body)
-                    if ctype is None:
-                        loads.mark_page(conn, item.page_id, "failed", attempts=tries, error_kind="not_html",
-                                        last_error=f"content-type {declared!r} is not HTML", http_status=res.status,
-                                        final_url=res.final_url, content_type=declared, fetched_at=loads.utcnow())
-                        meter.incr("pages.failed", tags={"kind": "not_html"})
-                        stats["fetch_errors"] += 1
-                        continue
-                    loads.store_raw(conn, item.page_id, res.body, {"content-type": ctype})
-                    loads.mark_page(conn, item.page_id, "fetched", attempts=tries, error_kind=None, last_error=None,
-                                    http_status=res.status, final_url=res.final_url, content_type=ctype,
-                                    fetched_at=loads.utcnow())
-                    stats["fetched"] += 1
-                    fetched_ids.append(item.page_id)
-                else:
-                    kind = getattr(item.error, "kind", "soft")
-                    status = getattr(item.error, "status", None)
-                    if status is not None:
-                        meter.incr("pages.fetched", tags={"status": status})
-                    meter.incr("pages.failed", tags={"kind": kind})
-                    give_up = kind in ("hard", "robots") or tries >= settings.max_fetch_attempts
-                    loads.mark_page(conn, item.page_id, "failed" if give_up else "pending", attempts=tries,
-                                    error_kind=kind, last_error=str(item.error)[:2000], http_status=status)
-                    stats["fetch_errors"] += 1
-                    log.warning("fetch failed for %s: %s", item.url, item.error)
+            try:
+                fetched = _record_fetch(engine, settings, item, tries, meter, stats)
+            except Exception as exc:  # the warehouse refused this page's values: it alone is set aside
+                log.exception("could not record the fetch of page %s", item.page_id)
+                loads.set_page_aside(engine, item.page_id, "load", loads.database_reason(exc))
+                stats["fetch_errors"] += 1
+                continue
+            if fetched:
+                fetched_ids.append(item.page_id)
     meter.counts("politeness.refused", gate.refused, "reason")
     meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "fetch"})
     stats["page_ids"] = sorted(fetched_ids)
     return stats
+
+
+def _record_fetch(engine: Engine, settings: Settings, item: _Fetched, tries: int, meter, stats: dict) -> bool:
+    """One page's fetch outcome in its own transaction; True when its HTML was kept."""
+    with engine.begin() as conn:
+        if item.error is None:
+            res = item.result
+            meter.incr("pages.fetched", tags={"status": res.status})
+            meter.timing("fetch.duration", res.elapsed_ms)
+            declared = res.headers.get("content-type", "")
+            ctype = html_content_type(declared, res.body)
+            if ctype is None:
+                loads.mark_page(conn, item.page_id, "failed", attempts=tries, error_kind="not_html",
+                                last_error=f"content-type {declared!r} is not HTML", http_status=res.status,
+                                final_url=res.final_url, content_type=declared, fetched_at=loads.utcnow())
+                meter.incr("pages.failed", tags={"kind": "not_html"})
+                stats["fetch_errors"] += 1
+                return False
+            loads.store_raw(conn, item.page_id, res.body, {"content-type": ctype})
+            loads.mark_page(conn, item.page_id, "fetched", attempts=tries, error_kind=None, last_error=None,
+                            http_status=res.status, final_url=res.final_url, content_type=ctype,
+                            fetched_at=loads.utcnow())
+            stats["fetched"] += 1
+            return True
+        kind = getattr(item.error, "kind", "soft")
+        status = getattr(item.error, "status", None)
+        if status is not None:
+            meter.incr("pages.fetched", tags={"status": status})
+        meter.incr("pages.failed", tags={"kind": kind})
+        give_up = kind in ("hard", "robots") or tries >= settings.max_fetch_attempts
+        loads.mark_page(conn, item.page_id, "failed" if give_up else "pending", attempts=tries,
+                        error_kind=kind, last_error=str(item.error)[:2000], http_status=status)
+        stats["fetch_errors"] += 1
+        log.warning("fetch failed for %s: %s", item.url, item.error)
+        return False
 
 
 # --- extraction ---------------------------------------------------------------
@@ -190,17 +205,21 @@ def fetched_page_ids(engine: Engine, limit: int | None = None) -> list[int]:
         return list(conn.execute(q.limit(limit) if limit else q).scalars())
 
 
-def article_fields(fields: dict, page_url: str, entry_published_at=None) -> dict:
+def article_fields(fields: dict, page_url: str, entry_published_at=None, captured_at=None) -> dict:
     """``Extracted.as_fields()`` completed for the ``articles`` row of a page: the page's
     (canonical) URL, the feed entry's date when the page gave none (``date_source`` 'page' |
-    'feed' | None) and the ``EXTRACTOR_VERSION`` that produced it (unless already set)."""
+    'feed' | None) and the ``EXTRACTOR_VERSION`` that produced it (unless already set).
+    A date before 1900 or more than a day after ``captured_at`` (the fetch or capture; default
+    now) is unknown, whichever gave it: ``date_source`` names only a date that is kept."""
     fields = dict(fields, url=page_url)
-    if fields.get("published_at") is not None:
-        fields["date_source"] = "page"
-    elif entry_published_at is not None:
-        fields["published_at"], fields["date_source"] = entry_published_at, "feed"
+    page_date = sane_date(as_utc(fields.get("published_at")), captured_at)
+    entry_date = sane_date(as_utc(entry_published_at), captured_at)
+    if page_date is not None:
+        fields["published_at"], fields["date_source"] = page_date, "page"
+    elif entry_date is not None:
+        fields["published_at"], fields["date_source"] = entry_date, "feed"
     else:
-        fields["date_source"] = None
+        fields["published_at"], fields["date_source"] = None, None
     fields.setdefault("extractor_version", extractor.EXTRACTOR_VERSION)  # read at call time: tests swap it
     return fields
 
@@ -215,8 +234,16 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
         # Read, extract, write: no transaction is held open while a page is parsed.
         with engine.connect() as conn:
             page = conn.execute(select(schema.pages).where(schema.pages.c.id == page_id)).first()
-            raw = loads.load_raw(conn, page_id, read_body) if page is not None else None
+            try:
+                raw = loads.load_raw(conn, page_id, read_body) if page is not None else None
+            except Exception as exc:  # a stored body that does not decompress: this page only
+                raw = exc
         if page is None or page.state not in ("fetched", "extracted"):
+            continue
+        if isinstance(raw, Exception):
+            loads.set_page_aside(engine, page_id, "raw", f"stored HTML unreadable: {raw.__class__.__name__}: {raw}")
+            stats["extract_errors"] += 1
+            outcomes["raw"] += 1
             continue
         if raw is None:
             with engine.begin() as conn:
@@ -239,10 +266,21 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
             stats["extract_errors"] += 1
             outcomes[kind] += 1
             continue
-        fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at)
-        with engine.begin() as conn:
-            article_ids.append(loads.upsert_article(conn, page_id, page.source_id, fields))
-            loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
+        fields = article_fields(extracted.as_fields(), page.url, page.entry_published_at,
+                                captured_at=as_utc(page.fetched_at))
+        try:
+            with engine.begin() as conn:
+                article_id = loads.upsert_article(conn, page_id, page.source_id, fields)
+                loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
+        except Exception as exc:
+            # the warehouse refused this article: failed with the reason, never left 'fetched'
+            # (every later run would meet it and fail the same way)
+            log.exception("could not store the article of page %s", page_id)
+            loads.set_page_aside(engine, page_id, "load", loads.database_reason(exc))
+            stats["extract_errors"] += 1
+            outcomes["load"] += 1
+            continue
+        article_ids.append(article_id)
         stats["extracted"] += 1
         outcomes["extracted"] += 1
     meter = metrics.for_settings(settings)

@@ -138,7 +138,8 @@ def _extract(page, body: bytes, headers: dict, time_limit: float | None):
     except Exception as exc:
         log.exception("re-extraction crashed on page %s", page.id)
         return None, ("extract_crash", repr(exc))
-    return article_fields(extracted.as_fields(), page.url, page.entry_published_at), None
+    return article_fields(extracted.as_fields(), page.url, page.entry_published_at,
+                          captured_at=as_utc(page.fetched_at)), None
 
 
 def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool = True,
@@ -197,9 +198,13 @@ def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool
         if text_changed:
             stats["dedup_reset"] += reset_dedup(engine, text_changed)
         for page, fields in writes:
-            with engine.begin() as conn:
-                loads.upsert_article(conn, page.id, page.source_id, fields)
-                loads.mark_page(conn, page.id, "extracted", error_kind=None, last_error=None)
+            try:
+                with engine.begin() as conn:
+                    loads.upsert_article(conn, page.id, page.source_id, fields)
+                    loads.mark_page(conn, page.id, "extracted", error_kind=None, last_error=None)
+            except Exception as exc:  # the warehouse refused this article: recorded, the others go on
+                log.exception("could not store the re-extracted article of page %s", page.id)
+                failures.append((page, arts.get(page.id), ("load", loads.database_reason(exc))))
         if text_changed:
             # a dedup run between the reset and the rewrite clustered the old text: reset again
             with engine.connect() as conn:

@@ -25,6 +25,9 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "at_", "stm_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longer URLs are not pages: browsers stop near 2,000 characters, and a URL is a key of the
+# warehouse (a B-tree entry of PostgreSQL holds at most 2,704 bytes).
+MAX_URL_CHARS = 2000
 # The public suffix list as tldextract ships it: never fetched, never cached on disk, so a
 # publisher is the same on every machine running one version. Private suffixes count
 # (foo.github.io and bar.github.io are two publishers).
@@ -34,6 +37,30 @@ _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_p
 def is_tracking_param(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def url_problem(url) -> str | None:
+    """Why ``url`` cannot be a page of the warehouse (not http(s), no host, a port out of range,
+    a broken IPv6 literal, spaces or control characters in the host), or None when it can.
+    Feeds, sitemaps and archives check every item's URL with it, so a bad one is set aside
+    with this reason instead of failing its neighbours in ``canonicalize_url``."""
+    if not isinstance(url, str) or not url.strip():
+        return "no URL"
+    if len(url) > MAX_URL_CHARS:
+        return f"URL longer than {MAX_URL_CHARS} characters"
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+        host = parts.hostname
+    except ValueError as exc:
+        return f"invalid URL: {exc}"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return f"not an http(s) URL: scheme {parts.scheme!r}" if parts.scheme else "not an absolute URL"
+    if not host:
+        return "URL without a host"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in host):
+        return "invalid URL: spaces or control characters in the host"
+    return None
 
 
 def canonicalize_url(url: str) -> str:

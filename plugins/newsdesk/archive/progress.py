@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..storage import loads, schema
+from ..storage.values import fit_row
 
 T = schema.archive_files
 
@@ -77,14 +78,16 @@ def start(engine: Engine, prog: FileProgress, run_key: str | None) -> None:
         if prog.id is None:
             loads.insert_ignore(conn, T, [dict(values, path=prog.path, started_at=now)], ["path"])
             prog.id = conn.execute(select(T.c.id).where(T.c.path == prog.path)).scalar_one()
-        conn.execute(update(T).where(T.c.id == prog.id).values(started_at=now, **values))
+        conn.execute(update(T).where(T.c.id == prog.id).values(**fit_row(T, dict(values, started_at=now))))
 
 
 def save(conn: Connection, prog: FileProgress, finished: bool = False) -> None:
     """Save counters and the resume offset; call inside the transaction that wrote the batch."""
     now = loads.utcnow()
     extra = {"finished_at": now} if finished else {}
-    conn.execute(update(T).where(T.c.id == prog.id).values(updated_at=now, **prog.values(), **extra))
+    # errors quote what records held (a NUL in a target URI): stored as both databases accept
+    conn.execute(update(T).where(T.c.id == prog.id).values(**fit_row(T, dict(prog.values(), updated_at=now,
+                                                                             **extra))))
 
 
 class Reporter:

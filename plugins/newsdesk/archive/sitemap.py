@@ -29,7 +29,7 @@ from ..config import Settings, UserError
 from ..feeds.parse import FeedParseError, parse_feed
 from ..fetch import Fetcher, FetchError
 from ..storage import loads, schema
-from ..times import as_utc
+from ..times import as_utc, sane_date
 from ..urls import canonicalize_url, domain_of
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,12 @@ def scan_sitemaps(fetcher, start: list[str], domain: str, since: datetime | None
             scan.errors.append(f"{url}: {exc}"[:500])
             continue
         scan.sitemaps.append(url)
+        for link, reason in parsed.rejected:  # a <loc> that cannot be a page: it alone is set aside
+            scan.skip("bad_url")
+            scan.errors.append(f"{url}: {link[:300]}: {reason}"[:500])
+        now = loads.utcnow()
         for entry in parsed.entries:
-            when = as_utc(entry.published_at)
+            when = sane_date(entry.published_at, now)  # a lastmod of 9999-12-31 is no date
             if parsed.kind == "sitemapindex":
                 if since is not None and when is not None and when < since:
                     scan.skip("sitemap_before_since")
@@ -153,9 +157,15 @@ def backfill_sitemap(engine: Engine, settings: Settings, source: str, since: dat
     urls = list(scan.urls.items())
     if limit:
         urls = urls[:limit]
+    refused: list[tuple[str, str]] = []
     with engine.begin() as conn:
         new_ids = loads.enqueue_pages(conn, [loads.NewPage(url=u, origin="sitemap", source_id=source_id,
-                                                           published_at=when) for u, when in urls])
+                                                           published_at=when) for u, when in urls], refused)
+    for url, reason in refused:
+        scan.skip("bad_url")
+        scan.errors.append(f"{url[:300]}: {reason}"[:500])
+    refused_urls = {url for url, _ in refused}
+    urls = [(u, when) for u, when in urls if u not in refused_urls]
     # Pages already known but never fetched (e.g. found by a feed) are fetched too.
     p = schema.pages
     canon = [canonicalize_url(u) for u, _ in urls]

@@ -9,7 +9,10 @@
   yet written), so a killed import resumes at that record and never writes a row
   twice. A finished file is skipped unless ``reprocess`` is asked for.
 - Tolerant: non-HTML, oversized, undecodable, request/revisit/metadata records and
-  damaged gzip members are skipped with a count per reason; the import goes on.
+  damaged gzip members are skipped with a count per reason; the import goes on. So is a
+  record whose target URI cannot be a page (``bad_url``), and a page the warehouse refuses
+  (``load_error``: the batch is written again page by page, that page alone is set aside as
+  ``failed`` with the database's reason); a ``WARC-Date`` out of range is no capture time.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import bindparam, select, update
@@ -40,6 +43,8 @@ from ..fetch.archived import (
 )
 from ..storage import loads, schema
 from ..storage.search_index import bulk_indexing
+from ..storage.values import clean_text, clip
+from ..times import EARLIEST, parse_timestamp
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .parallel import ExtractorPool
@@ -218,10 +223,18 @@ class _Importer:
             if item.error:
                 batch.errors.append(item.error[:500])
             return
-        if not domain_allowed(item.page.url, self.opts.domains):
+        try:
+            page = item.page
+            page.canonical = canonicalize_url(page.url)
+            allowed = domain_allowed(page.url, self.opts.domains)
+        except (ValueError, UnicodeError) as exc:  # this record only: its neighbours go on
+            batch.skipped["bad_url"] += 1
+            batch.errors.append(f"offset {item.offset}: {item.page.url[:300]!r}: {exc}"[:500])
+            return
+        if not allowed:
             batch.skipped["domain_filtered"] += 1
             return
-        batch.pages.append(item.page)
+        batch.pages.append(page)
 
     # -- parent: pre-check, then hand pages to the workers -------------------
     def _dispatch(self, batch: _Batch) -> None:
@@ -230,7 +243,7 @@ class _Importer:
         seen: set[str] = set()
         todo: list[Page] = []
         for page in batch.pages:
-            canon = page.canonical = canonicalize_url(page.url)
+            canon = page.canonical
             if canon in seen:  # the same page twice in one batch: the first one counts
                 batch.already_present += 1
                 continue
@@ -276,7 +289,6 @@ class _Importer:
             except BrokenProcessPool:
                 results.extend(self._extract_singly(chunk))
         batch.futures.clear()
-        p = schema.pages
         with self.engine.begin() as conn:
             good: list[tuple[Page, str, tuple]] = []
             for page, result in zip(batch.pages, results):
@@ -289,53 +301,7 @@ class _Importer:
                     continue
                 good.append((page, page.canonical, result))
             if good:
-                urls = [c for _, c, _ in good]
-                existing = {
-                    r.url: r
-                    for r in conn.execute(
-                        select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(
-                            p.c.url.in_(urls)
-                        )
-                    )
-                }
-                new = [loads.NewPage(url=page.url, origin="warc", source_id=self._source(conn, page.url))
-                       for page, canon, _ in good if canon not in existing]
-                if new:
-                    loads.enqueue_pages(conn, new)
-                    existing.update(
-                        {
-                            r.url: r
-                            for r in conn.execute(
-                                select(p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at).where(
-                                    p.c.url.in_(urls)
-                                )
-                            )
-                        }
-                    )
-                raw_rows, now = [], loads.utcnow()
-                writes = []
-                for page, canon, result in good:
-                    row = existing[canon]
-                    if row.state in ("fetched", "extracted") and not self.opts.reprocess:
-                        batch.already_present += 1  # came in live (or earlier in this file) meanwhile
-                        continue
-                    _, fields, zbody, sha, raw_size = result
-                    headers = {"content-type": page.content_type}
-                    if zbody is None:
-                        raw_rows.append(dict(page_id=row.id, compression=loads.RAW_IN_ARCHIVE, body=b"",
-                                             raw_size=raw_size, sha256=sha,
-                                             headers={**headers, loads.ARCHIVE_REF: {"path": self.path,
-                                                                                      "offset": page.offset}}))
-                    else:
-                        raw_rows.append(dict(page_id=row.id, compression="zlib", body=zbody, raw_size=raw_size,
-                                             sha256=sha, headers=headers))
-                    writes.append((row, page, fields))
-                loads.upsert(conn, schema.raw_pages, raw_rows, ["page_id"],
-                             ["compression", "body", "raw_size", "sha256", "headers"])
-                self._write_articles(conn, writes, now)
-                prog.pages += len(writes)
-                prog.articles += len(writes)
-                self.articles_written += len(writes)
+                self._write_good(conn, batch, prog, good)
             prog.records += batch.records
             prog.already_present += batch.already_present
             prog.skipped.update(batch.skipped)
@@ -343,6 +309,67 @@ class _Importer:
             prog.next_offset = batch.end_offset if batch.end_offset is not None else prog.next_offset
             prog_mod.save(conn, prog)
         batch.pages.clear()
+
+    def _write_good(self, conn, batch: _Batch, prog: prog_mod.FileProgress, good: list) -> None:
+        """The extracted pages of a batch: page rows, raw pages, articles. When the warehouse
+        refuses the batch, each page is written on its own (``loads.write_isolated``) and a
+        page it refuses is set aside: ``failed`` with the reason, counted as ``load_error``."""
+        p = schema.pages
+        columns = (p.c.id, p.c.url, p.c.state, p.c.source_id, p.c.entry_published_at)
+        urls = [c for _, c, _ in good]
+        existing = {r.url: r for r in conn.execute(select(*columns).where(p.c.url.in_(urls)))}
+        new = [loads.NewPage(url=page.url, origin="warc", source_id=self._source(conn, page.url))
+               for page, canon, _ in good if canon not in existing]
+        if new:
+            refused: list[tuple[str, str]] = []
+            loads.enqueue_pages(conn, new, refused)
+            for url, reason in refused:
+                batch.skipped["load_error"] += 1
+                batch.errors.append(f"{url[:300]!r}: {reason}"[:500])
+            existing.update({r.url: r for r in conn.execute(select(*columns).where(p.c.url.in_(urls)))})
+        now = loads.utcnow()
+        writes = []
+        for page, canon, result in good:
+            row = existing.get(canon)
+            if row is None:
+                continue  # its page row was refused, counted above
+            if row.state in ("fetched", "extracted") and not self.opts.reprocess:
+                batch.already_present += 1  # came in live (or earlier in this file) meanwhile
+                continue
+            writes.append((row, page, result))
+        written: list[int] = []
+
+        def write(chunk) -> None:
+            self._write_rows(conn, chunk, now)
+            written.append(len(chunk))  # only once the chunk is in
+
+        for (row, page, _), reason in loads.write_isolated(conn, writes, write):
+            batch.skipped["load_error"] += 1
+            batch.errors.append(f"{page.url[:300]!r}: {reason}"[:500])
+            log.warning("page %s set aside: %s", page.url, reason)
+            loads.mark_page(conn, row.id, "failed", error_kind="load", last_error=reason,
+                            fetched_at=capture_time(page.warc_date, now))
+        done = sum(written)
+        prog.pages += done
+        prog.articles += done
+        self.articles_written += done
+
+    def _write_rows(self, conn, writes: list, now) -> None:
+        raw_rows = []
+        for row, page, result in writes:
+            _, fields, zbody, sha, raw_size = result
+            headers = {"content-type": page.content_type}
+            if zbody is None:
+                raw_rows.append(dict(page_id=row.id, compression=loads.RAW_IN_ARCHIVE, body=b"",
+                                     raw_size=raw_size, sha256=sha,
+                                     headers={**headers, loads.ARCHIVE_REF: {"path": self.path,
+                                                                              "offset": page.offset}}))
+            else:
+                raw_rows.append(dict(page_id=row.id, compression="zlib", body=zbody, raw_size=raw_size,
+                                     sha256=sha, headers=headers))
+        loads.upsert(conn, schema.raw_pages, raw_rows, ["page_id"],
+                     ["compression", "body", "raw_size", "sha256", "headers"])
+        self._write_articles(conn, [(row, page, result[1]) for row, page, result in writes], now)
 
     def _extract_singly(self, chunk: list[Page]) -> list[tuple]:
         """A worker died (segfault, OOM kill, past the hard time limit) on this chunk: extract
@@ -370,8 +397,9 @@ class _Importer:
         with bulk_indexing(conn) as search_index:  # first: its DDL takes SQLite's write lock
             have = set(conn.execute(select(a.c.page_id).where(a.c.page_id.in_(page_ids))).scalars())
             inserts = []
-            for row, _page, fields in writes:
-                fields = pipeline.article_fields(fields, row.url, row.entry_published_at)
+            for row, page, fields in writes:
+                fields = pipeline.article_fields(fields, row.url, row.entry_published_at,
+                                                 captured_at=capture_time(page.warc_date, now))
                 if row.id in have:  # reprocessing: refresh (dedup state reset only if the text changed)
                     loads.upsert_article(conn, row.id, row.source_id, fields)
                     continue
@@ -387,7 +415,7 @@ class _Importer:
             update(p).where(p.c.id == bindparam("b_id")).values(
                 state="extracted", http_status=200, final_url=bindparam("b_final"), content_type=bindparam("b_ct"),
                 fetched_at=bindparam("b_fetched"), error_kind=None, last_error=None),
-            [{"b_id": row.id, "b_final": page.url, "b_ct": page.content_type,
+            [{"b_id": row.id, "b_final": clean_text(page.url), "b_ct": clip(page.content_type, 10_000),
               "b_fetched": capture_time(page.warc_date, now)} for row, page, _ in writes],
         )
 
@@ -402,14 +430,11 @@ class _Importer:
 def capture_time(warc_date: str | None, now: datetime) -> datetime:
     """When the archive fetched the page (``WARC-Date``): what ``pages.fetched_at`` means for an
     archived page, and dedup's time window for an article without a publication date. ``now``
-    when the date is missing, unparsable or in the future."""
-    try:
-        when = datetime.fromisoformat(warc_date.strip()) if warc_date else None
-    except ValueError:
-        when = None
-    if when is None:
+    when the date is missing, unparsable, out of range (year 0, year 10000, an offset past 9999),
+    before 1900 or in the future."""
+    when = parse_timestamp(warc_date)
+    if when is None or when < EARLIEST:
         return now
-    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
     return when if when <= now else now
 
 

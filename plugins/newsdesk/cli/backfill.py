@@ -29,8 +29,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     files = locate.expand_folders(args.files)
     report = import_warcs(warehouse, settings(args), files, options=options, run_dedup=not args.no_dedup)
     print_json(report)
+    # Records set aside (skipped, with their reasons in each file's counts) do not fail the
+    # import; a file that could not be read to its end does (a re-run resumes it).
     missing = [f for f, s in report["files"].items() if any("no such file" in e for e in s["errors"])]
-    return 1 if not files or (missing and len(missing) == len(files)) else 0
+    return 1 if not files or (missing and len(missing) == len(files)) or report["failed_files"] else 0
 
 
 def _since(value: str | None, option: str):

@@ -19,7 +19,7 @@ import functools
 import logging
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -28,6 +28,7 @@ from lxml import etree
 from trafilatura.settings import Extractor
 
 from newsdesk.config import Settings
+from newsdesk.times import sane_date
 from newsdesk.urls import domain_of
 
 from . import boilerplate, deadline
@@ -44,7 +45,6 @@ from .metadata import (
     declared_language,
     declared_paywall,
     meta_tags,
-    not_in_future,
     page_metadata,
     parse_datetime,
 )
@@ -225,10 +225,6 @@ def _check_not_html(html: bytes | str, content_type: str | None) -> None:
         raise ExtractionError("not_html", f"content type {mime}")
     if isinstance(html, bytes) and html.lstrip()[:8].startswith(_MAGIC):
         raise ExtractionError("not_html", "binary file signature")
-
-
-# A publication date up to a day after the capture is kept: sites state local times as UTC.
-CAPTURE_SLACK = timedelta(days=1)
 
 
 def _date_params() -> dict:
@@ -470,7 +466,8 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
         text=body,
         author="; ".join(authors) or None,
         authors=authors,
-        published_at=not_in_future(published, captured_at + CAPTURE_SLACK if captured_at else None),
+        # up to a day after the capture (sites state local times as UTC), from 1900 on
+        published_at=sane_date(published, captured_at),
         sitename=meta.sitename or None,
         language=_language(tree, meta, body),
         canonical_url=canonical,

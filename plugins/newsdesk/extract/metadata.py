@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -16,7 +16,8 @@ from trafilatura.baseline import block_text
 from trafilatura.settings import Document
 from trafilatura.utils import line_processing
 
-from newsdesk.urls import canonicalize_url
+from newsdesk.times import parse_timestamp, to_utc
+from newsdesk.urls import canonicalize_url, url_problem
 
 LOGGER = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def absolute_http_url(href: str | None, base: str) -> str | None:
         parts = urlsplit(resolved)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or url_problem(resolved):
         return None
     return resolved
 
@@ -170,7 +171,10 @@ def canonical_url(tree: etree._Element, url: str) -> str | None:
     for href in candidates:
         resolved = absolute_http_url(href, url)
         if resolved:
-            return canonicalize_url(resolved)
+            try:
+                return canonicalize_url(resolved)
+            except (ValueError, UnicodeError):  # not a URL after all: the next candidate
+                continue
     return None
 
 
@@ -239,26 +243,14 @@ def declared_language(tree: etree._Element) -> str | None:
 
 
 def parse_datetime(value: str | None) -> datetime | None:
-    """ISO-ish timestamp (``YYYY-MM-DD`` with optional time and offset) -> aware UTC datetime."""
-    if not value:
+    """ISO-ish timestamp (``YYYY-MM-DD`` with optional time and offset) -> aware UTC datetime;
+    None when malformed or not representable in UTC (never an error)."""
+    if not value or not isinstance(value, str):
         return None
-    value = value.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
+    parsed = parse_timestamp(value)
+    if parsed is not None:
+        return parsed
     try:
-        parsed = datetime.fromisoformat(value)
+        return to_utc(datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M:%S%z"))
     except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-def not_in_future(value: datetime | None, now: datetime | None = None) -> datetime | None:
-    now = now or datetime.now(timezone.utc)
-    if value is None or value > now:
         return None
-    return value

@@ -8,6 +8,12 @@ body hash, status, failures, ``next_poll_at``) in the same transaction as the
 pages it enqueues. A failing feed is recorded and never raises, so one bad feed
 cannot stop a run. ``poll_log.error_kind`` is the FetchError kind (``hard``,
 ``temporary``, ``soft``), ``parse`` for a body that is not a feed, or ``internal``.
+
+One bad entry never costs the others: an entry that cannot be a page (its link has a port
+out of range, a broken IPv6 literal) or that the warehouse refuses is set aside, and the
+poll is recorded as ``ok`` with ``poll_log.error`` listing each set-aside entry and its
+reason (``error_kind`` stays empty: the feed is healthy). Entry dates before 1900 or more
+than a day after the poll are unknown.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
-from ..fetch import Fetcher, FetchError, HostGate, is_private_url, map_concurrent, open_store
+from ..fetch import AddressError, AddressPolicy, Fetcher, FetchError, HostGate, map_concurrent, open_store
 from ..storage.loads import NewPage, enqueue_pages, utcnow
 from ..storage.schema import feeds, poll_log, sources
-from ..times import as_utc
+from ..storage.values import fit_row
+from ..times import as_utc, sane_date
 from . import schedule
 from .parse import FeedParseError, ParsedFeed, parse_feed
 
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
 MAX_ENTRIES_PER_POLL = 2000  # Media Cloud's cap: a runaway feed cannot flood the queue
+_STRICT = AddressPolicy()  # a fetcher without a policy or settings gets no private address
 
 
 @dataclass
@@ -47,6 +55,16 @@ class PollResult:
     error_kind: str | None = None
     next_poll_at: datetime | None = None
     disabled: bool = False
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # entries set aside: (link, reason)
+
+
+def _rejected_message(rejected: list[tuple[str, str]], entries: int) -> str | None:
+    """What ``poll_log.error`` says of the entries set aside (bounded: a feed may hold thousands)."""
+    if not rejected:
+        return None
+    listed = "; ".join(f"{link[:300]}: {reason[:200]}" for link, reason in rejected[:20])
+    more = f"; and {len(rejected) - 20} more" if len(rejected) > 20 else ""
+    return f"{len(rejected)} of {entries + len(rejected)} entries set aside: {listed}{more}"[:2000]
 
 
 
@@ -98,9 +116,8 @@ def _poll(engine: Engine, feed_id: int, fetcher, run_key: str | None, feed=None)
         return _record_failure(engine, feed_id, run_key, "parse", str(exc), status=result.status,
                                latency_ms=latency, nbytes=len(result.body), retry_after=None,
                                headers=result.headers, feed=feed)
-    allow_private = bool(getattr(getattr(fetcher, "settings", None), "allow_private_addresses", False))
     return _record_success(engine, feed, run_key, "ok", result, latency, parsed=parsed, sha=sha,
-                           allow_private=allow_private)
+                           policy=_policy_of(fetcher))
 
 
 def _previous_interval(feed) -> float | None:
@@ -111,15 +128,18 @@ def _previous_interval(feed) -> float | None:
 
 
 def _record_success(engine, feed, run_key, outcome, result, latency, *, parsed: ParsedFeed | None,
-                    sha: str | None, allow_private: bool = False) -> PollResult:
+                    sha: str | None, policy: AddressPolicy = _STRICT) -> PollResult:
     now = utcnow()
     entries = parsed.entries[:MAX_ENTRIES_PER_POLL] if parsed else []
+    rejected = list(parsed.rejected) if parsed else []
+    allowed, refused = _allowed_entries(entries, policy)
+    rejected += refused
     interval = schedule.next_interval(
         now=now,
         success=True,
         override_s=feed.interval_override_s,
         previous_s=_previous_interval(feed),
-        published=[e.published_at for e in entries] if parsed else (),
+        published=[sane_date(e.published_at, now) for e in entries] if parsed else (),
         ttl_minutes=parsed.ttl_minutes if parsed else None,
         headers=result.headers,
     )
@@ -138,17 +158,41 @@ def _record_success(engine, feed, run_key, outcome, result, latency, *, parsed: 
         if parsed and parsed.kind != "sitemapindex":
             found = [NewPage(url=e.url, origin="sitemap" if "sitemap" in parsed.kind else "feed",
                              source_id=feed.source_id, feed_id=feed.id, guid=e.guid, published_at=e.published_at)
-                     for e in entries if allow_private or not is_private_url(e.url)]
-            new_ids = enqueue_pages(conn, found)
+                     for e in allowed]
+            new_ids = enqueue_pages(conn, found, rejected)
             if new_ids:
                 values["last_new_entry_at"] = now
-        conn.execute(update(feeds).where(feeds.c.id == feed.id).values(**values))
-        conn.execute(insert(poll_log).values(
+        if rejected:
+            log.warning("feed %s: %d entries set aside (first: %s: %s)", feed.url, len(rejected), *rejected[0])
+        conn.execute(update(feeds).where(feeds.c.id == feed.id).values(**fit_row(feeds, values)))
+        conn.execute(insert(poll_log).values(**fit_row(poll_log, dict(
             feed_id=feed.id, run_key=run_key, polled_at=now, outcome=outcome, status_code=result.status,
             bytes=len(result.body), latency_ms=latency, entries=len(entries) if parsed else None,
-            new_entries=len(new_ids), error_kind=None, error=None))
+            new_entries=len(new_ids), error_kind=None, error=_rejected_message(rejected, len(allowed))))))
     return PollResult(feed_id=feed.id, outcome=outcome, status=result.status, new_page_ids=new_ids,
-                      entries=len(entries), next_poll_at=next_at)
+                      entries=len(entries), next_poll_at=next_at, rejected=rejected)
+
+
+def _policy_of(fetcher) -> AddressPolicy:
+    policy = getattr(fetcher, "policy", None)
+    if policy is None and getattr(fetcher, "settings", None) is not None:
+        policy = AddressPolicy.from_settings(fetcher.settings)
+    return policy or _STRICT
+
+
+def _allowed_entries(entries, policy: AddressPolicy):
+    """Entries whose link the fetcher's address policy allows (IP literals in any notation and
+    loopback names, no DNS lookup: the page fetch resolves and checks again), and the others
+    with their reason."""
+    allowed, refused = [], []
+    for entry in entries:
+        try:
+            policy.check_url(entry.url)
+        except AddressError as exc:
+            refused.append((entry.url, str(exc)))
+        else:
+            allowed.append(entry)
+    return allowed, refused
 
 
 def _record_failure(engine, feed_id, run_key, kind, message, *, status, latency_ms, nbytes, retry_after,
@@ -172,10 +216,10 @@ def _record_failure(engine, feed_id, run_key, kind, message, *, status, latency_
         values["disabled_reason"] = (f"auto-disabled at {now:%Y-%m-%d %H:%M} UTC after {failures} consecutive "
                                      f"failures (score {score:g} >= {limit:g}); last error: {message[:500]}")
     with engine.begin() as conn:
-        conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
-        conn.execute(insert(poll_log).values(
+        conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**fit_row(feeds, values)))
+        conn.execute(insert(poll_log).values(**fit_row(poll_log, dict(
             feed_id=feed_id, run_key=run_key, polled_at=now, outcome="error", status_code=status, bytes=nbytes,
-            latency_ms=latency_ms, entries=None, new_entries=0, error_kind=kind, error=message[:2000]))
+            latency_ms=latency_ms, entries=None, new_entries=0, error_kind=kind, error=message[:2000]))))
     return PollResult(feed_id=feed_id, outcome="error", status=status, error=message, error_kind=kind,
                       next_poll_at=next_at, disabled=disabled)
 

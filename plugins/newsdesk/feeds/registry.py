@@ -32,9 +32,12 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Engine
 
 from ..config import UserError, option_from_env
-from ..storage.loads import upsert, utcnow
+from ..storage.loads import upsert, utcnow, write_isolated
 from ..storage.schema import feeds, sources
+from ..storage.values import clean_text
 from ..urls import domain_of
+
+NAME_LIMIT = sources.c.name.type.length  # a longer name would be clipped into another source's
 
 
 class RegistryError(UserError, ValueError):
@@ -152,7 +155,7 @@ def load_registry(path: str | Path, max_bytes: int | None = None) -> list[Source
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
             raise RegistryError(f"{where}: 'name' is required")
-        name = name.strip()
+        name = clean_text(name.strip())  # compared with what the warehouse holds: as it will hold it
         where = f"{where} ({_show(name)})"
         unknown = set(raw) - {"name", "homepage", "language", "feeds"}
         if unknown:
@@ -186,12 +189,12 @@ def load_registry(path: str | Path, max_bytes: int | None = None) -> list[Source
                 url = item
             if not _is_http_url(url):
                 raise RegistryError(f"{fwhere}: must be an http(s) URL, got {_show(url)}")
-            url = url.strip()
+            url = clean_text(url.strip())
             if url in feed_owner:
                 raise RegistryError(f"{fwhere}: feed {url[:200]} is already listed by source {_show(feed_owner[url])}")
             feed_owner[url] = name
             feed_specs.append(FeedSpec(url=url, kind=kind, interval_s=interval))
-        specs.append(SourceSpec(name=name, homepage=homepage.strip(), language=language,
+        specs.append(SourceSpec(name=name, homepage=clean_text(homepage.strip()), language=language,
                                 feeds=tuple(feed_specs)))
     return specs
 
@@ -201,14 +204,23 @@ def sync_registry(engine: Engine, path: str | Path) -> dict:
     specs = load_registry(path)
     now = utcnow()
     stats = dict(sources=len(specs), sources_added=0, sources_retired=0, feeds=0, feeds_added=0,
-                 feeds_reactivated=0, feeds_deactivated=0)
+                 feeds_reactivated=0, feeds_deactivated=0, set_aside=[])
+    # A source the warehouse cannot hold is set aside with its reason (its feeds stay as they
+    # were); the others are synced.
+    aside: dict[str, str] = {}
+    for spec in specs:
+        if len(spec.name) > NAME_LIMIT:
+            aside[spec.name] = f"name longer than {NAME_LIMIT} characters"
     with engine.begin() as conn:
         known_sources = {r.name: r for r in conn.execute(select(sources.c.id, sources.c.name, sources.c.in_registry))}
-        upsert(conn, sources,
-               [dict(name=s.name, homepage=s.homepage, domain=s.domain, language=s.language, in_registry=True,
-                     created_at=now) for s in specs],
-               ["name"], ["homepage", "domain", "language", "in_registry"])
-        stats["sources_added"] = sum(1 for s in specs if s.name not in known_sources)
+        rows = [dict(name=s.name, homepage=s.homepage, domain=s.domain, language=s.language, in_registry=True,
+                     created_at=now) for s in specs if s.name not in aside]
+        for row, reason in write_isolated(conn, rows, lambda batch: upsert(
+                conn, sources, batch, ["name"], ["homepage", "domain", "language", "in_registry"])):
+            aside[row["name"]] = reason
+        stats["set_aside"] = [{"source": name[:300], "reason": reason} for name, reason in aside.items()]
+        kept_specs = [s for s in specs if s.name not in aside]
+        stats["sources_added"] = sum(1 for s in kept_specs if s.name not in known_sources)
         listed_names = {s.name for s in specs}
         retired = [r.id for r in known_sources.values() if r.in_registry and r.name not in listed_names]
         if retired:
@@ -220,12 +232,17 @@ def sync_registry(engine: Engine, path: str | Path) -> dict:
         known_feeds = {r.url: r for r in conn.execute(select(feeds.c.id, feeds.c.url, feeds.c.active))}
         rows = [dict(url=f.url, source_id=source_ids[s.name], kind=f.kind, active=True,
                      interval_override_s=f.interval_s, failure_score=0.0, consecutive_failures=0, created_at=now)
-                for s in specs for f in s.feeds]
-        upsert(conn, feeds, rows, ["url"], ["source_id", "kind", "active", "interval_override_s"])
-        listed = {r["url"] for r in rows}
+                for s in kept_specs for f in s.feeds]
+        refused = write_isolated(conn, rows, lambda batch: upsert(
+            conn, feeds, batch, ["url"], ["source_id", "kind", "active", "interval_override_s"]))
+        for row, reason in refused:
+            stats["set_aside"].append({"feed": row["url"][:300], "reason": reason})
+        # the feeds of a source set aside are listed still: kept as they were, not deactivated
+        listed = {r["url"] for r in rows} | {f.url for s in specs if s.name in aside for f in s.feeds}
         stats["feeds"] = len(rows)
-        stats["feeds_added"] = sum(1 for u in listed if u not in known_feeds)
-        stats["feeds_reactivated"] = sum(1 for u in listed if u in known_feeds and not known_feeds[u].active)
+        synced = {r["url"] for r in rows} - {row["url"] for row, _ in refused}
+        stats["feeds_added"] = sum(1 for u in synced if u not in known_feeds)
+        stats["feeds_reactivated"] = sum(1 for u in synced if u in known_feeds and not known_feeds[u].active)
         stale = [r.id for u, r in known_feeds.items() if u not in listed and r.active]
         if stale:
             conn.execute(update(feeds).where(feeds.c.id.in_(stale)).values(active=False))

@@ -36,6 +36,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader, DecompressingBufferedReader
 
 from ..mime import html_content_type, is_html_type, may_be_html
+from ..urls import url_problem
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ class Page:
     warc_date: str | None
     canonical: str = ""  # filled in by the importer
     offset: int = -1  # start of its record in the archive (see Item.offset)
+
+
+class SetAside(Exception):
+    """A record that is read but cannot be a page: skipped for ``skip``, its reason kept."""
+
+    def __init__(self, skip: str, reason: str):
+        super().__init__(reason)
+        self.skip = skip
 
 
 @dataclass(slots=True)
@@ -120,6 +129,9 @@ def _classify(record, max_body_bytes: int) -> tuple[Page | None, str | None]:
     url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")  # WARC/1.0 allowed <uri>
     if not url.lower().startswith(("http://", "https://")):
         return None, "not_http"
+    problem = url_problem(url)
+    if problem is not None:  # a port out of range, a broken IPv6 literal: this record only
+        raise SetAside("bad_url", f"{url[:300]!r}: {problem}")
     http = record.http_headers
     if http is None:
         return None, "no_http_headers"
@@ -362,8 +374,12 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                 # start of this record (set before it is parsed); inside one gzip stream, only
                 # how far the file has been read, never below what an earlier item reported
                 current = max(current, stream.tell()) if iterator.single_stream else iterator.offset
+                reason = None
                 try:
-                    page, skip = _classify(record, max_body_bytes)
+                    try:
+                        page, skip = _classify(record, max_body_bytes)
+                    except SetAside as aside:
+                        page, skip, reason = None, aside.skip, f"offset {current}: {aside}"
                     iterator.read_to_end()
                 except Exception as exc:
                     failure = f"{exc.__class__.__name__}: {exc}"
@@ -379,7 +395,7 @@ def scan_archive(stream: BinaryIO, start_offset: int = 0, max_body_bytes: int = 
                     continue
                 if page is not None:
                     page.offset = -1 if iterator.single_stream else current
-                yield Item(offset=current, page=page, skip=skip)
+                yield Item(offset=current, page=page, skip=skip, error=reason)
             else:
                 cut = _zstd_cut_at(stream) if zstd else None
                 if cut is not None:

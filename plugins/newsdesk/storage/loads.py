@@ -7,18 +7,24 @@ task or a re-run batch converges on the same rows instead of adding new ones.
 from __future__ import annotations
 
 import hashlib
+import logging
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..cjk import count_words
-from ..urls import canonicalize_url, domain_of, publisher_of
+from ..times import sane_date
+from ..urls import canonicalize_url, domain_of, publisher_of, url_problem
 from .schema import articles, pages, raw_pages, sources
+from .values import clip, fit_row, fit_rows
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -31,7 +37,7 @@ def insert_ignore(conn: Connection, table, rows: Sequence[dict], conflict: Seque
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    conn.execute(stmt, list(rows))
+    conn.execute(stmt, fit_rows(table, rows))
 
 
 def upsert(conn: Connection, table, rows: Sequence[dict], conflict: Sequence[str], update_cols: Iterable[str]):
@@ -43,7 +49,38 @@ def upsert(conn: Connection, table, rows: Sequence[dict], conflict: Sequence[str
     stmt = stmt.on_conflict_do_update(
         index_elements=list(conflict), set_={c: getattr(stmt.excluded, c) for c in update_cols}
     )
-    conn.execute(stmt, list(rows))
+    conn.execute(stmt, fit_rows(table, rows))
+
+
+def database_reason(exc: BaseException) -> str:
+    """The first line of what the database (or the driver) said, for a row set aside."""
+    inner = getattr(exc, "orig", None) or exc
+    first = (str(inner).strip().splitlines() or [""])[0]
+    return clip(f"{inner.__class__.__name__}: {first}", 500)
+
+
+def write_isolated(conn: Connection, rows: Sequence, write: Callable[[Sequence], object]) -> list[tuple[object, str]]:
+    """``write(rows)`` in a savepoint; when the database refuses the batch, ``write([row])`` for
+    each row in a savepoint of its own, so only the rows it refuses are set aside. Returns
+    them with the database's reason; the caller records them (page state, counts)."""
+    if not rows:
+        return []
+    try:
+        with conn.begin_nested():
+            write(rows)
+        return []
+    except (SQLAlchemyError, ValueError) as exc:
+        if len(rows) == 1:
+            return [(rows[0], database_reason(exc))]
+        log.warning("a batch of %d rows was refused (%s); writing them one by one", len(rows), database_reason(exc))
+    rejected = []
+    for row in rows:
+        try:
+            with conn.begin_nested():
+                write([row])
+        except (SQLAlchemyError, ValueError) as exc:
+            rejected.append((row, database_reason(exc)))
+    return rejected
 
 
 @dataclass(frozen=True)
@@ -58,18 +95,34 @@ class NewPage:
     published_at: datetime | None = None
 
 
-def enqueue_pages(conn: Connection, found: Sequence[NewPage]) -> list[int]:
+def enqueue_pages(conn: Connection, found: Sequence[NewPage],
+                  rejected: list[tuple[str, str]] | None = None) -> list[int]:
     """Record discovered URLs as pending pages; returns ids of the pages that are new.
 
     An entry is known by its canonical URL or by its feed's GUID for it: a feed that
     re-orders or re-dates its entries, or moves an entry to a new URL under the same
-    GUID, produces no new work.
+    GUID, produces no new work. A URL that cannot be a page (``urls.url_problem``) or a row
+    the database refuses is set aside: appended to ``rejected`` as (URL, reason).
     """
     if not found:
         return []
     by_url: dict[str, NewPage] = {}
     for item in found:
-        by_url.setdefault(canonicalize_url(item.url), item)
+        if item.guid is not None:  # looked up below: as it will be stored
+            item = replace(item, guid=fit_row(pages, {"guid": item.guid})["guid"])
+        problem = url_problem(item.url)
+        if problem is None:
+            try:
+                canonical = canonicalize_url(item.url)
+            except (ValueError, UnicodeError) as exc:
+                canonical, problem = None, f"invalid URL: {exc}"
+            if canonical is not None:
+                problem = url_problem(canonical)  # percent-encoding may have made it too long
+            if problem is None:
+                by_url.setdefault(canonical, item)
+                continue
+        if rejected is not None:
+            rejected.append((str(item.url), problem))
     urls = list(by_url)
     existing = set()
     for chunk in _chunks(urls, 500):
@@ -89,13 +142,16 @@ def enqueue_pages(conn: Connection, found: Sequence[NewPage]) -> list[int]:
         dict(
             url=url, seen_url=item.url, guid=item.guid, source_id=item.source_id, feed_id=item.feed_id,
             origin=item.origin, state="pending", attempts=0, discovered_at=now,
-            entry_published_at=item.published_at,
+            entry_published_at=sane_date(item.published_at, now),  # a feed's 9999-12-31: unknown
         )
         for url, item in by_url.items()
         if url not in existing
     ]
-    insert_ignore(conn, pages, rows, ["url"])
-    new_urls = [r["url"] for r in rows]
+    refused = write_isolated(conn, rows, lambda batch: insert_ignore(conn, pages, batch, ["url"]))
+    if refused and rejected is not None:
+        rejected.extend((row["seen_url"], reason) for row, reason in refused)
+    refused_urls = {row["url"] for row, _ in refused}
+    new_urls = [r["url"] for r in rows if r["url"] not in refused_urls]
     ids: list[int] = []
     for chunk in _chunks(new_urls, 500):
         ids.extend(conn.execute(select(pages.c.id).where(pages.c.url.in_(chunk))).scalars())
@@ -153,18 +209,27 @@ def load_raw(conn: Connection, page_id: int,
 
 
 def mark_page(conn: Connection, page_id: int, state: str, **fields) -> None:
-    conn.execute(update(pages).where(pages.c.id == page_id).values(state=state, **fields))
+    conn.execute(update(pages).where(pages.c.id == page_id).values(**fit_row(pages, dict(state=state, **fields))))
+
+
+def set_page_aside(engine, page_id: int, kind: str, reason: str) -> None:
+    """A page whose write failed: ``failed`` with the reason, in a transaction of its own, so
+    the next run does not meet it again in the state it was left in (and fail the same way)."""
+    with engine.begin() as conn:
+        mark_page(conn, page_id, "failed", error_kind=kind, last_error=clip(reason, 2000))
 
 
 def source_for_domain(conn: Connection, domain: str) -> int:
     """The source a page belongs to: the registry's source for its domain, else one
     created for the domain (archives hold outlets that the registry does not list)."""
-    found = conn.execute(select(sources.c.id).where(sources.c.domain == domain).order_by(sources.c.id)).first()
+    fitted = fit_row(sources, dict(name=domain, domain=domain))  # as stored: a 300-character host is clipped
+    found = conn.execute(select(sources.c.id).where(sources.c.domain == fitted["domain"])
+                         .order_by(sources.c.id)).first()
     if found:
         return found[0]
-    insert_ignore(conn, sources, [dict(name=domain, domain=domain, homepage=f"https://{domain}/",
-                                       in_registry=False, created_at=utcnow())], ["name"])
-    return conn.execute(select(sources.c.id).where(sources.c.name == domain)).scalar_one()
+    insert_ignore(conn, sources, [dict(fitted, homepage=f"https://{domain}/", in_registry=False,
+                                       created_at=utcnow())], ["name"])
+    return conn.execute(select(sources.c.id).where(sources.c.name == fitted["name"])).scalar_one()
 
 
 ARTICLE_FIELDS = (
@@ -189,12 +254,14 @@ def upsert_article(conn: Connection, page_id: int, source_id: int | None, fields
 
     A changed text resets the dedup state so the article is compared again.
     """
+    fields = fit_row(articles, fields)  # the text hashed is the text stored
     text_value = fields["text"]
     values = with_place({k: fields.get(k) for k in ARTICLE_FIELDS})
     values.update(
         page_id=page_id, source_id=source_id, word_count=count_words(text_value),
         text_sha256=hashlib.sha256(text_value.encode("utf-8")).hexdigest(), extracted_at=utcnow(),
     )
+    values = fit_row(articles, values)  # domain and publisher, derived above
     current = conn.execute(select(articles.c.id, articles.c.text_sha256).where(articles.c.page_id == page_id)).first()
     if current is None:
         insert_ignore(conn, articles, [dict(values, dedup_state="pending")], ["page_id"])

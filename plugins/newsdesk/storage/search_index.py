@@ -23,6 +23,8 @@ import unicodedata
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from .values import SEARCH_TEXT_CHARS
+
 FTS_TABLE = "articles_fts"
 TSV_TABLE = "article_search"
 TSV_COLUMN = "search_tsv"
@@ -70,8 +72,10 @@ def pg_config_expr(row: str = "") -> str:
 
 def pg_tsv_expr(row: str = "") -> str:
     cfg = pg_config_expr(row)
-    return (f"setweight(to_tsvector({cfg}, newsdesk_fold(coalesce({row}title, ''))), 'A') || "
-            f"setweight(to_tsvector({cfg}, newsdesk_fold(coalesce({row}text, ''))), 'B')")
+    # the text's first SEARCH_TEXT_CHARS characters: a vector above 1 MB is an error, not a cut
+    limit = SEARCH_TEXT_CHARS
+    return (f"setweight(to_tsvector({cfg}, newsdesk_fold(left(coalesce({row}title, ''), {limit // 10}))), 'A') || "
+            f"setweight(to_tsvector({cfg}, newsdesk_fold(left(coalesce({row}text, ''), {limit}))), 'B')")
 
 
 def ensure_search_index(engine: Engine, rebuild: bool = False) -> str:
