@@ -337,7 +337,7 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
         buckets = sig.buckets
         routes["shingle"][a["item"]] = {b for b in buckets if b[0] < LEXICAL_SCHEME0}
         routes["lexical"][a["item"]] = {b for b in buckets if b[0] >= LEXICAL_SCHEME0}
-        routes["anchor"][a["item"]] = set(anchor_buckets(doc.numbers, doc.names))
+        routes["anchor"][a["item"]] = set(anchor_buckets(*doc.feature_hashes))
         routes["loose"][a["item"]] = set(loose_lexical_buckets(sig.lexhash, len(sig.lexical)))
         days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"))
     names = ["shingle", "lexical", "anchor", "loose"]

@@ -18,7 +18,7 @@ from .claim import advance_epoch, last_epoch, publication_day, serialise
 from .clean import Cleaned, clean, paragraph_hash, paragraphs
 from .overlay import ArticleRow, Overlay, Sketch
 from .repair import compare_again, reclean_teachers
-from .signatures import Signature
+from .signatures import Signature, index_buckets
 from .verification import Verifier, signed
 from .verify import Doc
 from .writes import (
@@ -104,7 +104,7 @@ class Batch:
         cleaned = clean(r.text, r.title, known)
         sig, doc = signed(cleaned.text)
         self.known_boilerplate[article_id] = known
-        self.bands[article_id] = sig.buckets
+        self.bands[article_id] = index_buckets(sig, doc.feature_hashes)
         self.overlay.docs[article_id] = doc
         self.signatures[article_id] = sig
         self.overlay.sketches[article_id] = Sketch(sig.minhash, sig.lexhash, len(sig.shingles))

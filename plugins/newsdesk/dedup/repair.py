@@ -21,6 +21,7 @@ from ..storage.schema import articles, cluster_merges, clusters, dedup_links
 from .boilerplate import learned_lines
 from .claim import FETCHED_AT, advance_epoch, publication_day, serialise
 from .clean import clean, paragraph_hash, paragraphs
+from .signatures import index_buckets
 from .sql import chunks
 from .verification import signed, verify_pair
 from .verify import Doc
@@ -69,7 +70,7 @@ def reclean(conn: Connection, rows, epoch: int) -> set[int]:
         day = publication_day(r.published_at, r.fetched_at, r.extracted_at)
         signature_rows.append(signature_row(r.id, sig, doc, day))
         if r.id in originals:
-            bucket_rows.extend((s, b, r.id, day) for s, b in sig.buckets)
+            bucket_rows.extend((s, b, r.id, day) for s, b in index_buckets(sig, doc.feature_hashes))
         params.append(dict(aid_=r.id, v_clean_text=cleaned.text, v_attribution=cleaned.attribution,
                            v_clean_sha256=doc.key, v_dedup_epoch=epoch))
     update_articles(conn, ("clean_text", "attribution", "clean_sha256", "dedup_epoch"), params)

@@ -14,14 +14,18 @@ import numpy as np
 
 from .original import canonical_or_none
 from .overlay import Overlay, Sketch
-from .signatures import Signature, estimate, signature
+from .signatures import Signature, estimate, set_size, signature
 from .verify import Doc, Verdict, compare, lacks_paraphrase_evidence
 
 CANONICAL_MIN_SIMILARITY = 0.3
-# Verification is skipped for an LSH-only candidate whose estimated Jaccard is below both:
-# a truncated copy keeps shingle Jaccard >= ~0.3, a reworded one content-word Jaccard >= ~0.35.
+# Verification is skipped for an LSH-only candidate whose estimated Jaccard is below both
+# (a truncated copy keeps shingle Jaccard >= ~0.3, a reworded one content-word Jaccard >= ~0.35)
+# and whose estimated content-word containment is below PREFILTER_LEXICAL_CONTAINMENT: a
+# condensed third, an excerpt or an expanded rewrite keeps content-word Jaccard at 0.05-0.2
+# but >= ~0.46 of the smaller text's content words (bench/dedup_quality.py's realistic corpus).
 PREFILTER_SHINGLE = 0.12
 PREFILTER_LEXICAL = 0.22
+PREFILTER_LEXICAL_CONTAINMENT = 0.35
 # A pair whose shingle containment, estimated from the MinHash signatures and set sizes, is below
 # this (near needs 0.6) and that lacks the numbers/names a paraphrase needs is not compared.
 PREFILTER_CONTAINMENT = 0.35
@@ -52,7 +56,15 @@ def estimates_worth_verifying(mine: Sketch, theirs: Sketch | None) -> bool:
     jl = estimate(mine[1], theirs[1])
     if js is None or jl is None:
         return True
-    return js >= PREFILTER_SHINGLE or jl >= PREFILTER_LEXICAL
+    return (js >= PREFILTER_SHINGLE or jl >= PREFILTER_LEXICAL
+            or lexical_containment(jl, set_size(mine[1]), set_size(theirs[1])) >= PREFILTER_LEXICAL_CONTAINMENT)
+
+
+def lexical_containment(jaccard: float, size_a: float | None, size_b: float | None) -> float:
+    """|A∩B| / min(|A|, |B|) from a Jaccard estimate and the two sets' (estimated) sizes."""
+    if not size_a or not size_b:
+        return 1.0
+    return jaccard * (size_a + size_b) / ((1 + jaccard) * min(size_a, size_b))
 
 
 def verify_pair(copy_row, copy_doc: Doc, original_row, original_doc: Doc) -> Verdict:
@@ -117,7 +129,13 @@ class Verifier:
         if stack:
             js = (np.stack([sketches[o][0] for o in stack]) == mine[0]).mean(axis=1)
             jl = (np.stack([sketches[o][1] for o in stack]) == mine[1]).mean(axis=1)
-            for oid, j, ok in zip(stack, js.tolist(), ((js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)).tolist()):
+            # the content-word sets' sizes, estimated from the minima, give the containment
+            lexicals = np.stack([sketches[o][1] for o in stack]).astype(np.float64)
+            theirs = (lexicals.shape[1] - 1) / np.maximum(lexicals.sum(axis=1) / 2.0**32, 1e-12)
+            mine_size = set_size(mine[1]) or 1.0
+            contained = jl * (theirs + mine_size) / ((1 + jl) * np.minimum(theirs, mine_size))
+            ok = (js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL) | (contained >= PREFILTER_LEXICAL_CONTAINMENT)
+            for oid, j, ok in zip(stack, js.tolist(), ok.tolist()):
                 out[oid] = remembered[(article_id, oid)] = ok
                 self.shingle_jaccard[(article_id, oid)] = j
         return out
