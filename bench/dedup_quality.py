@@ -252,7 +252,7 @@ def verify_only(arts: list[dict], copy_kinds) -> None:
         cleaned = clean(a["text"], a["title"]).text
         docs[a["item"]] = Doc(cleaned)
         bands[a["item"]] = set(signature(cleaned).buckets)
-        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"), a.get("date_source"))
     by_event = defaultdict(list)
     for a in arts:
         by_event[a["event"]].append(a)
@@ -339,7 +339,7 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
         routes["lexical"][a["item"]] = {b for b in buckets if b[0] >= LEXICAL_SCHEME0}
         routes["anchor"][a["item"]] = set(anchor_buckets(*doc.feature_hashes))
         routes["loose"][a["item"]] = set(loose_lexical_buckets(sig.lexhash, len(sig.lexical)))
-        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"), a.get("date_source"))
     names = ["shingle", "lexical", "anchor", "loose"]
     combos = {"today (shingle|lexical)": ("shingle", "lexical"), "today|anchor": ("shingle", "lexical", "anchor"),
               "today|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}
@@ -400,8 +400,8 @@ def diagnose(arts: list[dict], run: dict) -> None:
         v = compare(Doc(ca), Doc(co))
         shared = set(signature(ca).buckets) & set(signature(co).buckets)
         lexical = sum(s >= LEXICAL_SCHEME0 for s, _ in shared)
-        days = abs(_pub_day(a.get("published_at"), a.get("fetched_at"), None)
-                   - _pub_day(o.get("published_at"), o.get("fetched_at"), None))
+        days = abs(_pub_day(a.get("published_at"), a.get("fetched_at"), None, a.get("date_source"))
+                   - _pub_day(o.get("published_at"), o.get("fetched_at"), None, o.get("date_source")))
         e = v.evidence
         print(f"  miss {a['item']:<40} {a['kind']:<10} verdict={v.relation} bands={len(shared) - lexical}+{lexical}lex "
               f"days={days} cont={e.get('containment')} aligned={e.get('aligned_fraction')}/"

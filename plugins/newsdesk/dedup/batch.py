@@ -14,7 +14,7 @@ from ..storage.schema import articles, clusters, dedup_signatures, sources
 from .assignment import MAX_CLUSTERS, Assignment, rank_clusters
 from .boilerplate import SiteKnowledge
 from .candidates import LSH_ONLY, Candidate, CandidateSearch, MemoryIndex
-from .claim import advance_epoch, last_epoch, publication_day, serialise
+from .claim import advance_epoch, last_epoch, publication_day, serialise, stated_date
 from .clean import Cleaned, clean, paragraph_hash, paragraphs
 from .overlay import ArticleRow, Overlay, Sketch
 from .repair import compare_again, reclean_teachers
@@ -89,11 +89,11 @@ class Batch:
         r = self.claimed[article_id]
         self.overlay.articles[article_id] = ArticleRow(
             id=article_id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=cleaned.attribution,
-            published_at=r.published_at, clean_text=cleaned.text, cluster_id=None,
+            published_at=stated_date(r.published_at, r.date_source), clean_text=cleaned.text, cluster_id=None,
             source_name=self.source_names.get(r.source_id))
         self.overlay.writes.article_values[article_id] = dict(clean_text=cleaned.text, attribution=cleaned.attribution,
                                                               clean_sha256=doc.key)
-        self.days[article_id] = publication_day(r.published_at, r.fetched_at, r.extracted_at)
+        self.days[article_id] = publication_day(r.published_at, r.fetched_at, r.extracted_at, r.date_source)
 
     def _sign(self, article_id: int) -> tuple[Cleaned, Doc]:
         """The article cleaned with the boilerplate learned so far, and its signature and doc."""
