@@ -252,7 +252,8 @@ def verify_only(arts: list[dict], copy_kinds) -> None:
         cleaned = clean(a["text"], a["title"]).text
         docs[a["item"]] = Doc(cleaned)
         bands[a["item"]] = set(signature(cleaned).buckets)
-        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"), a.get("date_source"))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"),
+                                     a.get("date_source"))
     by_event = defaultdict(list)
     for a in arts:
         by_event[a["event"]].append(a)
@@ -339,7 +340,8 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
         routes["lexical"][a["item"]] = {b for b in buckets if b[0] >= LEXICAL_SCHEME0}
         routes["anchor"][a["item"]] = set(anchor_buckets(*doc.feature_hashes))
         routes["loose"][a["item"]] = set(loose_lexical_buckets(sig.lexhash, len(sig.lexical)))
-        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"), a.get("date_source"))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"),
+                                     a.get("date_source"))
     names = ["shingle", "lexical", "anchor", "loose"]
     combos = {"today (shingle|lexical)": ("shingle", "lexical"), "today|anchor": ("shingle", "lexical", "anchor"),
               "today|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}

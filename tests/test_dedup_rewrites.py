@@ -26,9 +26,9 @@ from bench.dedup_eval.load import insert_articles, partition  # noqa: E402
 
 from newsdesk.dedup import align, dedup_pending  # noqa: E402
 from newsdesk.dedup.clean import clean  # noqa: E402
-from newsdesk.dedup.verify import Doc, compare, rewrite  # noqa: E402
 from newsdesk.dedup.signatures import ANCHOR_SCHEME0, anchor_buckets  # noqa: E402
 from newsdesk.dedup.verification import signed  # noqa: E402
+from newsdesk.dedup.verify import Doc, compare, rewrite  # noqa: E402
 from newsdesk.storage.schema import articles, dedup_signatures, lsh_buckets  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "dedup"

@@ -119,7 +119,8 @@ class Overlay:
             for r in self.conn.execute(query):
                 self.articles[r.id] = ArticleRow(
                     id=r.id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=r.attribution,
-                    published_at=stated_date(r.published_at, r.date_source), clean_text=r.clean_text, cluster_id=r.cluster_id, source_name=r.name)
+                    published_at=stated_date(r.published_at, r.date_source), clean_text=r.clean_text,
+                    cluster_id=r.cluster_id, source_name=r.name)
                 if r.minhash is not None or r.lexhash is not None:
                     self.sketches[r.id] = stored_sketch(r.minhash, r.lexhash, r.token_count)
                 self._store_features(r.id, r.numbers, r.names)

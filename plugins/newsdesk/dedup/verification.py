@@ -134,8 +134,9 @@ class Verifier:
             theirs = (lexicals.shape[1] - 1) / np.maximum(lexicals.sum(axis=1) / 2.0**32, 1e-12)
             mine_size = set_size(mine[1]) or 1.0
             contained = jl * (theirs + mine_size) / ((1 + jl) * np.minimum(theirs, mine_size))
-            ok = (js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL) | (contained >= PREFILTER_LEXICAL_CONTAINMENT)
-            for oid, j, ok in zip(stack, js.tolist(), ok.tolist()):
+            passes = ((js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)
+                      | (contained >= PREFILTER_LEXICAL_CONTAINMENT))
+            for oid, j, ok in zip(stack, js.tolist(), passes.tolist()):
                 out[oid] = remembered[(article_id, oid)] = ok
                 self.shingle_jaccard[(article_id, oid)] = j
         return out
