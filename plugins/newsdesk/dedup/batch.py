@@ -278,6 +278,7 @@ class Batch:
             known.original.pop(c, None)
             known.reason.pop(c, None)
             known.members.pop(c, None)
+            overlay.stored_members.pop(c, None)
         overlay.load_clusters(stale)
         for r in changed:
             if r.cluster_id is None or r.pub_day is None:  # put back to pending
