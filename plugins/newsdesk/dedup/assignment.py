@@ -181,7 +181,8 @@ class Assignment:
         # (another story's figures, other people) is not a copy of the story through a member
         mine = overlay.features(article_id)
         missed = [(cid, found, oid) for cid, found, oid in missed
-                  if not lacks_paraphrase_evidence(mine[0], overlay.features(oid)[0], mine[1], overlay.features(oid)[1])]
+                  if not lacks_paraphrase_evidence(mine[0], overlay.features(oid)[0], mine[1],
+                                                   overlay.features(oid)[1])]
         members = overlay.member_ids([cid for cid, _, _ in missed])
         others = {cid: sorted(members.get(cid, set()) - {oid, article_id}, reverse=True)[:MAX_MEMBERS_COMPARED]
                   for cid, _, oid in missed}
