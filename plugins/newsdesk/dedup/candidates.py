@@ -1,8 +1,8 @@
 """Candidate search: the articles a batch article may be a copy of, from the warehouse and from memory.
 
 Three routes, each credited with hits: the same clean-text hash (``exact-hash``, 1000), a
-canonical-URL link (``canonical-url``, 500), and LSH bands of word shingles and content words
-shared within ±``dedup_window_days`` (``lsh``, one per band). A bucket holding more than
+canonical-URL link (``canonical-url``, 500), and LSH bands of word shingles, content words and
+anchors (numbers and names) shared within ±``dedup_window_days`` (``lsh``, one per band). A bucket holding more than
 ``MAX_BUCKET`` articles of the window (a band of common words) is ignored, which bounds the rows
 read per band; an article keeps up to ``MAX_LSH_CANDIDATES`` sharing two or more bands and the
 ``MAX_WEAK_CANDIDATES`` single-band ones nearest in day. Every dialect's SQL for the search is
