@@ -344,7 +344,8 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
                                      a.get("date_source"))
     names = ["shingle", "lexical", "anchor", "loose"]
     combos = {"words (shingle|lexical)": ("shingle", "lexical"),
-              "indexed (words|anchor)": ("shingle", "lexical", "anchor"), "words|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}
+              "indexed (words|anchor)": ("shingle", "lexical", "anchor"),
+              "words|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}
     true_pairs, same_event, other = Counter(), Counter(), Counter()
     n_true, in_window = Counter(), Counter()
     n_same = n_other = 0
