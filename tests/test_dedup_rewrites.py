@@ -311,3 +311,13 @@ def test_a_rewrite_far_from_the_original_joins_through_a_member(engine, runs):
         evidence = conn.execute(select(dedup_links.c.evidence).where(
             dedup_links.c.article_id == ids[newcomer[0]["url"]])).scalar()
     assert evidence["via_member"] == ids[member_[0]["url"]]
+
+
+def test_an_undated_copy_is_placed_by_its_capture(engine):
+    """A copy without any date metadata, captured two days after the story, arrives first: it is
+    placed by its capture, joins the story in a later run, and the dated story is the original."""
+    undated, story = _set([(TRIMMED_COPY, 48)], dated={TRIMMED_COPY: None}), _set([(SOURCE, 0)])
+    _in_runs(engine, [undated, story])
+    parts, originals = partition(engine)
+    whole = frozenset(a["url"] for a in undated + story)
+    assert whole in parts and originals[whole] == story[0]["url"]
