@@ -905,17 +905,20 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
     found = sorted({(k, c): off for _, k, c, off in entries}.items())
     day = {i: 1000 + 3 * i for i, _ in uses}
     cand_day = {c: 1000 + off for (_, c), off in found}  # a candidate has one publication day
+    # every third probe is of anchor bands, the others of words
+    word_probe = [k % 3 != 0 for k in range(1, max((k for _, k in uses), default=0) + 1)]
     got = rank_found([i for i, _ in uses], [k for _, k in uses], [day[i] for i, _ in uses],
                       [k for (k, _), _ in found], [c for (_, c), _ in found], [cand_day[c] for (_, c), _ in found],
-                      exclude=exclude)
+                      exclude=exclude, word_probe=word_probe)
     want = {}
     for i in sorted({i for i, _ in uses}):
         probes = {k for j, k in uses if j == i}
-        hits = {}
+        hits, words = {}, {}
         for (k, c), _ in found:
             if k in probes and c not in exclude:
                 hits[c] = hits.get(c, 0) + 1
-        ranked = rank_lsh([(c, n, cand_day[c]) for c, n in hits.items()], day[i])
+                words[c] = words.get(c, 0) + (k % 3 != 0)
+        ranked = rank_lsh([(c, n, cand_day[c], words[c]) for c, n in hits.items()], day[i])
         if ranked:
             want[i] = ranked
     assert dict(got) == want

@@ -29,7 +29,7 @@ from newsdesk.dedup.clean import clean  # noqa: E402
 from newsdesk.dedup.signatures import ANCHOR_SCHEME0, anchor_buckets  # noqa: E402
 from newsdesk.dedup.verification import signed  # noqa: E402
 from newsdesk.dedup.verify import Doc, compare, rewrite  # noqa: E402
-from newsdesk.storage.schema import articles, dedup_links, dedup_signatures, lsh_buckets  # noqa: E402
+from newsdesk.storage.schema import articles, dedup_signatures, lsh_buckets  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "dedup"
 T0 = datetime(2025, 6, 3, 17, 30, tzinfo=timezone.utc)
@@ -291,26 +291,6 @@ def test_an_excerpt_indexed_first_gives_way_to_the_full_wire_story(engine):
     with engine.connect() as conn:
         relation = dict(conn.execute(select(articles.c.url, articles.c.relation)).all())
     assert relation[full[0]["url"]] == "original" and relation[excerpt[0]["url"]] == "near"
-
-
-@pytest.mark.parametrize("runs", [1, 2])
-def test_a_rewrite_far_from_the_original_joins_through_a_member(engine, runs):
-    """The trimmed wire copy leads its cluster, with a condensed rewrite of the story in it; a
-    heavily reworded rewrite matches the condensed one but not the trimmed copy (too little of
-    it is said there): compared with the cluster's members too, it joins, and its link says
-    through which member. In one run (the batch's memory) and in two (the warehouse's)."""
-    leader, member_, newcomer = (_set([(TRIMMED_COPY, 0)]), _set([("rewrite_condensed_to_a_third_new_headline", 2)]),
-                                 _set([("rewrite_condensed_heavily_reworded_keeps_figures", 5)]))
-    assert not compare(doc(newcomer[0]["url"].rsplit("/", 1)[1]), doc(TRIMMED_COPY)).matched
-    _in_runs(engine, [leader + member_ + newcomer] if runs == 1 else [leader + member_, newcomer])
-    parts, originals = partition(engine)
-    whole = frozenset(a["url"] for a in leader + member_ + newcomer)
-    assert whole in parts and originals[whole] == leader[0]["url"]
-    with engine.connect() as conn:
-        ids = dict(conn.execute(select(articles.c.url, articles.c.id)).all())
-        evidence = conn.execute(select(dedup_links.c.evidence).where(
-            dedup_links.c.article_id == ids[newcomer[0]["url"]])).scalar()
-    assert evidence["via_member"] == ids[member_[0]["url"]]
 
 
 def test_an_undated_copy_is_placed_by_its_capture(engine):

@@ -1,15 +1,10 @@
 """Assigning one article to a cluster, in the batch's overlay.
 
 Candidates count through their clusters: an article is verified against each candidate
-cluster's original and, when that fails, against the cluster's other members (up to
-MAX_MEMBERS_COMPARED, the MinHash prefilter first): a rewrite of a copy, far from the
-original, is still a copy of the story. It joins the matching cluster — merging several if it
-matches them — and the cluster's original is chosen again. When that changes, the cluster is
-re-pointed: every member is verified again against the new original, or else against a member
-that stays, and members that match neither are put back to pending (processed again in the
-same run). The verifier's precision is what keeps the links between members from chaining
-different stories together (no pair of different stories of one event verified on the
-benchmarks' corpora).
+cluster's ORIGINAL (never against members), joins the matching cluster — merging several if
+it matches their originals — and the cluster's original is chosen again. When that changes,
+the cluster is re-pointed: every member is verified again against the new original, and
+members that no longer match are put back to pending (processed again in the same run).
 """
 
 from __future__ import annotations
@@ -18,20 +13,14 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from .candidates import LSH_ONLY, Candidate
+from .candidates import ANCHOR, Candidate, banded
 from .original import ONLY_MEMBER, Member, choose_original, original_reason, rank_keys
 from .overlay import ArticleRow, Overlay
 from .verification import Verifier
-from .verify import PARAPHRASE_STRONG, REWRITE_ORDERED_SHORT, Verdict, lacks_paraphrase_evidence
+from .verify import Verdict
 from .writes import drop_index_entries
 
 MAX_CLUSTERS = 25
-# Members (besides the original) an article is compared with when a candidate cluster's original
-# does not match it, most recent first: bounds the texts loaded for a much-copied story.
-MAX_MEMBERS_COMPARED = 12
-# ... and only in the best MAX_CLUSTERS_VIA_MEMBERS candidate clusters that share two or more
-# bands with it (one shared band is mostly chance: at scale, most candidates).
-MAX_CLUSTERS_VIA_MEMBERS = 4
 
 
 def member(row: ArticleRow) -> Member:
@@ -42,32 +31,6 @@ def member(row: ArticleRow) -> Member:
     return Member(id=row.id, url=row.url, canonical_url=row.canonical_url, domain=row.domain,
                   source_name=row.source_name, attribution=row.attribution, published_at=row.published_at,
                   length=length)
-
-
-def strong(verdict: Verdict) -> bool:
-    """A verdict that may link an article to a cluster through a member (two hops, so errors
-    add up): exact, near, or a paraphrase with margin — most sentences aligned, or a rewrite
-    whose ordered coverage would do for a short text. A borderline alignment of template-built
-    sentences (one story's copy and another story of the same place) is not enough."""
-    if not verdict.matched:
-        return False
-    if verdict.relation in ("exact", "near"):
-        return True
-    evidence = verdict.evidence
-    if verdict.method == "rewrite-alignment":
-        return verdict.similarity >= REWRITE_ORDERED_SHORT
-    return max(evidence.get("aligned_fraction", 0.0), evidence.get("aligned_fraction_rev", 0.0)) >= PARAPHRASE_STRONG
-
-
-def noted(verdict: Verdict, found: Candidate, via_member: int | None = None) -> Verdict:
-    """A copy of a verdict whose evidence notes how the cluster was found (and through which
-    member, when not its original)."""
-    out = Verdict(verdict.relation, verdict.similarity, verdict.method, dict(verdict.evidence))
-    out.evidence["routes"] = sorted(found.routes)
-    out.evidence["candidate_hits"] = found.hits
-    if via_member is not None:
-        out.evidence["via_member"] = via_member
-    return out
 
 
 def rank_clusters(overlay: Overlay, candidates: dict[int, Candidate]) -> list[tuple[int, Candidate]]:
@@ -141,19 +104,18 @@ class Assignment:
         evidence noting how the cluster was found)."""
         overlay, verifier, clusters = self.overlay, self.verifier, self.overlay.clusters
         ranked = rank_clusters(overlay, candidates)
-        ranked_position = {c: i for i, (c, _) in enumerate(ranked)}
         overlay.load_clusters([c for c, _ in ranked])
         overlay.load_sketches([clusters.original[c] for c, _ in ranked if c in clusters.original])
         lsh_only = [clusters.original[c] for c, found in ranked
-                    if found.routes == LSH_ONLY and clusters.original.get(c) is not None]
-        worth = verifier.worth_verifying(article_id, lsh_only)
-        todo, missed = [], []
+                    if banded(found.routes) and clusters.original.get(c) is not None]
+        worth = verifier.worth_verifying(article_id, lsh_only, {clusters.original[c] for c, found in ranked
+                                                               if found.routes == {ANCHOR}})
+        todo = []
         for cid, found in ranked:
             oid = clusters.original.get(cid)
             if oid is None:
                 continue
-            if found.routes == LSH_ONLY and not worth[oid]:
-                missed.append((cid, found, oid))  # the original is far: a member may not be
+            if banded(found.routes) and not worth[oid]:
                 continue
             todo.append((cid, found, oid))
         overlay.load_articles([oid for _, _, oid in todo if not verifier.settled(article_id, oid)])
@@ -163,44 +125,11 @@ class Assignment:
                 continue
             verdict = verifier.verdict(article_id, oid)
             if verdict.matched:
-                matched[cid] = noted(verdict, found)
-            else:
-                missed.append((cid, found, oid))
-        missed = [m for m in missed if m[1].hits >= 2]
-        if missed:
-            missed.sort(key=lambda m: ranked_position[m[0]])
-            self._match_members(article_id, missed[:MAX_CLUSTERS_VIA_MEMBERS], matched)
+                verdict = Verdict(verdict.relation, verdict.similarity, verdict.method, dict(verdict.evidence))
+                verdict.evidence["routes"] = sorted(found.routes)
+                verdict.evidence["candidate_hits"] = found.hits
+                matched[cid] = verdict
         return matched
-
-    def _match_members(self, article_id: int, missed: list[tuple[int, Candidate, int]],
-                       matched: dict[int, Verdict]) -> None:
-        """Candidate clusters whose original did not match: the article against their other
-        members (ids first, then the MinHash prefilter, then the texts of those it lets through)."""
-        overlay, verifier = self.overlay, self.verifier
-        # the original's numbers and names still speak: a text they rule out as its paraphrase
-        # (another story's figures, other people) is not a copy of the story through a member
-        mine = overlay.features(article_id)
-        missed = [(cid, found, oid) for cid, found, oid in missed
-                  if not lacks_paraphrase_evidence(mine[0], overlay.features(oid)[0], mine[1],
-                                                   overlay.features(oid)[1])]
-        members = overlay.member_ids([cid for cid, _, _ in missed])
-        others = {cid: sorted(members.get(cid, set()) - {oid, article_id}, reverse=True)[:MAX_MEMBERS_COMPARED]
-                  for cid, _, oid in missed}
-        every = [m for ms in others.values() for m in ms]
-        if not every:
-            return
-        overlay.load_sketches(every)
-        worth = verifier.worth_verifying(article_id, every)
-        others = {cid: [m for m in ms if worth[m]] for cid, ms in others.items()}
-        overlay.load_articles([m for ms in others.values() for m in ms if not verifier.settled(article_id, m)])
-        for cid, found, _ in missed:
-            for m in others[cid]:
-                if m not in overlay.articles and (article_id, m) not in verifier.verdicts:
-                    continue
-                verdict = verifier.verdict(article_id, m)
-                if strong(verdict):
-                    matched[cid] = noted(verdict, found, via_member=m)
-                    break
 
     def assign(self, article_id: int, candidates: dict[int, Candidate]) -> tuple[str, int]:
         """Decide one article: returns its relation (``original`` when it founds a cluster) and
@@ -228,42 +157,6 @@ class Assignment:
             return matched[target].relation, 0
         return self._merge_or_repoint(article_id, matched, target, best.id, everyone, ranked_members, keys)
 
-    def _verdicts_in_cluster(self, everyone: list[ArticleRow], best_id: int) -> dict[int, Verdict]:
-        """The members (rows loaded) that stay around the original ``best_id``: those matching it,
-        then, until none is added, those matching one that stays (up to MAX_MEMBERS_COMPARED of
-        them, the MinHash prefilter first). Returns their verdicts."""
-        verifier = self.verifier
-        out: dict[int, Verdict] = {}
-        staying = [best_id]
-        pending = []
-        for row in everyone:
-            if row.id == best_id:
-                continue
-            verdict = verifier.verdict(row.id, best_id)
-            if verdict.matched:
-                out[row.id] = verdict
-                staying.append(row.id)
-            else:
-                pending.append(row.id)
-        added = True
-        while pending and added:
-            added = False
-            for aid in list(pending):
-                others = [o for o in staying if o != best_id][-MAX_MEMBERS_COMPARED:]
-                worth = verifier.worth_verifying(aid, others)
-                for other in others:
-                    if worth[other]:
-                        verdict = verifier.verdict(aid, other)
-                        if strong(verdict):
-                            verdict = Verdict(verdict.relation, verdict.similarity, verdict.method,
-                                              dict(verdict.evidence, via_member=other))
-                            out[aid] = verdict
-                            staying.append(aid)
-                            pending.remove(aid)
-                            added = True
-                            break
-        return out
-
     def _merge_or_repoint(self, article_id: int, matched: dict[int, Verdict], target: int, best_id: int,
                           everyone: list[ArticleRow], ranked_members: list[Member], keys: dict) -> tuple[str, int]:
         """The matched clusters become ``target`` around the original ``best_id``: every member is
@@ -274,13 +167,12 @@ class Assignment:
         relation = "original"
         requeued = 0
         left: set[int] = set()  # members that do not stay in the cluster
-        verdicts = self._verdicts_in_cluster(everyone, best_id)
         for row in everyone:
             if row.id == best_id:
                 self.set_relation(row.id, target, best_id, None)
                 continue
-            verdict = verdicts.get(row.id)
-            if verdict is not None:
+            verdict = self.verifier.verdict(row.id, best_id)
+            if verdict.matched:
                 self.set_relation(row.id, target, best_id, verdict)
                 if row.id == article_id:
                     relation = verdict.relation

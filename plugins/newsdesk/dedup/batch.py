@@ -13,7 +13,7 @@ from ..storage.loads import utcnow
 from ..storage.schema import articles, clusters, dedup_signatures, sources
 from .assignment import MAX_CLUSTERS, Assignment, rank_clusters
 from .boilerplate import SiteKnowledge
-from .candidates import LSH_ONLY, Candidate, CandidateSearch, MemoryIndex
+from .candidates import ANCHOR, Candidate, CandidateSearch, MemoryIndex, banded
 from .claim import advance_epoch, last_epoch, publication_day, serialise, stated_date
 from .clean import Cleaned, clean, paragraph_hash, paragraphs
 from .overlay import ArticleRow, Overlay, Sketch
@@ -195,9 +195,10 @@ class Batch:
             ranked = [(known.original[cid], cluster) for cid, cluster in rank_clusters(overlay, candidates)
                       if known.original.get(cid) is not None]
             best_originals[aid] = ranked
-            worth = verifier.worth_verifying(aid, [oid for oid, cluster in ranked if cluster.routes == LSH_ONLY])
+            worth = verifier.worth_verifying(aid, [oid for oid, cluster in ranked if banded(cluster.routes)],
+                                             {oid for oid, cluster in ranked if cluster.routes == {ANCHOR}})
             need.update(oid for oid, cluster in ranked
-                        if (cluster.routes != LSH_ONLY or worth[oid]) and not verifier.settled(aid, oid))
+                        if (not banded(cluster.routes) or worth[oid]) and not verifier.settled(aid, oid))
         overlay.load_articles(need)
         self._verify_likely_pairs(best_originals)
 
@@ -221,10 +222,11 @@ class Batch:
                 candidate.hits += found.hits
                 candidate.routes = candidate.routes | found.routes  # a new set: the cluster's is shared
             top = sorted(merged.items(), key=lambda kv: (-kv[1].hits, kv[0]))[:MAX_CLUSTERS]
-            worth = verifier.worth_verifying(aid, [oid for oid, candidate in top if candidate.routes == LSH_ONLY])
+            worth = verifier.worth_verifying(aid, [oid for oid, candidate in top if banded(candidate.routes)],
+                                             {oid for oid, candidate in top if candidate.routes == {ANCHOR}})
             matched = False
             for oid, candidate in top:
-                if ((candidate.routes != LSH_ONLY or worth[oid])
+                if ((not banded(candidate.routes) or worth[oid])
                         and (oid in overlay.articles or verifier.settled(aid, oid))
                         and verifier.verdict(aid, oid).matched):
                     matched = True
@@ -278,7 +280,6 @@ class Batch:
             known.original.pop(c, None)
             known.reason.pop(c, None)
             known.members.pop(c, None)
-            overlay.stored_members.pop(c, None)
         overlay.load_clusters(stale)
         for r in changed:
             if r.cluster_id is None or r.pub_day is None:  # put back to pending

@@ -104,7 +104,6 @@ class Overlay:
         self.sketches_read: set[int] = set()  # warehouse articles whose signature row was asked for
         self.clusters = ClusterOverlay()
         self.writes = PendingWrites()
-        self.stored_members: dict[int, set[int]] = {}  # warehouse cluster -> its member ids as read
 
     # ----------------------------------------------------------------- reads
 
@@ -213,28 +212,6 @@ class Overlay:
             if row.cluster_id in found:
                 found[row.cluster_id].add(aid)
         known.members.update(found)
-
-    def member_ids(self, cluster_ids) -> dict[int, set[int]]:
-        """The member ids of clusters, with the batch's moves applied, without loading their rows
-        (one query for the warehouse clusters not read yet)."""
-        known = self.clusters
-        missing = [c for c in set(cluster_ids) if c > 0 and c not in known.members and c not in self.stored_members
-                   and c not in known.deleted]
-        for c in missing:
-            self.stored_members[c] = set()
-        for chunk in chunks(missing):
-            for aid, cid in self.conn.execute(select(articles.c.id, articles.c.cluster_id).where(
-                    among(self.conn, articles.c.cluster_id, chunk))):
-                self.stored_members[cid].add(aid)
-                if aid not in self.articles:
-                    self.unloaded_cluster_of.setdefault(aid, cid)
-        out = {}
-        for c in cluster_ids:
-            if c in known.members:  # loaded, moves applied by ``move``
-                out[c] = set(known.members[c])
-            elif c in self.stored_members:
-                out[c] = {a for a in self.stored_members[c] if self.cluster_of(a) == c}
-        return out
 
     def forget(self, article_id: int) -> None:
         """Drop what was read of a warehouse article (another worker changed it): read again when needed."""
