@@ -19,7 +19,7 @@ pairs share no band. A third, containment-friendly route is indexed beside them:
 * ``anchor``: the names and numbers a rewrite keeps (``verify.Doc.names`` / ``numbers``, as the
   CRC-32s ``dedup_signatures`` stores, so the bands can be rebuilt from a stored row), MinHash in
   ANCHOR_BANDS one-row bands: a pair sharing a fraction J of their anchors shares a band with
-  probability 1 - (1 - J)^ANCHOR_BANDS. Schemes 200..223 of ``lsh_buckets`` (no new column).
+  probability 1 - (1 - J)^ANCHOR_BANDS. Schemes 200..211 of ``lsh_buckets`` (no new column).
 
 ``loose_lexical_buckets`` (the stored content-word MinHash banded in pairs of rows, no new
 hashing) is defined for the benchmarks' route comparison but not indexed.
@@ -46,7 +46,10 @@ LEXICAL_SCHEME0 = 100
 # Documents with fewer features than this are not banded (short briefs match everything).
 MIN_SHINGLES = 12
 MIN_LEXICAL = 10
-ANCHOR_BANDS, ANCHOR_ROWS = 24, 1
+# 12 one-row bands: a pair sharing 30 % of its anchors shares one with probability 0.986. On the
+# realistic corpus 84 of 85 copy pairs share a band at 12 (85 at 24) with the same clusters, and
+# at 10k indexed the dedup process's CPU per article grows 6 % instead of 11 %.
+ANCHOR_BANDS, ANCHOR_ROWS = 12, 1
 ANCHOR_SCHEME0 = 200
 MIN_ANCHORS = 4
 LOOSE_BANDS, LOOSE_ROWS = 60, 2  # LEXICAL_BANDS * LEXICAL_ROWS values, regrouped
