@@ -243,7 +243,7 @@ def verify_only(arts: list[dict], copy_kinds) -> None:
     """Every pair of one event decided by the pure verifier, and whether it would be a candidate."""
     from newsdesk.dedup.claim import publication_day as _pub_day
     from newsdesk.dedup.clean import clean
-    from newsdesk.dedup.signatures import signature
+    from newsdesk.dedup.signatures import index_buckets, signature
     from newsdesk.dedup.verify import Doc, compare
 
     docs, bands, days = {}, {}, {}
@@ -251,8 +251,9 @@ def verify_only(arts: list[dict], copy_kinds) -> None:
     for a in arts:
         cleaned = clean(a["text"], a["title"]).text
         docs[a["item"]] = Doc(cleaned)
-        bands[a["item"]] = set(signature(cleaned).buckets)
-        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"))
+        bands[a["item"]] = set(index_buckets(signature(cleaned), docs[a["item"]].feature_hashes))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"),
+                                     a.get("date_source"))
     by_event = defaultdict(list)
     for a in arts:
         by_event[a["event"]].append(a)
@@ -322,7 +323,7 @@ def verify_only(arts: list[dict], copy_kinds) -> None:
 
 def candidate_routes(arts: list[dict], copy_kinds) -> None:
     """Which LSH route would make each pair a candidate: today's (shingle, lexical) and the two
-    containment-friendly ones of ``signatures`` (anchor, lexical-loose), on true pairs and on
+    containment-friendly ones of ``signatures`` (anchor, indexed; lexical-loose, not), on true pairs and on
     pairs that must stay apart (the verification each route would cost)."""
     from newsdesk.dedup.claim import publication_day as _pub_day
     from newsdesk.dedup.clean import clean
@@ -337,12 +338,14 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
         buckets = sig.buckets
         routes["shingle"][a["item"]] = {b for b in buckets if b[0] < LEXICAL_SCHEME0}
         routes["lexical"][a["item"]] = {b for b in buckets if b[0] >= LEXICAL_SCHEME0}
-        routes["anchor"][a["item"]] = set(anchor_buckets(doc.numbers, doc.names))
+        routes["anchor"][a["item"]] = set(anchor_buckets(*doc.feature_hashes))
         routes["loose"][a["item"]] = set(loose_lexical_buckets(sig.lexhash, len(sig.lexical)))
-        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"))
+        days[a["item"]] = _pub_day(a.get("published_at"), a.get("fetched_at"), a.get("fetched_at"),
+                                     a.get("date_source"))
     names = ["shingle", "lexical", "anchor", "loose"]
-    combos = {"today (shingle|lexical)": ("shingle", "lexical"), "today|anchor": ("shingle", "lexical", "anchor"),
-              "today|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}
+    combos = {"words (shingle|lexical)": ("shingle", "lexical"),
+              "indexed (words|anchor)": ("shingle", "lexical", "anchor"),
+              "words|loose": ("shingle", "lexical", "loose"), "all four": tuple(names)}
     true_pairs, same_event, other = Counter(), Counter(), Counter()
     n_true, in_window = Counter(), Counter()
     n_same = n_other = 0
@@ -356,7 +359,8 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
             n_true[kind] += 1
             for label, rs in combos.items():
                 true_pairs[(kind, label)] += any(hit[r] for r in rs)
-            in_window[kind] += (hit["shingle"] or hit["lexical"]) and abs(days[a["item"]] - days[b["item"]]) <= 14
+            in_window[kind] += (hit["shingle"] or hit["lexical"] or hit["anchor"]) and abs(
+                days[a["item"]] - days[b["item"]]) <= 14
         else:
             bucket = same_event if a["event"] == b["event"] else other
             if a["event"] == b["event"]:
@@ -373,7 +377,7 @@ def candidate_routes(arts: list[dict], copy_kinds) -> None:
     total = sum(n_true.values())
     print(f"  {'all':<12}" + "".join(f"{_ratio(sum(true_pairs[(k, label)] for k in n_true), total):>26}"
                                       for label in combos))
-    print(f"  {'today, within the 14-day window':<40} {_ratio(sum(in_window.values()), total)}  "
+    print(f"  {'indexed, within the 14-day window':<40} {_ratio(sum(in_window.values()), total)}  "
           + " ".join(f"{k} {in_window[k]}/{n_true[k]}" for k in copy_kinds if n_true[k]))
     print(f"  {'same-event':<12}" + "".join(f"{_ratio(same_event[label], n_same):>26}" for label in combos)
           + "   (candidates that verification must reject)")
@@ -400,8 +404,8 @@ def diagnose(arts: list[dict], run: dict) -> None:
         v = compare(Doc(ca), Doc(co))
         shared = set(signature(ca).buckets) & set(signature(co).buckets)
         lexical = sum(s >= LEXICAL_SCHEME0 for s, _ in shared)
-        days = abs(_pub_day(a.get("published_at"), a.get("fetched_at"), None)
-                   - _pub_day(o.get("published_at"), o.get("fetched_at"), None))
+        days = abs(_pub_day(a.get("published_at"), a.get("fetched_at"), None, a.get("date_source"))
+                   - _pub_day(o.get("published_at"), o.get("fetched_at"), None, o.get("date_source")))
         e = v.evidence
         print(f"  miss {a['item']:<40} {a['kind']:<10} verdict={v.relation} bands={len(shared) - lexical}+{lexical}lex "
               f"days={days} cont={e.get('containment')} aligned={e.get('aligned_fraction')}/"

@@ -549,8 +549,12 @@ def _bucket_rows(engine, url) -> int:
 
 def test_only_originals_hold_lsh_buckets_and_a_promoted_member_gains_them(engine):
     """Copies keep their signature but add no bucket rows (candidates are verified against originals);
-    an earlier member that becomes the original when a later article names it gets its rows."""
+    an earlier member that becomes the original when a later article names it gets its rows: 40
+    bands of each MinHash and 12 of the anchors (numbers and names)."""
+    from newsdesk.dedup.signatures import ANCHOR_BANDS, LEXICAL_BANDS, SHINGLE_BANDS
     from newsdesk.storage.schema import dedup_signatures
+
+    every_band = SHINGLE_BANDS + LEXICAL_BANDS + ANCHOR_BANDS
 
     title, orig = fixture_article("aljazeera_buffer_zones_original.txt")
     early, source, late = "https://early-copy.com/a", "https://www.aljazeera.com/x", "https://late-copy.com/c"
@@ -560,13 +564,13 @@ def test_only_originals_hold_lsh_buckets_and_a_promoted_member_gains_them(engine
     insert_articles(engine, [art(source, orig, title=title, source="Aljazeera", published=T0 + timedelta(hours=2))])
     dedup_pending(engine)
     assert original_url(engine, source) == early
-    assert _bucket_rows(engine, early) == 80 and _bucket_rows(engine, source) == 0
+    assert _bucket_rows(engine, early) == every_band == 92 and _bucket_rows(engine, source) == 0
     # a copy naming Al Jazeera makes the outlet's page the original: it gains the bucket rows
     insert_articles(engine, [art(late, "\n\n".join(orig.split("\n\n")[:8]) + "\n\nSource: Aljazeera", title=title,
                                  published=T0 + timedelta(hours=5))])
     dedup_pending(engine)
     assert original_url(engine, early) == source
-    assert _bucket_rows(engine, source) == 80 and _bucket_rows(engine, late) == 0
+    assert _bucket_rows(engine, source) == every_band and _bucket_rows(engine, late) == 0
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(dedup_signatures)).scalar_one() == 3
     # and the next copy is found through them
@@ -609,7 +613,7 @@ def test_a_batch_decides_with_boilerplate_another_worker_learned_while_it_waited
 def test_signatures_keep_numbers_and_names_and_rows_without_them_decide_alike(tmp_path):
     """Originals' numbers and names are stored (hashed) so candidates are ruled out without their
     texts; rows written before migration 0004 have none, and dedup decides the same from the texts."""
-    from newsdesk.dedup.signatures import feature_bytes
+    from newsdesk.dedup.signatures import ANCHOR_SCHEME0, feature_bytes
     from newsdesk.dedup.verify import Doc
     from newsdesk.storage.schema import dedup_signatures
 
@@ -629,8 +633,9 @@ def test_signatures_keep_numbers_and_names_and_rows_without_them_decide_alike(tm
                 doc = Doc(clean_text)
                 assert (numbers, names) == (feature_bytes(doc.numbers), feature_bytes(doc.names))
             assert any(len(n) > 0 for _, n, _ in rows) and any(len(m) > 0 for _, _, m in rows)
-            if not stored:
+            if not stored:  # as written before migration 0004: no features, so no anchor bands either
                 conn.execute(dedup_signatures.update().values(numbers=None, names=None))
+                conn.execute(lsh_buckets.delete().where(lsh_buckets.c.scheme >= ANCHOR_SCHEME0))
         insert_articles(engine, later)
         dedup_pending(engine)
         results.append(partition(engine))
@@ -900,17 +905,20 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
     found = sorted({(k, c): off for _, k, c, off in entries}.items())
     day = {i: 1000 + 3 * i for i, _ in uses}
     cand_day = {c: 1000 + off for (_, c), off in found}  # a candidate has one publication day
+    # every third probe is of anchor bands, the others of words
+    word_probe = [k % 3 != 0 for k in range(1, max((k for _, k in uses), default=0) + 1)]
     got = rank_found([i for i, _ in uses], [k for _, k in uses], [day[i] for i, _ in uses],
                       [k for (k, _), _ in found], [c for (_, c), _ in found], [cand_day[c] for (_, c), _ in found],
-                      exclude=exclude)
+                      exclude=exclude, word_probe=word_probe)
     want = {}
     for i in sorted({i for i, _ in uses}):
         probes = {k for j, k in uses if j == i}
-        hits = {}
+        hits, words = {}, {}
         for (k, c), _ in found:
             if k in probes and c not in exclude:
                 hits[c] = hits.get(c, 0) + 1
-        ranked = rank_lsh([(c, n, cand_day[c]) for c, n in hits.items()], day[i])
+                words[c] = words.get(c, 0) + (k % 3 != 0)
+        ranked = rank_lsh([(c, n, cand_day[c], words[c]) for c, n in hits.items()], day[i])
         if ranked:
             want[i] = ranked
     assert dict(got) == want

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from newsdesk.dedup.boilerplate import HEAD, MIN_ARTICLES, MIN_WORDS, TAIL
 from newsdesk.dedup.claim import publication_day
 from newsdesk.dedup.clean import clean, paragraph_hash, paragraphs
-from newsdesk.dedup.signatures import feature_bytes, to_bytes
+from newsdesk.dedup.signatures import feature_bytes, index_buckets, to_bytes
 from newsdesk.dedup.verification import signed, verify_pair
 from newsdesk.storage.schema import (
     articles,
@@ -108,7 +108,8 @@ def index_seed(seed: int, learned: dict[str, dict[int, str]]) -> list[dict]:
         r = dict(a, clean_text=cleaned.text, attribution=cleaned.attribution, key=doc.key, doc=doc,
                  minhash=to_bytes(sig.minhash) if any(s < 100 for s, _ in buckets) else None,
                  lexhash=to_bytes(sig.lexhash) if any(s >= 100 for s, _ in buckets) else None,
-                 buckets=buckets, token_count=len(sig.tokens), numbers=feature_bytes(doc.numbers),
+                 buckets=index_buckets(sig, doc.feature_hashes),
+                 token_count=len(sig.tokens), numbers=feature_bytes(doc.numbers),
                  names=feature_bytes(doc.names), pub_day=publication_day(a["published_at"], None, EXTRACTED_AT),
                  edges=[h for h, _ in _edges(a["text"]) if h not in known_here], verdict=None)
         rows.append(r)

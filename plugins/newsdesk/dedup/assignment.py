@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from .candidates import LSH_ONLY, Candidate
+from .candidates import ANCHOR, Candidate, banded
 from .original import ONLY_MEMBER, Member, choose_original, original_reason, rank_keys
 from .overlay import ArticleRow, Overlay
 from .verification import Verifier
@@ -107,14 +107,15 @@ class Assignment:
         overlay.load_clusters([c for c, _ in ranked])
         overlay.load_sketches([clusters.original[c] for c, _ in ranked if c in clusters.original])
         lsh_only = [clusters.original[c] for c, found in ranked
-                    if found.routes == LSH_ONLY and clusters.original.get(c) is not None]
-        worth = verifier.worth_verifying(article_id, lsh_only)
+                    if banded(found.routes) and clusters.original.get(c) is not None]
+        worth = verifier.worth_verifying(article_id, lsh_only, {clusters.original[c] for c, found in ranked
+                                                               if found.routes == {ANCHOR}})
         todo = []
         for cid, found in ranked:
             oid = clusters.original.get(cid)
             if oid is None:
                 continue
-            if found.routes == LSH_ONLY and not worth[oid]:
+            if banded(found.routes) and not worth[oid]:
                 continue
             todo.append((cid, found, oid))
         overlay.load_articles([oid for _, _, oid in todo if not verifier.settled(article_id, oid)])

@@ -13,12 +13,12 @@ from ..storage.loads import utcnow
 from ..storage.schema import articles, clusters, dedup_signatures, sources
 from .assignment import MAX_CLUSTERS, Assignment, rank_clusters
 from .boilerplate import SiteKnowledge
-from .candidates import LSH_ONLY, Candidate, CandidateSearch, MemoryIndex
-from .claim import advance_epoch, last_epoch, publication_day, serialise
+from .candidates import ANCHOR, Candidate, CandidateSearch, MemoryIndex, banded
+from .claim import advance_epoch, last_epoch, publication_day, serialise, stated_date
 from .clean import Cleaned, clean, paragraph_hash, paragraphs
 from .overlay import ArticleRow, Overlay, Sketch
 from .repair import compare_again, reclean_teachers
-from .signatures import Signature
+from .signatures import Signature, index_buckets
 from .verification import Verifier, signed
 from .verify import Doc
 from .writes import (
@@ -89,11 +89,11 @@ class Batch:
         r = self.claimed[article_id]
         self.overlay.articles[article_id] = ArticleRow(
             id=article_id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=cleaned.attribution,
-            published_at=r.published_at, clean_text=cleaned.text, cluster_id=None,
+            published_at=stated_date(r.published_at, r.date_source), clean_text=cleaned.text, cluster_id=None,
             source_name=self.source_names.get(r.source_id))
         self.overlay.writes.article_values[article_id] = dict(clean_text=cleaned.text, attribution=cleaned.attribution,
                                                               clean_sha256=doc.key)
-        self.days[article_id] = publication_day(r.published_at, r.fetched_at, r.extracted_at)
+        self.days[article_id] = publication_day(r.published_at, r.fetched_at, r.extracted_at, r.date_source)
 
     def _sign(self, article_id: int) -> tuple[Cleaned, Doc]:
         """The article cleaned with the boilerplate learned so far, and its signature and doc."""
@@ -104,7 +104,7 @@ class Batch:
         cleaned = clean(r.text, r.title, known)
         sig, doc = signed(cleaned.text)
         self.known_boilerplate[article_id] = known
-        self.bands[article_id] = sig.buckets
+        self.bands[article_id] = index_buckets(sig, doc.feature_hashes)
         self.overlay.docs[article_id] = doc
         self.signatures[article_id] = sig
         self.overlay.sketches[article_id] = Sketch(sig.minhash, sig.lexhash, len(sig.shingles))
@@ -195,9 +195,10 @@ class Batch:
             ranked = [(known.original[cid], cluster) for cid, cluster in rank_clusters(overlay, candidates)
                       if known.original.get(cid) is not None]
             best_originals[aid] = ranked
-            worth = verifier.worth_verifying(aid, [oid for oid, cluster in ranked if cluster.routes == LSH_ONLY])
+            worth = verifier.worth_verifying(aid, [oid for oid, cluster in ranked if banded(cluster.routes)],
+                                             {oid for oid, cluster in ranked if cluster.routes == {ANCHOR}})
             need.update(oid for oid, cluster in ranked
-                        if (cluster.routes != LSH_ONLY or worth[oid]) and not verifier.settled(aid, oid))
+                        if (not banded(cluster.routes) or worth[oid]) and not verifier.settled(aid, oid))
         overlay.load_articles(need)
         self._verify_likely_pairs(best_originals)
 
@@ -221,10 +222,11 @@ class Batch:
                 candidate.hits += found.hits
                 candidate.routes = candidate.routes | found.routes  # a new set: the cluster's is shared
             top = sorted(merged.items(), key=lambda kv: (-kv[1].hits, kv[0]))[:MAX_CLUSTERS]
-            worth = verifier.worth_verifying(aid, [oid for oid, candidate in top if candidate.routes == LSH_ONLY])
+            worth = verifier.worth_verifying(aid, [oid for oid, candidate in top if banded(candidate.routes)],
+                                             {oid for oid, candidate in top if candidate.routes == {ANCHOR}})
             matched = False
             for oid, candidate in top:
-                if ((candidate.routes != LSH_ONLY or worth[oid])
+                if ((not banded(candidate.routes) or worth[oid])
                         and (oid in overlay.articles or verifier.settled(aid, oid))
                         and verifier.verdict(aid, oid).matched):
                     matched = True

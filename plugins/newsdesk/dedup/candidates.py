@@ -1,8 +1,8 @@
 """Candidate search: the articles a batch article may be a copy of, from the warehouse and from memory.
 
 Three routes, each credited with hits: the same clean-text hash (``exact-hash``, 1000), a
-canonical-URL link (``canonical-url``, 500), and LSH bands of word shingles and content words
-shared within ±``dedup_window_days`` (``lsh``, one per band). A bucket holding more than
+canonical-URL link (``canonical-url``, 500), and LSH bands of word shingles, content words and
+anchors (numbers and names) shared within ±``dedup_window_days`` (``lsh``, one per band). A bucket holding more than
 ``MAX_BUCKET`` articles of the window (a band of common words) is ignored, which bounds the rows
 read per band; an article keeps up to ``MAX_LSH_CANDIDATES`` sharing two or more bands and the
 ``MAX_WEAK_CANDIDATES`` single-band ones nearest in day. Every dialect's SQL for the search is
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage.schema import articles, dedup_signatures
 from .original import canonical_or_none
+from .signatures import ANCHOR_SCHEME0
 from .sql import among, chunks, is_postgres, pg_array
 from .verify import EXACT_MIN_WORDS, Doc
 
@@ -35,6 +36,9 @@ MAX_WEAK_CANDIDATES = 8
 MAX_BUCKET = 40  # articles per LSH bucket within the window beyond which the bucket is ignored
 
 EXACT_HASH, CANONICAL_URL, LSH = "exact-hash", "canonical-url", "lsh"
+# Found through anchor bands only (names and numbers, no band of words): ``Verifier`` asks more
+# of such a pair before comparing the texts.
+ANCHOR = "anchor"
 EXACT_HASH_HITS, CANONICAL_URL_HITS = 1000, 500
 
 
@@ -46,9 +50,20 @@ class Candidate:
     routes: set[str]
 
 
-# A candidate found through shared bands alone (``routes == LSH_ONLY``): the MinHash prefilter
+# A candidate found through shared bands alone (``banded(routes)``): the MinHash prefilter
 # decides whether it is verified.
 LSH_ONLY = frozenset({LSH})
+BANDS = frozenset({LSH, ANCHOR})
+
+
+def banded(routes) -> bool:
+    """Found through shared bands alone (of words, or of anchors only)."""
+    return bool(routes) and routes <= BANDS
+
+
+def band_route(word_bands: int) -> str:
+    """The route of a candidate sharing ``word_bands`` bands of words (and maybe anchors)."""
+    return LSH if word_bands else ANCHOR
 
 
 def credit(found: dict[int, Candidate], article_id: int, hits: int, route: str) -> None:
@@ -64,18 +79,21 @@ def credit(found: dict[int, Candidate], article_id: int, hits: int, route: str) 
 # ---------------------------------------------------------------------------------- LSH ranking
 
 
-def rank_lsh(found, day: int) -> list[tuple[int, int]]:
-    """LSH candidates as (id, shared bands, pub_day) -> those kept, best first, as (id, shared
-    bands): the MAX_LSH_CANDIDATES sharing most bands (then lowest id), of which those sharing
-    one band only are the MAX_WEAK_CANDIDATES nearest to ``day`` (then lowest id)."""
+def rank_lsh(found, day: int) -> list[tuple[int, int, int]]:
+    """LSH candidates as (id, shared bands, pub_day, shared bands of words) -> those kept, best
+    first, as (id, shared bands, shared bands of words): the MAX_LSH_CANDIDATES sharing most bands
+    (then lowest id), of which those sharing one band only are the MAX_WEAK_CANDIDATES nearest to
+    ``day`` (then lowest id)."""
     strong = sorted((t for t in found if t[1] >= 2), key=lambda t: (-t[1], t[0]))
     weak = sorted((t for t in found if t[1] < 2), key=lambda t: (abs(t[2] - day), t[0]))[:MAX_WEAK_CANDIDATES]
-    return [(c, n) for c, n, _ in (strong + weak)[:MAX_LSH_CANDIDATES]]
+    return [(c, n, w) for c, n, _, w in (strong + weak)[:MAX_LSH_CANDIDATES]]
 
 
-def rank_found(use_i, use_k, use_day, found_k, found_id, found_day, exclude) -> dict[int, list[tuple[int, int]]]:
+def rank_found(use_i, use_k, use_day, found_k, found_id, found_day, exclude,
+               word_probe=None) -> dict[int, list[tuple[int, int, int]]]:
     """``rank_lsh`` for a whole batch at once (numpy): what every asking article keeps of the
-    index entries its probes found, best first, as (candidate id, shared bands).
+    index entries its probes found, best first, as (candidate id, shared bands, of which bands of
+    words: ``word_probe[k - 1]`` tells whether probe k is one; all are when it is None).
 
     ``use_*``: article ``use_i`` (published on day ``use_day``) asked probe ``use_k``;
     ``found_*``: the index entries probe ``found_k`` read (candidate id, its pub_day). Candidates
@@ -96,28 +114,31 @@ def rank_found(use_i, use_k, use_day, found_k, found_id, found_day, exclude) -> 
     use = np.repeat(first - (np.cumsum(askers) - askers), askers) + np.arange(len(entry))
     asker, day = use_i[use], use_day[use]
     cand, cand_day = np.asarray(found_id, dtype=np.int64)[entry], np.asarray(found_day, dtype=np.int64)[entry]
+    word = (np.ones(len(cand), dtype=np.int64) if word_probe is None
+            else np.asarray(word_probe, dtype=np.int64)[found_k[entry] - 1])
     if exclude:
         keep = ~np.isin(cand, np.fromiter(exclude, dtype=np.int64, count=len(exclude)))
-        asker, day, cand, cand_day = asker[keep], day[keep], cand[keep], cand_day[keep]
+        asker, day, cand, cand_day, word = asker[keep], day[keep], cand[keep], cand_day[keep], word[keep]
         if not len(cand):
             return {}
-    # one row per (asker, candidate): the bands they share
+    # one row per (asker, candidate): the bands they share, and of those the bands of words
     order = np.lexsort((cand, asker))
-    asker, day, cand, cand_day = asker[order], day[order], cand[order], cand_day[order]
+    asker, day, cand, cand_day, word = asker[order], day[order], cand[order], cand_day[order], word[order]
     starts = np.flatnonzero(run_starts(asker, cand))
     hits = np.diff(np.r_[starts, len(cand)])
+    words = np.add.reduceat(word, starts)
     asker, day, cand, cand_day = asker[starts], day[starts], cand[starts], cand_day[starts]
     # rank_lsh's order: per asker, strong (2+ bands) by bands then id, then weak by distance in days then id
     weak = hits < 2
     distance = np.where(weak, np.abs(cand_day - day), 0)
     order = np.lexsort((cand, distance, -hits, weak, asker))
-    asker, cand, hits, weak = asker[order], cand[order], hits[order], weak[order]
+    asker, cand, hits, weak, words = asker[order], cand[order], hits[order], weak[order], words[order]
     keep = rank_within(asker, weak) < np.where(weak, MAX_WEAK_CANDIDATES, MAX_LSH_CANDIDATES)
-    asker, cand, hits = asker[keep], cand[keep], hits[keep]
+    asker, cand, hits, words = asker[keep], cand[keep], hits[keep], words[keep]
     keep = rank_within(asker) < MAX_LSH_CANDIDATES
-    out: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for a, c, n in zip(asker[keep].tolist(), cand[keep].tolist(), hits[keep].tolist()):
-        out[a].append((c, n))
+    out: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for a, c, n, w in zip(asker[keep].tolist(), cand[keep].tolist(), hits[keep].tolist(), words[keep].tolist()):
+        out[a].append((c, n, w))
     return out
 
 
@@ -212,13 +233,10 @@ class MemoryIndex:
                     credit(out, other, CANONICAL_URL_HITS, CANONICAL_URL)
         # counted in C: called twice per article, against every band of the batch's originals
         hits = Counter(chain.from_iterable(filter(None, map(self.by_bucket.get, bands))))
-        for other, n in rank_lsh([(o, n, self.day[o]) for o, n in hits.items() if accept(o)], day):
-            candidate = out.get(other)  # credit(), inlined: most candidates come this way
-            if candidate is None:
-                out[other] = Candidate(n, {LSH})
-            else:
-                candidate.hits += n
-                candidate.routes.add(LSH)
+        words = Counter(chain.from_iterable(filter(None, map(self.by_bucket.get, (
+            b for b in bands if b[0] < ANCHOR_SCHEME0)))))
+        for other, n, w in rank_lsh([(o, n, self.day[o], words[o]) for o, n in hits.items() if accept(o)], day):
+            credit(out, other, n, band_route(w))
         return out
 
 
@@ -249,16 +267,12 @@ class CandidateSearch:
         if probes is not None:
             use_i, use_k, use_day, keys = probes
             found = self._probe_postgres(*keys) if is_postgres(self.conn) else self._probe_sqlite(*keys)
-            ranked = rank_found(use_i, use_k, use_day, *found, exclude=self.batch_ids)
+            ranked = rank_found(use_i, use_k, use_day, *found, exclude=self.batch_ids,
+                                word_probe=keys[0] < ANCHOR_SCHEME0)
             for aid, kept in ranked.items():
                 found_by = out[aid]
-                for other, shared in kept:
-                    candidate = found_by.get(other)  # credit(), inlined: most candidates come this way
-                    if candidate is None:
-                        found_by[other] = Candidate(shared, {LSH})
-                    else:
-                        candidate.hits += shared
-                        candidate.routes.add(LSH)
+                for other, shared, words in kept:
+                    credit(found_by, other, shared, band_route(words))
         return out
 
     def _by_text_key(self, ids: list[int], out: dict[int, dict[int, Candidate]]) -> None:

@@ -23,14 +23,25 @@ ADVISORY_LOCK_KEY = 0x6E657773_64656475 & ((1 << 63) - 1)  # "newsdedu"
 # when the article's page was fetched (captured, for an archive), for publication_day
 FETCHED_AT = select(pages.c.fetched_at).where(pages.c.id == articles.c.page_id).scalar_subquery().label("fetched_at")
 CLAIM_COLUMNS = (articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.domain, articles.c.title,
-                 articles.c.text, articles.c.published_at, FETCHED_AT, articles.c.extracted_at, articles.c.source_id)
+                 articles.c.text, articles.c.published_at, FETCHED_AT, articles.c.extracted_at, articles.c.source_id,
+                 articles.c.date_source)
+# ``date_source`` values of a date guessed from the text (a year it mentions, "since 2022"): not
+# a publication date, so such an article is placed by its capture like an undated one.
+GUESSED_DATE_SOURCES = frozenset({"text"})
 
 
-def publication_day(published_at: datetime | None, fetched_at: datetime | None, extracted_at: datetime | None) -> int:
-    """The day that places an article in time windows: its publication, else when its page was
-    fetched (an archived page: its capture, which a backfill may place years back), else when
-    it was extracted."""
-    when = published_at or fetched_at or extracted_at or utcnow()
+def stated_date(published_at: datetime | None, date_source: str | None) -> datetime | None:
+    """The publication date an article states (what choosing an original compares), None when it
+    was guessed from the text."""
+    return None if date_source in GUESSED_DATE_SOURCES else published_at
+
+
+def publication_day(published_at: datetime | None, fetched_at: datetime | None, extracted_at: datetime | None,
+                    date_source: str | None = None) -> int:
+    """The day that places an article in time windows: its publication (unless guessed from its
+    text), else when its page was fetched (an archived page: its capture, which a backfill may
+    place years back), else when it was extracted."""
+    when = stated_date(published_at, date_source) or fetched_at or extracted_at or utcnow()
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return int(when.timestamp() // 86400)

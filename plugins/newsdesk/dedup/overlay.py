@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..storage.schema import articles, clusters, dedup_signatures, sources
+from .claim import stated_date
 from .signatures import feature_set, from_bytes
 from .sql import among, chunks
 from .verify import Doc
@@ -26,7 +27,8 @@ from .verify import Doc
 Features = tuple[frozenset[int], frozenset[int]]  # (numbers, names) as CRC-32 sets
 
 MEMBER_COLUMNS = (articles.c.id, articles.c.url, articles.c.canonical_url, articles.c.domain, articles.c.attribution,
-                  articles.c.published_at, articles.c.clean_text, articles.c.cluster_id, sources.c.name)
+                  articles.c.published_at, articles.c.date_source, articles.c.clean_text, articles.c.cluster_id,
+                  sources.c.name)
 
 
 @dataclass(slots=True)
@@ -117,7 +119,8 @@ class Overlay:
             for r in self.conn.execute(query):
                 self.articles[r.id] = ArticleRow(
                     id=r.id, url=r.url, canonical_url=r.canonical_url, domain=r.domain, attribution=r.attribution,
-                    published_at=r.published_at, clean_text=r.clean_text, cluster_id=r.cluster_id, source_name=r.name)
+                    published_at=stated_date(r.published_at, r.date_source), clean_text=r.clean_text,
+                    cluster_id=r.cluster_id, source_name=r.name)
                 if r.minhash is not None or r.lexhash is not None:
                     self.sketches[r.id] = stored_sketch(r.minhash, r.lexhash, r.token_count)
                 self._store_features(r.id, r.numbers, r.names)

@@ -21,6 +21,7 @@ from ..storage.schema import articles, cluster_merges, clusters, dedup_links
 from .boilerplate import learned_lines
 from .claim import FETCHED_AT, advance_epoch, publication_day, serialise
 from .clean import clean, paragraph_hash, paragraphs
+from .signatures import index_buckets
 from .sql import chunks
 from .verification import signed, verify_pair
 from .verify import Doc
@@ -55,7 +56,8 @@ def reclean(conn: Connection, rows, epoch: int) -> set[int]:
     full, originals = [], set()
     for chunk in chunks(dirty):
         full += conn.execute(select(articles.c.id, articles.c.domain, articles.c.title, articles.c.text,
-                                    articles.c.published_at, FETCHED_AT, articles.c.extracted_at).where(
+                                    articles.c.published_at, FETCHED_AT, articles.c.extracted_at,
+                                    articles.c.date_source).where(
             articles.c.id.in_(chunk))).all()
         originals |= set(conn.execute(select(clusters.c.original_article_id).where(
             clusters.c.original_article_id.in_(chunk))).scalars())
@@ -66,10 +68,10 @@ def reclean(conn: Connection, rows, epoch: int) -> set[int]:
         known = frozenset(h for h in map(paragraph_hash, paragraphs(text_)) if h in learned[r.domain])
         cleaned = clean(text_, r.title, known)
         sig, doc = signed(cleaned.text)
-        day = publication_day(r.published_at, r.fetched_at, r.extracted_at)
+        day = publication_day(r.published_at, r.fetched_at, r.extracted_at, r.date_source)
         signature_rows.append(signature_row(r.id, sig, doc, day))
         if r.id in originals:
-            bucket_rows.extend((s, b, r.id, day) for s, b in sig.buckets)
+            bucket_rows.extend((s, b, r.id, day) for s, b in index_buckets(sig, doc.feature_hashes))
         params.append(dict(aid_=r.id, v_clean_text=cleaned.text, v_attribution=cleaned.attribution,
                            v_clean_sha256=doc.key, v_dedup_epoch=epoch))
     update_articles(conn, ("clean_text", "attribution", "clean_sha256", "dedup_epoch"), params)

@@ -14,14 +14,23 @@ import numpy as np
 
 from .original import canonical_or_none
 from .overlay import Overlay, Sketch
-from .signatures import Signature, estimate, signature
+from .signatures import Signature, estimate, set_size, signature
 from .verify import Doc, Verdict, compare, lacks_paraphrase_evidence
 
 CANONICAL_MIN_SIMILARITY = 0.3
-# Verification is skipped for an LSH-only candidate whose estimated Jaccard is below both:
-# a truncated copy keeps shingle Jaccard >= ~0.3, a reworded one content-word Jaccard >= ~0.35.
+# Verification is skipped for an LSH-only candidate whose estimated Jaccard is below both
+# (a truncated copy keeps shingle Jaccard >= ~0.3, a reworded one content-word Jaccard >= ~0.35)
+# and whose estimated content-word containment is below PREFILTER_LEXICAL_CONTAINMENT: a
+# condensed third, an excerpt or an expanded rewrite keeps content-word Jaccard at 0.05-0.2
+# but >= ~0.46 of the smaller text's content words (bench/dedup_quality.py's realistic corpus).
 PREFILTER_SHINGLE = 0.12
 PREFILTER_LEXICAL = 0.22
+PREFILTER_LEXICAL_CONTAINMENT = 0.35
+# A candidate found through anchor bands alone (names and numbers, no band of words) is verified
+# only when the pair shares at least this share of the smaller anchor set (numbers and names
+# together; true pairs of the realistic corpus: >= 0.5): one story's city, weekday and ministry
+# are found again in another story of that place.
+PREFILTER_ANCHORS = 0.5
 # A pair whose shingle containment, estimated from the MinHash signatures and set sizes, is below
 # this (near needs 0.6) and that lacks the numbers/names a paraphrase needs is not compared.
 PREFILTER_CONTAINMENT = 0.35
@@ -52,7 +61,15 @@ def estimates_worth_verifying(mine: Sketch, theirs: Sketch | None) -> bool:
     jl = estimate(mine[1], theirs[1])
     if js is None or jl is None:
         return True
-    return js >= PREFILTER_SHINGLE or jl >= PREFILTER_LEXICAL
+    return (js >= PREFILTER_SHINGLE or jl >= PREFILTER_LEXICAL
+            or lexical_containment(jl, set_size(mine[1]), set_size(theirs[1])) >= PREFILTER_LEXICAL_CONTAINMENT)
+
+
+def lexical_containment(jaccard: float, size_a: float | None, size_b: float | None) -> float:
+    """|A∩B| / min(|A|, |B|) from a Jaccard estimate and the two sets' (estimated) sizes."""
+    if not size_a or not size_b:
+        return 1.0
+    return jaccard * (size_a + size_b) / ((1 + jaccard) * min(size_a, size_b))
 
 
 def verify_pair(copy_row, copy_doc: Doc, original_row, original_doc: Doc) -> Verdict:
@@ -96,9 +113,25 @@ class Verifier:
         self.shingle_jaccard = {k: v for k, v in self.shingle_jaccard.items() if gone.isdisjoint(k)}
         self.needs_text = {k for k in self.needs_text if gone.isdisjoint(k)}
 
-    def worth_verifying(self, article_id: int, original_ids) -> dict[int, bool]:
+    def worth_verifying(self, article_id: int, original_ids, anchored=frozenset()) -> dict[int, bool]:
         """``estimates_worth_verifying`` for one article against many originals: one numpy
-        comparison for all of them, and remembered for the batch."""
+        comparison for all of them, and remembered for the batch; those in ``anchored`` (found
+        through anchor bands only) must also share PREFILTER_ANCHORS of their anchors."""
+        out = self._worth(article_id, original_ids)
+        for oid in anchored:
+            if out.get(oid):
+                out[oid] = self.shares_anchors(article_id, oid)
+        return out
+
+    def shares_anchors(self, article_id: int, original_id: int) -> bool:
+        """The two share PREFILTER_ANCHORS of the smaller anchor set (stored features)."""
+        (a_numbers, a_names), (b_numbers, b_names) = (self.overlay.features(article_id),
+                                                      self.overlay.features(original_id))
+        smaller = min(len(a_numbers) + len(a_names), len(b_numbers) + len(b_names))
+        shared = len(a_numbers & b_numbers) + len(a_names & b_names)
+        return smaller == 0 or shared >= PREFILTER_ANCHORS * smaller
+
+    def _worth(self, article_id: int, original_ids) -> dict[int, bool]:
         sketches, remembered = self.overlay.sketches, self.passes_prefilter
         mine = sketches[article_id]
         out: dict[int, bool] = {}
@@ -117,7 +150,17 @@ class Verifier:
         if stack:
             js = (np.stack([sketches[o][0] for o in stack]) == mine[0]).mean(axis=1)
             jl = (np.stack([sketches[o][1] for o in stack]) == mine[1]).mean(axis=1)
-            for oid, j, ok in zip(stack, js.tolist(), ((js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)).tolist()):
+            # the content-word sets' sizes, estimated from the minima, give the containment
+            lexicals = np.stack([sketches[o][1] for o in stack]).astype(np.float64)
+            theirs = (lexicals.shape[1] - 1) / np.maximum(lexicals.sum(axis=1) / 2.0**32, 1e-12)
+            mine_size = set_size(mine[1]) or 1.0
+            contained = jl * (theirs + mine_size) / ((1 + jl) * np.minimum(theirs, mine_size))
+            by_jaccard = (js >= PREFILTER_SHINGLE) | (jl >= PREFILTER_LEXICAL)
+            by_containment = contained >= PREFILTER_LEXICAL_CONTAINMENT
+            for oid, j, jaccard, containment in zip(stack, js.tolist(), by_jaccard.tolist(), by_containment.tolist()):
+                # through containment alone (a condensed or expanded rewrite, or another story of
+                # the same place and vocabulary): the anchors must be shared too
+                ok = jaccard or (containment and self.shares_anchors(article_id, oid))
                 out[oid] = remembered[(article_id, oid)] = ok
                 self.shingle_jaccard[(article_id, oid)] = j
         return out

@@ -26,7 +26,7 @@ from ..storage.schema import (
     site_paragraphs,
 )
 from .overlay import ClusterOverlay, Overlay
-from .signatures import LEXICAL_SCHEME0, Signature, from_bytes, signature_buckets, to_bytes
+from .signatures import LEXICAL_SCHEME0, Signature, anchor_buckets, from_bytes, signature_buckets, to_bytes
 from .sql import chunks, is_postgres, pg_array
 from .verify import Doc
 
@@ -124,9 +124,11 @@ def write_merges(conn: Connection, known: ClusterOverlay, real_ids: dict[int, in
 
 def stored_buckets(row) -> list[tuple[int, int]]:
     """(scheme, bucket) pairs of a ``dedup_signatures`` row: a stored MinHash passed the
-    feature-count thresholds when it was written, so they are not applied again."""
+    feature-count thresholds when it was written, so they are not applied again; the anchor
+    bands come from its stored numbers and names."""
     mh, lx = from_bytes(row.minhash), from_bytes(row.lexhash)
-    return signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
+    return (signature_buckets(mh, lx, 1 << 30 if mh is not None else 0, 1 << 30 if lx is not None else 0)
+            + anchor_buckets(row.numbers, row.names))
 
 
 def signature_row(article_id: int, sig: Signature, doc: Doc, day: int) -> dict:
