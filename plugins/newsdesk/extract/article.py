@@ -49,7 +49,8 @@ from .metadata import (
     parse_datetime,
 )
 from .standfirst import find_standfirst
-from .structured import clean_authors, read_structured
+from .structured import clean_authors, cut_after_body, read_structured
+from .template import prune_template
 from .text import (
     PageProfile,
     html_to_paragraphs,
@@ -419,7 +420,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     structured = read_structured(tree)
     metas = meta_tags(tree)
     h1 = article_h1(tree)
-    work_tree = boilerplate.prune(tree)
+    work_tree = prune_template(boilerplate.prune(tree))
 
     meta = page_metadata(work_tree, url, _date_params())
     doc = trafilatura.bare_extraction(work_tree, options=_primary_options(url))
@@ -460,6 +461,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     title = choose_headline(tree, metas, structured.headline, h1, meta.title, meta.sitename, url)
     headlines = [title, structured.headline, h1, meta.title, tree.findtext(".//title"), metas.get("og:title")]
     paragraphs = drop_furniture(best.paragraphs, headlines, authors, profile.link_texts) or best.paragraphs
+    paragraphs = cut_after_body(paragraphs, structured.body)
     descriptions = [structured.description, metas.get("og:description"), metas.get("description"),
                     metas.get("twitter:description")]
     lead = find_standfirst(lambda: profile.paragraphs, descriptions, paragraphs)
