@@ -14,6 +14,10 @@
   bars and players in the story's header have them). The block is the largest ancestor of
   the field with at most WIDGET_WORDS words that stays outside the story's paragraphs and
   its header.
+
+Ruby annotations (the reading printed over Japanese and Chinese characters) are made inline
+text first, as a browser without ruby support shows them: "弾劾（だんがい）". Extractors took
+``<ruby>`` for a block and cut the sentence around it into three paragraphs.
 """
 
 from __future__ import annotations
@@ -73,10 +77,12 @@ def _widgets(body: etree._Element) -> list[etree._Element]:
 
 
 def prune_template(tree: etree._Element) -> etree._Element:
-    """Remove hidden text, captions and interactive widgets from ``tree`` (modified and returned)."""
+    """Inline ruby; remove hidden text, captions and interactive widgets from ``tree`` (modified and returned)."""
     body = tree.find(".//body")
     if body is None:
         return tree
+    if body.find(".//ruby") is not None:
+        etree.strip_tags(body, "ruby", "rb", "rt", "rp", "rtc")
     # hidden text is short: a page that hides its story until a script runs keeps it
     doomed = [el for el in body.iter(etree.Element)
               if el.tag == "figcaption" or (_hidden(el) and not holds_prose(el))]
