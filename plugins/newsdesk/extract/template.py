@@ -22,27 +22,34 @@ text first, as a browser without ruby support shows them: "弾劾（だんがい
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
 
 from .boilerplate import holds_prose
-from .text import word_count
+from .text import BLOCK_TAGS, word_count
 
+FIGURE_WORDS = 40        # a caption and a credit
+_FIGURE_CHARS = 1000     # longer than any FIGURE_WORDS words: no need to count them
 WIDGET_WORDS = 150       # a widget's labels, question and small print; a story section is longer
 _MAX_SHARE = 0.4         # never remove a block holding more than this share of the page's text
 _HIDDEN_CLASSES = frozenset({"hidden", "visually-hidden", "visuallyhidden", "sr-only", "screen-reader-text",
                              "screenreader-only", "a11y-hidden", "u-hidden", "is-hidden"})
+_HEADING = etree.XPath("boolean(.//h1 | .//h2 | .//h3)")
 _CLASS_SPLIT = re.compile(r"\s+")
 _FIELD_TYPES_IGNORED = frozenset({"hidden", "submit", "button", "image", "reset"})
 _STOP_TAGS = frozenset({"body", "html", "article", "main", "header", "h1"})
 
 
-def _hidden(el: etree._Element) -> bool:
-    if el.get("hidden") is not None:
-        return True
-    classes = el.get("class")
-    return bool(classes) and any(c in _HIDDEN_CLASSES for c in _CLASS_SPLIT.split(classes.lower()))
+def _hidden_or_caption(el: etree._Element) -> bool:
+    return el.tag == "figcaption" or el.get("hidden") is not None or _hidden_classes(el.get("class"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hidden_classes(classes: str | None) -> bool:
+    """Cached: a page repeats a few class strings hundreds of times."""
+    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(_CLASS_SPLIT.split(classes.lower()))
 
 
 def _story_parent(body: etree._Element) -> etree._Element | None:
@@ -55,13 +62,15 @@ def _story_parent(body: etree._Element) -> etree._Element | None:
     return max(own, key=own.get) if own else None
 
 
-def _widgets(body: etree._Element) -> list[etree._Element]:
+def _story_line(body: etree._Element) -> set:
+    """The story's paragraphs' parent and its ancestors: a block among them is no widget."""
+    story = _story_parent(body)
+    return set(story.iterancestors()) | {story} if story is not None else set()
+
+
+def _widgets(body: etree._Element, story_line: set) -> list[etree._Element]:
     fields = [el for el in body.iter("input", "select", "textarea")
               if (el.get("type") or "").lower() not in _FIELD_TYPES_IGNORED]
-    if not fields:
-        return []
-    story = _story_parent(body)
-    story_line = set(story.iterancestors()) | {story} if story is not None else set()
     blocks: list[etree._Element] = []
     for field in fields:
         block = None
@@ -76,6 +85,28 @@ def _widgets(body: etree._Element) -> list[etree._Element]:
     return blocks
 
 
+def _figures(body: etree._Element, story_line: set) -> list[etree._Element]:
+    """Blocks of a picture and a few words (a caption, a credit, a portrait's name and title)
+    that are not marked ``<figure>``: the largest block around an image with at most FIGURE_WORDS
+    words, outside the story's paragraphs and its header, holding no heading and no prose."""
+    blocks: list[etree._Element] = []
+    too_big: set = set()  # ancestors already found too large: images share them
+    for image in body.iter("img", "picture", "video"):
+        block = None
+        for ancestor in image.iterancestors():
+            if ancestor in too_big or ancestor in story_line or ancestor.tag in _STOP_TAGS or ancestor.tag == "a":
+                break
+            text = ancestor.text_content()
+            if len(text) > _FIGURE_CHARS or word_count(text) > FIGURE_WORDS or _HEADING(ancestor):
+                too_big.add(ancestor)  # a headline or a standfirst in a heading: the article's top
+                break
+            if ancestor.tag in BLOCK_TAGS:  # an image inside a line of text takes no words with it
+                block = ancestor
+        if block is not None and block not in blocks and not holds_prose(block, in_story=True):
+            blocks.append(block)
+    return blocks
+
+
 def prune_template(tree: etree._Element) -> etree._Element:
     """Inline ruby; remove hidden text, captions and interactive widgets from ``tree`` (modified and returned)."""
     body = tree.find(".//body")
@@ -85,8 +116,9 @@ def prune_template(tree: etree._Element) -> etree._Element:
         etree.strip_tags(body, "ruby", "rb", "rt", "rp", "rtc")
     # hidden text is short: a page that hides its story until a script runs keeps it
     doomed = [el for el in body.iter(etree.Element)
-              if el.tag == "figcaption" or (_hidden(el) and not holds_prose(el))]
-    doomed += _widgets(body)
+              if _hidden_or_caption(el) and (el.tag == "figcaption" or not holds_prose(el))]
+    story_line = _story_line(body)
+    doomed += _widgets(body, story_line) + _figures(body, story_line)
     if not doomed:
         return tree
     total = len(body.text_content()) or 1
