@@ -2,12 +2,14 @@
 
 Pipeline: decode -> parse once -> page profile (link texts, visible paragraphs) -> what the
 page says about itself (JSON-LD article, meta tags, the article's h1) -> prune boilerplate
-blocks (cookie/newsletter/"Most read"/related/share/nav, embedded posts) -> trafilatura
+blocks (cookie/newsletter/"Most read"/related/share/nav, embedded posts; hidden text, form
+widgets, captioned pictures; ruby made inline: ``template``) -> trafilatura
 (``fast=True``: its own internal readability/jusText comparison is replaced by our failover,
 which runs only when needed) with metadata -> line filter -> failover extractors (trafilatura
 recall, readability, the story container, jusText) when the primary text looks wrong -> best
 candidate by the rule in ``choose_candidate`` (a page that is an article by its structure keeps
-a short text) -> page furniture dropped, standfirst put first -> headline, byline and date
+a short text) -> page furniture dropped, text after the end of a whole JSON-LD articleBody
+dropped, standfirst put first -> headline, byline and date
 (JSON-LD first) -> metadata normalisation (canonical URL, UTC date never after the capture,
 2-letter language).
 """

@@ -14,6 +14,8 @@
   bars and players in the story's header have them). The block is the largest ancestor of
   the field with at most WIDGET_WORDS words that stays outside the story's paragraphs and
   its header.
+- picture blocks: an image with a caption, a credit or a portrait's name under it in plain
+  ``<div>``s (no ``<figure>``), outside the story's paragraphs and holding no heading.
 
 Ruby annotations (the reading printed over Japanese and Chinese characters) are made inline
 text first, as a browser without ruby support shows them: "弾劾（だんがい）". Extractors took
@@ -108,7 +110,7 @@ def _figures(body: etree._Element, story_line: set) -> list[etree._Element]:
 
 
 def prune_template(tree: etree._Element) -> etree._Element:
-    """Inline ruby; remove hidden text, captions and interactive widgets from ``tree`` (modified and returned)."""
+    """Inline ruby; remove hidden text, captions, widgets and picture blocks from ``tree`` (modified, returned)."""
     body = tree.find(".//body")
     if body is None:
         return tree
