@@ -426,6 +426,23 @@ def test_prune_removes_chrome_but_keeps_story():
         assert gone not in text
 
 
+def test_prune_removes_a_messaging_app_sign_up_box_in_the_story():
+    """"Join us on WhatsApp" boxes are newsletter sign-ups by another channel."""
+    import lxml.html
+
+    from newsdesk.extract.boilerplate import prune
+
+    story = " ".join(["Words of the story."] * 60)
+    tree = lxml.html.document_fromstring(
+        f'<html><body><article><p>{story}</p><div class="whatsapp-group"><strong>Get the news on your phone'
+        f'</strong><a class="wapp-btn" href="/join">Join us on WhatsApp</a><p>Our community members are '
+        f'treated to special offers from us and our partners.</p></div><p>{story}</p></article></body></html>'
+    )
+    text = prune(tree).text_content()
+    assert text.count("Words of the story.") == 120
+    assert "WhatsApp" not in text and "community members" not in text
+
+
 def test_filter_paragraphs():
     from newsdesk.extract.boilerplate import filter_paragraphs
 
