@@ -987,3 +987,14 @@ def test_cut_after_body_keeps_the_text_when_the_article_body_is_a_summary():
     whole = " ".join(paragraphs[:8])
     assert cut_after_body(paragraphs, whole) == paragraphs[:8]
     assert cut_after_body(paragraphs, None) == paragraphs
+
+
+def test_teaser_cards_inside_the_story_container_are_dropped():
+    """Links around a kicker, another story's headline (a heading) and its date, between the
+    story's paragraphs: teaser cards, not subheadings. The story's own subheading stays."""
+    art = extract("teaser-cards-inside-story-container.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[2] == "Family as a foundation"
+    assert len(paragraphs) == 5
+    for junk in ("Children? Not an option", "record low", "Survey", "Statistics", "6 min"):
+        assert junk not in art.text

@@ -68,7 +68,8 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
-EXTRACTOR_VERSION = "5"  # 5: hidden text, widgets, figures, ruby, text after the JSON-LD articleBody
+EXTRACTOR_VERSION = "5"  # 5: hidden text, widgets, pictures, teaser cards, ruby, messaging sign-ups,
+#                           text after the end of the JSON-LD articleBody
 # 4: headline, byline and date from JSON-LD; standfirst; furniture; briefs; py3langid
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text

@@ -14,6 +14,8 @@
   bars and players in the story's header have them). The block is the largest ancestor of
   the field with at most WIDGET_WORDS words that stays outside the story's paragraphs and
   its header.
+- teaser cards: a link around a heading (and often a picture and a summary) is another
+  page's headline, wherever it stands ("more on this" lists inside the story's container).
 - picture blocks: an image with a caption, a credit or a portrait's name under it in plain
   ``<div>``s (no ``<figure>``), outside the story's paragraphs and holding no heading.
 
@@ -39,6 +41,7 @@ _MAX_SHARE = 0.4         # never remove a block holding more than this share of 
 _HIDDEN_CLASSES = frozenset({"hidden", "visually-hidden", "visuallyhidden", "sr-only", "screen-reader-text",
                              "screenreader-only", "a11y-hidden", "u-hidden", "is-hidden"})
 _HEADING = etree.XPath("boolean(.//h1 | .//h2 | .//h3)")
+_TEASER_CARDS = etree.XPath(".//a[.//h2 or .//h3 or .//h4 or .//h5 or .//h6]")
 _CLASS_SPLIT = re.compile(r"\s+")
 _FIELD_TYPES_IGNORED = frozenset({"hidden", "submit", "button", "image", "reset"})
 _STOP_TAGS = frozenset({"body", "html", "article", "main", "header", "h1"})
@@ -110,7 +113,8 @@ def _figures(body: etree._Element, story_line: set) -> list[etree._Element]:
 
 
 def prune_template(tree: etree._Element) -> etree._Element:
-    """Inline ruby; remove hidden text, captions, widgets and picture blocks from ``tree`` (modified, returned)."""
+    """Inline ruby; remove hidden text, captions, widgets, teaser cards and picture blocks from ``tree``
+    (modified and returned)."""
     body = tree.find(".//body")
     if body is None:
         return tree
@@ -121,6 +125,7 @@ def prune_template(tree: etree._Element) -> etree._Element:
               if _hidden_or_caption(el) and (el.tag == "figcaption" or not holds_prose(el))]
     story_line = _story_line(body)
     doomed += _widgets(body, story_line) + _figures(body, story_line)
+    doomed += [card for card in _TEASER_CARDS(body) if not holds_prose(card)]
     if not doomed:
         return tree
     total = len(body.text_content()) or 1
