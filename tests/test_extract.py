@@ -426,8 +426,9 @@ def test_prune_removes_chrome_but_keeps_story():
         assert gone not in text
 
 
-def test_prune_removes_a_messaging_app_sign_up_box_in_the_story():
-    """"Join us on WhatsApp" boxes are newsletter sign-ups by another channel."""
+def test_prune_removes_messaging_sign_up_feedback_and_comment_form_boxes():
+    """"Join us on WhatsApp" boxes are newsletter sign-ups by another channel; "Found an error?
+    Report it" lines and the comment form's box (WordPress's ``#respond``) are not the story."""
     import lxml.html
 
     from newsdesk.extract.boilerplate import prune
@@ -436,11 +437,15 @@ def test_prune_removes_a_messaging_app_sign_up_box_in_the_story():
     tree = lxml.html.document_fromstring(
         f'<html><body><article><p>{story}</p><div class="whatsapp-group"><strong>Get the news on your phone'
         f'</strong><a class="wapp-btn" href="/join">Join us on WhatsApp</a><p>Our community members are '
-        f'treated to special offers from us and our partners.</p></div><p>{story}</p></article></body></html>'
+        f'treated to special offers from us and our partners.</p></div><p>{story}</p>'
+        f'<p class="Feedback content-width">Found an error? <a href="/report">Report it now.</a></p></article>'
+        f'<div id="respond"><h4>Leave a comment</h4><p>You must <a href="/login">log in</a> to comment.</p>'
+        f'</div></body></html>'
     )
     text = prune(tree).text_content()
     assert text.count("Words of the story.") == 120
-    assert "WhatsApp" not in text and "community members" not in text
+    for gone in ("WhatsApp", "community members", "Found an error", "Leave a comment", "log in"):
+        assert gone not in text
 
 
 def test_filter_paragraphs():

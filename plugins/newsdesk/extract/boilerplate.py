@@ -27,7 +27,7 @@ _EMBED = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|t
 # Whole tokens (split on - _ space): too short or too common as substrings.
 _TOKENS = frozenset(
     "ad ads share sharing social subscribe subscription popular outbrain sidebar "
-    "widget widgets toolbar byline-share pagination pager print donate whatsapp telegram".split()
+    "widget widgets toolbar byline-share pagination pager print donate whatsapp telegram feedback respond".split()
 )
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _PROTECTED_TAGS = frozenset({"html", "body", "article", "main", "h1"})
