@@ -1003,3 +1003,13 @@ def test_teaser_cards_inside_the_story_container_are_dropped():
     assert len(paragraphs) == 5
     for junk in ("Children? Not an option", "record low", "Survey", "Statistics", "6 min"):
         assert junk not in art.text
+
+
+def test_cut_after_body_keeps_the_text_when_the_article_body_is_cut_short():
+    """An articleBody cut at a character limit ends inside a paragraph: the rest of the story
+    is not "after its end"."""
+    from newsdesk.extract.structured import cut_after_body
+
+    paragraphs = [f"Paragraph {i} of the story says something about the matter at hand in ten words." for i in range(8)]
+    cut_short = " ".join(paragraphs[:7]) + " Paragraph 7 of the story says"
+    assert cut_after_body(paragraphs, cut_short) == paragraphs

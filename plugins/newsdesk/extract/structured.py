@@ -188,7 +188,8 @@ def cut_after_body(paragraphs: list[str], article_body: str | None) -> list[str]
     """``paragraphs`` without the ones after the story's end that the page's JSON-LD articleBody
     does not have: what follows the last paragraph of the story there is template (a sidebar,
     a subscription overlay, a sign-up box). Only when the articleBody is the whole text: long,
-    its last words in ``paragraphs``, most of it found there. Paragraphs before the end stay
+    ending where a paragraph of ``paragraphs`` ends (not cut short mid-paragraph), most of it
+    found there. Paragraphs before the end stay
     (subheadings and standfirsts are often left out of articleBody)."""
     if not article_body or not paragraphs:
         return paragraphs
@@ -197,11 +198,9 @@ def cut_after_body(paragraphs: list[str], article_body: str | None) -> list[str]
     if len(body_words) < _LD_MIN_WORDS:
         return paragraphs
     keys = [_words_key(p) for p in paragraphs]
-    text_key = " ".join(keys)
-    if " ".join(body_words[-_LD_END_WORDS:]) not in text_key:
-        return paragraphs
     last = max((i for i, key in enumerate(keys) if key and key in body_key), default=None)
-    if last is None:
+    # the articleBody ends where a paragraph ends: not one cut short at a character limit
+    if last is None or not keys[last].endswith(" ".join(body_words[-_LD_END_WORDS:])):
         return paragraphs
     shared = sum(len(key.split()) for key in keys[:last + 1] if key and key in body_key)
     if shared < _LD_SHARED * len(body_words):
