@@ -426,6 +426,28 @@ def test_prune_removes_chrome_but_keeps_story():
         assert gone not in text
 
 
+def test_prune_removes_messaging_sign_up_feedback_and_comment_form_boxes():
+    """"Join us on WhatsApp" boxes are newsletter sign-ups by another channel; "Found an error?
+    Report it" lines and the comment form's box (WordPress's ``#respond``) are not the story."""
+    import lxml.html
+
+    from newsdesk.extract.boilerplate import prune
+
+    story = " ".join(["Words of the story."] * 60)
+    tree = lxml.html.document_fromstring(
+        f'<html><body><article><p>{story}</p><div class="whatsapp-group"><strong>Get the news on your phone'
+        f'</strong><a class="wapp-btn" href="/join">Join us on WhatsApp</a><p>Our community members are '
+        f'treated to special offers from us and our partners.</p></div><p>{story}</p>'
+        f'<p class="Feedback content-width">Found an error? <a href="/report">Report it now.</a></p></article>'
+        f'<div id="respond"><h4>Leave a comment</h4><p>You must <a href="/login">log in</a> to comment.</p>'
+        f'</div></body></html>'
+    )
+    text = prune(tree).text_content()
+    assert text.count("Words of the story.") == 120
+    for gone in ("WhatsApp", "community members", "Found an error", "Leave a comment", "log in"):
+        assert gone not in text
+
+
 def test_filter_paragraphs():
     from newsdesk.extract.boilerplate import filter_paragraphs
 
@@ -900,3 +922,94 @@ def test_strip_site_name(title, sitename, url, expected):
     from newsdesk.extract.headline import strip_site_name
 
     assert strip_site_name(title, sitename, url) == expected
+
+
+# --- template blocks (extract/template.py) and the JSON-LD articleBody's end ------------------
+
+def test_hidden_disclaimer_and_screen_reader_labels_are_not_text():
+    """A disclaimer with the ``hidden`` attribute (a script shows it later) and "Article content"
+    labels in ``visually-hidden``/``sr-only`` classes: no reader sees them as the story."""
+    art = extract("hidden-disclaimer-and-screen-reader-labels.html")
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) == 4
+    assert paragraphs[0].startswith("The wooden sauna") and paragraphs[-1].startswith("Organisers said")
+    for junk in ("commission", "Article content", "End of article content"):
+        assert junk not in art.text
+
+
+def test_poll_and_consent_toggle_in_the_story_are_dropped():
+    """Blocks around form fields inside the story's container (a poll's radio buttons, the
+    checkbox of a consent box in front of embedded content) are widgets, not paragraphs."""
+    art = extract("poll-and-consent-toggle-in-story.html")
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) == 4
+    assert paragraphs[2].startswith("Staff will work in two shifts")
+    for junk in ("Would you use the library", "Recommended external content", "external content chosen",
+                 "I agree that external content"):
+        assert junk not in art.text
+
+
+def test_picture_blocks_with_captions_are_dropped_without_figure_markup():
+    """An image with its caption and credit in plain divs, and a portrait with a name under it,
+    between the story's blocks: captions, not the story."""
+    art = extract("captioned-picture-blocks-without-figure.html")
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) == 4
+    assert paragraphs[2].startswith("The women's eight")
+    for junk in ("Crews line up", "Club archive", "Club captain"):
+        assert junk not in art.text
+
+
+def test_ruby_reading_stays_inside_its_sentence():
+    """``<ruby>`` (a reading printed over the characters) is inline text: the sentence around it
+    stays one paragraph, with the reading in brackets as browsers without ruby show it."""
+    art = extract("ruby-reading-inside-sentence.html")
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) == 3
+    assert paragraphs[1].startswith("館長は記者会見で") and "蔵書（ぞうしょ）" in paragraphs[1]
+    assert paragraphs[1].endswith("考えを示した。")
+    assert "夜間開館を来月から延長" not in art.text  # the headline
+
+
+def test_text_after_the_end_of_the_jsonld_article_body_is_dropped():
+    """A subscription overlay after the story inside the same <article>: the page's JSON-LD
+    articleBody is the whole story (its last words are in the text) and ends before it. The
+    subheading it leaves out stays: only what follows the story's end goes."""
+    art = extract("jsonld-article-body-then-overlay.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[-1].startswith("Over a two-year contract")
+    assert "Speed limit" in paragraphs
+    assert "subscription" not in art.text and "another device" not in art.text
+
+
+def test_cut_after_body_keeps_the_text_when_the_article_body_is_a_summary():
+    from newsdesk.extract.structured import cut_after_body
+
+    paragraphs = [f"Paragraph {i} of the story says something about the matter at hand in ten words." for i in range(8)]
+    paragraphs.append("Subscribe to our newsletter for more.")
+    summary = " ".join(paragraphs[:2])  # the first paragraphs only: its end is not the story's end
+    assert cut_after_body(paragraphs, summary) == paragraphs
+    whole = " ".join(paragraphs[:8])
+    assert cut_after_body(paragraphs, whole) == paragraphs[:8]
+    assert cut_after_body(paragraphs, None) == paragraphs
+
+
+def test_teaser_cards_inside_the_story_container_are_dropped():
+    """Links around a kicker, another story's headline (a heading) and its date, between the
+    story's paragraphs: teaser cards, not subheadings. The story's own subheading stays."""
+    art = extract("teaser-cards-inside-story-container.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[2] == "Family as a foundation"
+    assert len(paragraphs) == 5
+    for junk in ("Children? Not an option", "record low", "Survey", "Statistics", "6 min"):
+        assert junk not in art.text
+
+
+def test_cut_after_body_keeps_the_text_when_the_article_body_is_cut_short():
+    """An articleBody cut at a character limit ends inside a paragraph: the rest of the story
+    is not "after its end"."""
+    from newsdesk.extract.structured import cut_after_body
+
+    paragraphs = [f"Paragraph {i} of the story says something about the matter at hand in ten words." for i in range(8)]
+    cut_short = " ".join(paragraphs[:7]) + " Paragraph 7 of the story says"
+    assert cut_after_body(paragraphs, cut_short) == paragraphs

@@ -42,13 +42,11 @@ def js_only_html(title: str, paras: list[str]) -> str:
             f"</div><script>window.__STORY__ = {blob};</script></body></html>")
 
 
-def captions_html(title: str, rng: random.Random) -> str:
-    """Later: only the photo captions are server-rendered."""
-    figs = "".join(f"<figure><img src='/p{i}.jpg'><figcaption>{_para(rng, 12)}</figcaption></figure>"
-                   for i in range(3))
+def teaser_html(title: str, rng: random.Random) -> str:
+    """Later: only the standfirst is server-rendered (captions would not count: they are not text)."""
     return (f"<html lang='en'><head><title>{title}</title><meta property='og:type' content='article'></head>"
             f"<body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav><div id='app'><h1>{title}</h1>"
-            f"{figs}</div><script>window.__STORY__ = {{}};</script></body></html>")
+            f"<p>{_para(rng, 30)}</p></div><script>window.__STORY__ = {{}};</script></body></html>")
 
 
 def add_page(engine, url: str, html: str, fetched_at: datetime, feed_date: datetime | None = None) -> int:
@@ -81,7 +79,7 @@ def test_redesign_is_flagged_and_steady_source_is_not(engine, caplog):
             elif day == 6:
                 html = js_only_html(title, paras)      # nothing left for the extractor: no_text
             else:
-                html = captions_html(title, rng)       # a few caption words: extracted, but tiny
+                html = teaser_html(title, rng)         # a standfirst's words: extracted, but tiny
             # feed dates for the redesigned site only: its pages lost their date metadata
             ids.append(add_page(engine, f"https://redesign.example/{day}/{i}", html, at, feed_date=at))
     stats = pipeline.extract_pages(engine, _settings(engine), ids)

@@ -2,12 +2,14 @@
 
 Pipeline: decode -> parse once -> page profile (link texts, visible paragraphs) -> what the
 page says about itself (JSON-LD article, meta tags, the article's h1) -> prune boilerplate
-blocks (cookie/newsletter/"Most read"/related/share/nav, embedded posts) -> trafilatura
+blocks (cookie/newsletter/"Most read"/related/share/nav, embedded posts; hidden text, form
+widgets, captioned pictures; ruby made inline: ``template``) -> trafilatura
 (``fast=True``: its own internal readability/jusText comparison is replaced by our failover,
 which runs only when needed) with metadata -> line filter -> failover extractors (trafilatura
 recall, readability, the story container, jusText) when the primary text looks wrong -> best
 candidate by the rule in ``choose_candidate`` (a page that is an article by its structure keeps
-a short text) -> page furniture dropped, standfirst put first -> headline, byline and date
+a short text) -> page furniture dropped, text after the end of a whole JSON-LD articleBody
+dropped, standfirst put first -> headline, byline and date
 (JSON-LD first) -> metadata normalisation (canonical URL, UTC date never after the capture,
 2-letter language).
 """
@@ -49,7 +51,8 @@ from .metadata import (
     parse_datetime,
 )
 from .standfirst import find_standfirst
-from .structured import clean_authors, read_structured
+from .structured import clean_authors, cut_after_body, read_structured
+from .template import prune_template
 from .text import (
     PageProfile,
     html_to_paragraphs,
@@ -65,7 +68,9 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
-EXTRACTOR_VERSION = "4"  # 4: headline, byline and date from JSON-LD; standfirst; furniture; briefs; py3langid
+EXTRACTOR_VERSION = "5"  # 5: hidden text, widgets, pictures, teaser cards, ruby, messaging sign-ups,
+#                           text after the end of the JSON-LD articleBody
+# 4: headline, byline and date from JSON-LD; standfirst; furniture; briefs; py3langid
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
 FAILOVER_SHARE = 0.20          # primary text below this share of the page's visible words ...
@@ -415,7 +420,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     structured = read_structured(tree)
     metas = meta_tags(tree)
     h1 = article_h1(tree)
-    work_tree = boilerplate.prune(tree)
+    work_tree = prune_template(boilerplate.prune(tree))
 
     meta = page_metadata(work_tree, url, _date_params())
     doc = trafilatura.bare_extraction(work_tree, options=_primary_options(url))
@@ -456,6 +461,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     title = choose_headline(tree, metas, structured.headline, h1, meta.title, meta.sitename, url)
     headlines = [title, structured.headline, h1, meta.title, tree.findtext(".//title"), metas.get("og:title")]
     paragraphs = drop_furniture(best.paragraphs, headlines, authors, profile.link_texts) or best.paragraphs
+    paragraphs = cut_after_body(paragraphs, structured.body)
     descriptions = [structured.description, metas.get("og:description"), metas.get("description"),
                     metas.get("twitter:description")]
     lead = find_standfirst(lambda: profile.paragraphs, descriptions, paragraphs)

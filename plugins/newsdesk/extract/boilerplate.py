@@ -27,7 +27,7 @@ _EMBED = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|t
 # Whole tokens (split on - _ space): too short or too common as substrings.
 _TOKENS = frozenset(
     "ad ads share sharing social subscribe subscription popular outbrain sidebar "
-    "widget widgets toolbar byline-share pagination pager print donate".split()
+    "widget widgets toolbar byline-share pagination pager print donate whatsapp telegram feedback respond".split()
 )
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _PROTECTED_TAGS = frozenset({"html", "body", "article", "main", "h1"})
@@ -65,7 +65,7 @@ _PROSE_WORDS = 60  # unlinked words in paragraphs: more than any share bar, bann
 _STORY_SENTENCE_WORDS = 30  # inside <article>/<main>: one paragraph this long is the story's
 
 
-def _holds_prose(el: etree._Element, in_story: bool = False) -> bool:
+def holds_prose(el: etree._Element, in_story: bool = False) -> bool:
     """A block with real paragraphs of unlinked text is content, whatever its class says
     (``entry-content no-share``, ``story-body related-col``): class names are hints, text is evidence.
     Inside the story's ``<article>``/``<main>`` one long paragraph is enough: CMSs split a story
@@ -104,7 +104,7 @@ def prune(tree: etree._Element) -> etree._Element:
         if el.find(".//article") is not None or el.find(".//main") is not None:
             continue
         embed = _EMBED.search(el.get("class") or "") is not None
-        if not embed and (len(el.text_content()) > _MAX_SHARE * total or _holds_prose(el, _inside_story(el))):
+        if not embed and (len(el.text_content()) > _MAX_SHARE * total or holds_prose(el, _inside_story(el))):
             continue
         doomed.append(el)
         doomed_set.add(el)

@@ -12,6 +12,7 @@ import html
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,3 +172,37 @@ def read_structured(tree: etree._Element) -> StructuredData:
         description=_clean(article.get("description")),
         publisher=_clean(publisher.get("name")) if isinstance(publisher, dict) else _clean(publisher),
     )
+
+
+_WORD = re.compile(r"\w+")
+_LD_MIN_WORDS = 50     # an articleBody shorter than this is a summary, not the text
+_LD_END_WORDS = 8      # the articleBody's last words, found in the text: it is the whole story
+_LD_SHARED = 0.8       # ... and this share of its words is in the text too
+
+
+def _words_key(text: str) -> str:
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("\u00ad", "")))
+
+
+def cut_after_body(paragraphs: list[str], article_body: str | None) -> list[str]:
+    """``paragraphs`` without the ones after the story's end that the page's JSON-LD articleBody
+    does not have: what follows the last paragraph of the story there is template (a sidebar,
+    a subscription overlay, a sign-up box). Only when the articleBody is the whole text: long,
+    ending where a paragraph of ``paragraphs`` ends (not cut short mid-paragraph), most of it
+    found there. Paragraphs before the end stay
+    (subheadings and standfirsts are often left out of articleBody)."""
+    if not article_body or not paragraphs:
+        return paragraphs
+    body_key = _words_key(article_body)
+    body_words = body_key.split()
+    if len(body_words) < _LD_MIN_WORDS:
+        return paragraphs
+    keys = [_words_key(p) for p in paragraphs]
+    last = max((i for i, key in enumerate(keys) if key and key in body_key), default=None)
+    # the articleBody ends where a paragraph ends: not one cut short at a character limit
+    if last is None or not keys[last].endswith(" ".join(body_words[-_LD_END_WORDS:])):
+        return paragraphs
+    shared = sum(len(key.split()) for key in keys[:last + 1] if key and key in body_key)
+    if shared < _LD_SHARED * len(body_words):
+        return paragraphs
+    return paragraphs[:last + 1] + [p for p, key in zip(paragraphs[last + 1:], keys[last + 1:]) if key in body_key]
