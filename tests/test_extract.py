@@ -19,12 +19,13 @@ from newsdesk.extract import (
 )
 from newsdesk.extract.article import Candidate, choose_candidate
 from newsdesk.extract.text import PageProfile
+from newsdesk.pipeline import article_fields
 
 DATA = Path(__file__).parent / "data" / "extraction"
 URL = "https://www.example.com/news/story-123"
 ARTICLE_COLUMNS = {
     "url", "canonical_url", "domain", "title", "text", "author", "published_at", "sitename", "language",
-    "description", "image", "tags", "extractor", "paywalled",
+    "description", "image", "tags", "extractor", "paywalled", "date_source",
 }
 
 
@@ -1013,3 +1014,35 @@ def test_cut_after_body_keeps_the_text_when_the_article_body_is_cut_short():
     paragraphs = [f"Paragraph {i} of the story says something about the matter at hand in ten words." for i in range(8)]
     cut_short = " ".join(paragraphs[:7]) + " Paragraph 7 of the story says"
     assert cut_after_body(paragraphs, cut_short) == paragraphs
+
+
+_HARBOUR_STORY = "".join(
+    f"<p>Paragraph {i} of the story about the harbour, which has been closed since 2022 for repairs and "
+    "dredging work by the port authority.</p>" for i in range(8))
+_NO_DATE_METADATA = (f"<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>"
+                     f"{_HARBOUR_STORY}</article></body></html>")
+
+
+@pytest.mark.parametrize("entry_date, expected, source", [
+    (None, datetime(2022, 1, 1, tzinfo=timezone.utc), "text"),
+    (datetime(2024, 3, 17, tzinfo=timezone.utc), datetime(2024, 3, 17, tzinfo=timezone.utc), "feed"),
+])
+def test_a_year_the_story_mentions_is_a_guess_not_a_publication_date(entry_date, expected, source):
+    """A page without date metadata whose text says "since 2022": the date htmldate finds in the
+    text is kept as a guess (date_source 'text', which dedup does not place the article by), and
+    the feed entry's date wins over it."""
+    captured = datetime(2024, 3, 19, tzinfo=timezone.utc)
+    art = extract_article(_NO_DATE_METADATA, "https://example.com/news/harbour-reopens", captured_at=captured)
+    assert art.date_guessed
+    fields = article_fields(art.as_fields(), art.url, entry_date, captured)
+    assert (fields["published_at"], fields["date_source"]) == (expected, source)
+
+
+def test_a_date_the_page_states_is_not_a_guess():
+    captured = datetime(2024, 3, 19, tzinfo=timezone.utc)
+    html = _NO_DATE_METADATA.replace(
+        "<head>", '<head><meta property="article:published_time" content="2024-03-18T10:00:00Z">')
+    art = extract_article(html, "https://example.com/news/harbour-reopens", captured_at=captured)
+    assert not art.date_guessed
+    fields = article_fields(art.as_fields(), art.url, datetime(2024, 3, 17, tzinfo=timezone.utc), captured)
+    assert (fields["published_at"], fields["date_source"]) == (datetime(2024, 3, 18, 10, tzinfo=timezone.utc), "page")

@@ -207,17 +207,22 @@ def fetched_page_ids(engine: Engine, limit: int | None = None) -> list[int]:
 
 def article_fields(fields: dict, page_url: str, entry_published_at=None, captured_at=None) -> dict:
     """``Extracted.as_fields()`` completed for the ``articles`` row of a page: the page's
-    (canonical) URL, the feed entry's date when the page gave none (``date_source`` 'page' |
-    'feed' | None) and the ``EXTRACTOR_VERSION`` that produced it (unless already set).
-    A date before 1900 or more than a day after ``captured_at`` (the fetch or capture; default
-    now) is unknown, whichever gave it: ``date_source`` names only a date that is kept."""
+    (canonical) URL, its date (``date_source`` 'page' when the page states it, 'feed' from the
+    feed entry, 'text' when only guessed from a date the story mentions, else None) and the
+    ``EXTRACTOR_VERSION`` that produced it (unless already set). A stated date wins over the feed's,
+    the feed's over a guess. A date before 1900 or more than a day after ``captured_at`` (the fetch
+    or capture; default now) is unknown, whichever gave it: ``date_source`` names only a date
+    that is kept."""
     fields = dict(fields, url=page_url)
     page_date = sane_date(as_utc(fields.get("published_at")), captured_at)
     entry_date = sane_date(as_utc(entry_published_at), captured_at)
-    if page_date is not None:
+    guessed = fields.get("date_source") == "text"
+    if page_date is not None and not guessed:
         fields["published_at"], fields["date_source"] = page_date, "page"
     elif entry_date is not None:
         fields["published_at"], fields["date_source"] = entry_date, "feed"
+    elif page_date is not None:
+        fields["published_at"], fields["date_source"] = page_date, "text"
     else:
         fields["published_at"], fields["date_source"] = None, None
     fields.setdefault("extractor_version", extractor.EXTRACTOR_VERSION)  # read at call time: tests swap it

@@ -49,6 +49,10 @@ def url_problem(url) -> str | None:
     if len(url) > MAX_URL_CHARS:
         return f"URL longer than {MAX_URL_CHARS} characters"
     try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid URL: a lone surrogate, not Unicode text"
+    try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
         host = parts.hostname

@@ -44,6 +44,7 @@ from .language import detect_language, normalise_language
 from .metadata import (
     absolute_http_url,
     canonical_url,
+    date_guessed_from_text,
     declared_language,
     declared_paywall,
     meta_tags,
@@ -69,7 +70,8 @@ LOGGER = logging.getLogger(__name__)
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
 EXTRACTOR_VERSION = "5"  # 5: hidden text, widgets, pictures, teaser cards, ruby, messaging sign-ups,
-#                           text after the end of the JSON-LD articleBody
+#                           text after the end of the JSON-LD articleBody; dates guessed from the text
+#                           marked (date_source 'text')
 # 4: headline, byline and date from JSON-LD; standfirst; furniture; briefs; py3langid
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
@@ -104,6 +106,7 @@ class Extracted:
     author: str | None = None            # authors joined by "; "
     authors: list[str] = field(default_factory=list)
     published_at: datetime | None = None  # aware UTC, never in the future
+    date_guessed: bool = False           # published_at read from a date the text mentions, not stated
     sitename: str | None = None
     language: str | None = None          # ISO 639-1
     canonical_url: str | None = None
@@ -126,6 +129,7 @@ class Extracted:
         """Values for the ``articles`` columns extraction owns."""
         data = asdict(self)
         del data["authors"]
+        data["date_source"] = "text" if data.pop("date_guessed") and self.published_at else None
         data["domain"] = self.domain
         return data
 
@@ -422,7 +426,11 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     h1 = article_h1(tree)
     work_tree = prune_template(boilerplate.prune(tree))
 
-    meta = page_metadata(work_tree, url, _date_params())
+    date_params = _date_params()
+    meta = page_metadata(work_tree, url, date_params)
+    # before trafilatura works on the tree
+    date_guessed = bool(meta.date and not parse_datetime(structured.published)
+                        and date_guessed_from_text(work_tree, meta.url, date_params, meta.date))
     doc = trafilatura.bare_extraction(work_tree, options=_primary_options(url))
     candidates = [Candidate.measure("trafilatura", _trafilatura_paragraphs(doc), profile, meta.title)]
     if _is_index_page(tree, candidates[0]):
@@ -474,6 +482,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
         authors=authors,
         # up to a day after the capture (sites state local times as UTC), from 1900 on
         published_at=sane_date(published, captured_at),
+        date_guessed=date_guessed,
         sitename=meta.sitename or None,
         language=_language(tree, meta, body),
         canonical_url=canonical,

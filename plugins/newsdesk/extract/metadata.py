@@ -242,6 +242,13 @@ def declared_language(tree: etree._Element) -> str | None:
     return _meta_content(tree, "og:locale", "language", "dc.language", "DC.language", "inLanguage")
 
 
+def date_guessed_from_text(tree: etree._Element, url: str | None, date_params: dict[str, Any], found: str) -> bool:
+    """True when htmldate reached ``found`` only through its extensive search of the page's free
+    text (a year the story mentions, "since 2022"): a guess, not a date the page states. The
+    page is searched again without that step; ``tree`` is not modified."""
+    return find_date(tree, **{**date_params, "url": url, "extensive_search": False}) != found
+
+
 def parse_datetime(value: str | None) -> datetime | None:
     """ISO-ish timestamp (``YYYY-MM-DD`` with optional time and offset) -> aware UTC datetime;
     None when malformed or not representable in UTC (never an error)."""
