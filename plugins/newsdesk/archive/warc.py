@@ -42,6 +42,7 @@ from ..storage import loads, schema
 from ..storage.search_index import bulk_indexing
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
+from .follow import DedupFollower
 from .parallel import ExtractorPool
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,9 @@ def domains_from_spec(spec: str | None, engine: Engine) -> set[str] | None:
 
 class _Importer:
     def __init__(self, engine: Engine, settings: Settings, opts: ImportOptions, pool: ExtractorPool,
-                 reporter: prog_mod.Reporter):
+                 reporter: prog_mod.Reporter, follower: DedupFollower | None = None):
         self.engine = engine
+        self.follower = follower
         self.settings = settings
         self.opts = opts
         self.pool = pool
@@ -277,6 +279,7 @@ class _Importer:
                 results.extend(self._extract_singly(chunk))
         batch.futures.clear()
         p = schema.pages
+        writes: list = []
         with self.engine.begin() as conn:
             good: list[tuple[Page, str, tuple]] = []
             for page, result in zip(batch.pages, results):
@@ -313,7 +316,6 @@ class _Importer:
                         }
                     )
                 raw_rows, now = [], loads.utcnow()
-                writes = []
                 for page, canon, result in good:
                     row = existing[canon]
                     if row.state in ("fetched", "extracted") and not self.opts.reprocess:
@@ -342,6 +344,8 @@ class _Importer:
             prog.errors.extend(batch.errors)
             prog.next_offset = batch.end_offset if batch.end_offset is not None else prog.next_offset
             prog_mod.save(conn, prog)
+        if self.follower is not None:
+            self.follower.written(len(writes))
         batch.pages.clear()
 
     def _extract_singly(self, chunk: list[Page]) -> list[tuple]:
@@ -431,8 +435,10 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
     started = time.monotonic()
     own_pool = pool is None
     pool = pool or ExtractorPool(opts.workers, time_limit=settings.extract_timeout)
+    # dedup of the batches already written runs while the workers extract the next ones
+    follower = DedupFollower(engine, settings).start() if run_dedup else None
     try:
-        importer = _Importer(engine, settings, opts, pool, reporter)
+        importer = _Importer(engine, settings, opts, pool, reporter, follower)
         for path in paths:
             before = importer.articles_written
             stats = importer.run(path)
@@ -441,11 +447,17 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
                 report["extracted"] += importer.articles_written - before
                 report["extract_errors"] += sum(stats["skipped"].get(r, 0) for r in _EXTRACT_REASONS.values())
     finally:
+        timings = {"extraction_s": round(time.monotonic() - started, 3), **pool.usage()}
         if own_pool:
             pool.close()
+        if follower is not None:
+            report["dedup"] = pipeline.dedup_report(settings, follower.finish(), started)
+            timings["dedup_tail_s"] = round(time.monotonic() - started - timings["extraction_s"], 3)
+            timings["dedup_cpu_s"] = round(follower.cpu_seconds, 3)
     report["records"] = sum(s.get("records", 0) for s in report["files"].values()
                             if s.get("status") not in ("already_done", "missing"))
     report["seconds"] = round(time.monotonic() - started, 3)
     report["failed_files"] = [p for p, s in report["files"].items() if s.get("status") == "failed"]
-    report["dedup"] = pipeline.dedup(engine, settings) if run_dedup else None
+    report.setdefault("dedup", None)
+    report["timings"] = timings
     return report
