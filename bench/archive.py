@@ -83,6 +83,10 @@ def baseline_trafilatura(path: Path) -> tuple[int, float, float]:
     return n, time.perf_counter() - t, time.process_time() - c
 
 
+def _html_count(path: Path) -> int:
+    return sum(1 for _ in html_records(path))
+
+
 def baseline_extract_article(path: Path, limit: int) -> tuple[int, float]:
     from newsdesk.extract import ExtractionError, extract_article
 
@@ -96,6 +100,24 @@ def baseline_extract_article(path: Path, limit: int) -> tuple[int, float]:
         if n >= limit:
             break
     return n, time.perf_counter() - t
+
+
+def tree_pss(proc) -> int:
+    """Proportional set size of the process and its descendants: shared pages (the forkserver's
+    modules in every worker) counted once, split among the processes that share them."""
+    import psutil
+
+    total = 0
+    try:
+        tree = [proc] + proc.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0
+    for p in tree:
+        try:
+            total += p.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, AttributeError):
+            pass
+    return total
 
 
 def tree_sample(proc, procs: dict[int, dict]) -> int:
@@ -159,11 +181,12 @@ def run_import(path: Path, db_url: str, workers: int | None, extra: list[str], e
     t = time.perf_counter()
     popen = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env={**os.environ, **env})
     proc = psutil.Process(popen.pid)
-    peak, next_count = 0, t + 1.0
+    peak, peak_pss, next_count = 0, 0, t + 1.0
     while popen.poll() is None:
         peak = max(peak, tree_sample(proc, procs))
         if time.perf_counter() >= next_count:
             next_count += 1.0
+            peak_pss = max(peak_pss, tree_pss(proc))
             timeline.append((time.perf_counter() - t, *_counts(watcher)))
         time.sleep(0.1)
     wall = time.perf_counter() - t
@@ -179,6 +202,7 @@ def run_import(path: Path, db_url: str, workers: int | None, extra: list[str], e
         rss[info["role"]] = max(rss.get(info["role"], 0), round(info["rss"] / 1e6))
     return {
         "wall_s": wall, "cpu_by_role": cpu, "cpu_s": sum(cpu.values()), "peak_rss_mb": peak / 1e6, "peak_rss_mb_by_role": rss,
+        "peak_pss_mb": peak_pss / 1e6,
         "records": stats["records"], "articles": stats["articles"], "skipped": stats["skipped"],
         "dedup": report.get("dedup"), "timings": report.get("timings", {}), "timeline": timeline,
     }
@@ -247,7 +271,8 @@ def describe(label: str, imp: dict, html: int, traf_rate: float) -> dict:
         "cpu_s_forkserver": round(cpu.get("forkserver", 0), 1),
         "worker_busy_s": busy, "worker_idle_s": round(alive - busy, 1) if busy is not None and alive else None,
         "extraction_done_s": t.get("extraction_s"), "dedup_after_extraction_s": t.get("dedup_tail_s"),
-        "peak_rss_mb": round(imp["peak_rss_mb"]), "peak_rss_mb_one_process_by_role": imp["peak_rss_mb_by_role"],
+        "peak_rss_mb": round(imp["peak_rss_mb"]), "peak_pss_mb": round(imp["peak_pss_mb"]),
+        "peak_rss_mb_one_process_by_role": imp["peak_rss_mb_by_role"],
         **rates_over_run(imp["timeline"], imp["wall_s"]),
         "dedup": imp["dedup"],
     }
@@ -263,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per CPU)")
     parser.add_argument("--dedup-workers", type=int, default=None, help="PostgreSQL: NEWSDESK_DEDUP_WORKERS")
     parser.add_argument("--import-args", default="", help="extra arguments to newsdesk import (e.g. --no-dedup)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip trafilatura (while working on the import)")
     parser.add_argument("--dump", type=Path, help="write each import's cluster assignments to DIR/<database>.tsv")
     args = parser.parse_args(argv)
 
@@ -270,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     print(f"load average before: {load_before}", file=sys.stderr)
 
-    n1, t1, c1 = baseline_trafilatura(path)
+    n1, t1, c1 = baseline_trafilatura(path) if not args.no_baseline else (_html_count(path), 1e9, 0.0)
     print(f"trafilatura.extract, 1 process: {n1} records in {t1:.1f}s (CPU {c1:.1f}s) = {n1 / t1:.1f}/s",
           file=sys.stderr)
     rows = []
@@ -293,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((database, imp))
         print(f"newsdesk import ({database}): {imp['records']} records, {imp['articles']} articles in "
               f"{imp['wall_s']:.1f}s, CPU {imp['cpu_by_role']}, timings {imp['timings']}", file=sys.stderr)
-    n2, t2, c2 = baseline_trafilatura(path)
+    n2, t2, c2 = baseline_trafilatura(path) if not args.no_baseline else (n1, 1e9, 0.0)
     print(f"trafilatura.extract, 1 process, again: {n2 / t2:.1f}/s", file=sys.stderr)
     traf_rate = (n1 + n2) / (t1 + t2)
     html = n1

@@ -251,8 +251,9 @@ class _Importer:
         size = max(1, self.opts.chunk_size)
         for i in range(0, len(todo), size):
             chunk = todo[i:i + size]
-            batch.futures.append((self.pool.submit([self._task(p) for p in chunk],
-                                                   keep_body=self._keep_bodies(chunk)), chunk))
+            future = self.pool.submit([self._task(p) for p in chunk], keep_body=self._keep_bodies(chunk))
+            future.add_done_callback(lambda f, chunk=chunk: _release_bodies(f, chunk))
+            batch.futures.append((future, chunk))
 
     @staticmethod
     def _task(page: Page) -> tuple:
@@ -401,6 +402,15 @@ class _Importer:
         if sid is None:
             sid = self.source_ids[domain] = loads.source_for_domain(conn, domain)
         return sid
+
+
+def _release_bodies(future, chunk: list[Page]) -> None:
+    """A chunk extracted: its pages' bodies are not needed any more (only a chunk whose worker
+    died is extracted again). Finished batches can wait a while for the warehouse's write lock
+    (dedup holds it on SQLite): without this they would hold ~25 MB of HTML each."""
+    if not future.cancelled() and future.exception() is None:
+        for page in chunk:
+            page.body = b""
 
 
 def capture_time(warc_date: str | None, now: datetime) -> datetime:
