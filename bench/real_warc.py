@@ -65,8 +65,8 @@ def originals(dev_set: Path = DEV_SET, snapshot: Path = SNAPSHOT) -> list[Origin
     for key in sorted(pages):
         meta = pages[key]
         body = gzip.decompress((dev_set / "html" / f"{key}.html.gz").read_bytes())
-        out.append(Original(key, meta["url"], body, _date(meta.get("crawl_date"), datetime(2025, 1, 1, tzinfo=timezone.utc)),
-                            meta.get("title") or ""))
+        crawled = _date(meta.get("crawl_date"), datetime(2025, 1, 1, tzinfo=timezone.utc))
+        out.append(Original(key, meta["url"], body, crawled, meta.get("title") or ""))
     manifest = yaml.safe_load((snapshot / "manifest.yaml").read_text())
     for entry in manifest["urls"]:
         if entry.get("status", 200) != 200 or "html" not in entry.get("content_type", ""):
@@ -119,8 +119,8 @@ def variant(orig: Original, kind: str, r: int, rng: random.Random) -> tuple[str,
                  f"miss a story from our newsroom. Follow {site} on social media for updates.</p>"
                  f"<p>This article was originally published by {host} and is republished here with permission "
                  f"under a content-sharing agreement.</p>").encode()
-        nav = (f"<nav><ul>{''.join(f'<li><a href=/{s}>{s.title()}</a></li>' for s in ('world', 'business', 'sport', 'culture'))}"
-               f"</ul></nav>").encode()
+        items = "".join(f"<li><a href=/{s}>{s.title()}</a></li>" for s in ("world", "business", "sport", "culture"))
+        nav = f"<nav><ul>{items}</ul></nav>".encode()
         return url, body[:first[0]] + nav + body[first[0]:last[1]] + promo + body[last[1]:]
     if kind == "truncated":
         keep = max(1, int(len(spans) * rng.uniform(0.4, 0.75)))

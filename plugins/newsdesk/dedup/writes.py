@@ -23,7 +23,6 @@ from ..storage.schema import (
     dedup_signatures,
     lsh_buckets,
     site_boilerplate,
-    site_paragraphs,
 )
 from .overlay import ClusterOverlay, Overlay
 from .signatures import LEXICAL_SCHEME0, Signature, from_bytes, signature_buckets, to_bytes
