@@ -169,4 +169,7 @@ def text_key(text: str) -> str:
 def name_key(name: str) -> str:
     """'Al Jazeera' / 'aljazeera.com' / 'AlJazeera' -> 'aljazeera' for attribution matching; Han
     and kana are kept ('新华社' is its own key)."""
-    return re.sub(f"[^a-z0-9{CJK_RANGES}]", "", unicodedata.normalize("NFKD", name).lower())
+    return _NOT_NAME.sub("", unicodedata.normalize("NFKD", name).lower())
+
+
+_NOT_NAME = re.compile(f"[^a-z0-9{CJK_RANGES}]")
