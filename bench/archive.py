@@ -258,7 +258,7 @@ def rates_over_run(timeline: list[tuple[float, int, int]], wall: float) -> dict:
     return out
 
 
-def describe(label: str, imp: dict, html: int, traf_rate: float) -> dict:
+def describe(label: str, imp: dict, html: int, traf_rate: float, traf_cpu_ms: float) -> dict:
     rate = html / imp["wall_s"]
     cpu = imp["cpu_by_role"]
     t = imp["timings"]
@@ -268,6 +268,9 @@ def describe(label: str, imp: dict, html: int, traf_rate: float) -> dict:
         "database": label, "per_s": round(rate, 1), "vs_trafilatura": round(rate / traf_rate, 2),
         "wall_s": round(imp["wall_s"], 1), "articles": imp["articles"],
         "cpu_ms_per_record_all": round(1000 * imp["cpu_s"] / html, 2),
+        # load-independent: the import's CPU spread over every core, against trafilatura's CPU
+        "cpu_bound_vs_trafilatura": round((os.cpu_count() or 1) * traf_cpu_ms / (1000 * imp["cpu_s"] / html), 2)
+        if traf_cpu_ms else None,
         "cpu_s_parent_without_dedup": round(cpu.get("parent", 0) - dedup_thread, 1),
         "cpu_s_dedup": round(dedup_thread + cpu.get("dedup", 0), 1),
         "cpu_s_workers": round(cpu.get("worker", 0), 1),
@@ -338,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "trafilatura_before_after_per_s": [round(n1 / t1, 1)] + ([round(n2 / t2, 1)] if t2 else []),
         "trafilatura_cpu_ms_per_record": round(1000 * (c1 + c2) / (n1 + n2), 2),
         "cpu_budget_ms_per_record_for_1_6x": round(1000 * (c1 + c2) / (n1 + n2) * (os.cpu_count() or 1) / 1.6, 2),
-        "imports": [describe(db, imp, html, traf_rate) for db, imp in rows],
+        "imports": [describe(db, imp, html, traf_rate, 1000 * (c1 + c2) / (n1 + n2)) for db, imp in rows],
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
     }
