@@ -27,6 +27,7 @@ from .. import pipeline
 from ..config import Settings
 from ..dedup import dedup_pending
 from ..storage.db import dispose_all, get_engine
+from .memory import release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class DedupFollower:
                     return
                 self.stats.update(dedup_pending(self.engine, self.settings, limit=whole, batch=BATCH,
                                                 first_batch=BATCH))
+                release_free_memory()
         except BaseException as exc:  # reported by finish(); the import itself goes on
             self.error = exc
             log.exception("dedup alongside the import failed")

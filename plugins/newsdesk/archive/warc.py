@@ -43,6 +43,7 @@ from ..storage.search_index import bulk_indexing
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .follow import DedupFollower
+from .memory import release_free_memory
 from .parallel import ExtractorPool
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,7 @@ class _Importer:
         if self.follower is not None:
             self.follower.written(len(writes))
         batch.pages.clear()
+        release_free_memory()
 
     def _extract_singly(self, chunk: list[Page]) -> list[tuple]:
         """A worker died (segfault, OOM kill, past the hard time limit) on this chunk: extract
