@@ -144,6 +144,22 @@ def tree_sample(proc, procs: dict[int, dict]) -> int:
     return total
 
 
+def server_sample(database: str, procs: dict[int, dict]) -> None:
+    """PostgreSQL: the CPU of the server's backends serving the import (its triggers compute
+    the search index's tsvectors there): part of the import's cost on this machine."""
+    import psutil
+
+    for p in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(p.info["cmdline"] or [])
+        if cmdline.startswith("postgres: ") and f" {database} " in f"{cmdline} ":
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            info = procs.setdefault(p.pid, {"role": "postgres_server", "cpu": 0.0, "rss": 0})
+            info["cpu"] = max(info["cpu"], t.user + t.system)
+
+
 def _role(root, p) -> str:
     if p.pid == root.pid:
         return "parent"
@@ -184,8 +200,11 @@ def run_import(path: Path, db_url: str, workers: int | None, extra: list[str], e
     popen = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env={**os.environ, **env})
     proc = psutil.Process(popen.pid)
     peak, peak_pss, next_count = 0, 0, t + 1.0
+    database = db_url.rsplit("/", 1)[-1]
     while popen.poll() is None:
         peak = max(peak, tree_sample(proc, procs))
+        if db_url.startswith("postgresql"):
+            server_sample(database, procs)
         if time.perf_counter() >= next_count:
             next_count += 1.0
             peak_pss = max(peak_pss, tree_pss(proc))
@@ -275,6 +294,7 @@ def describe(label: str, imp: dict, html: int, traf_rate: float, traf_cpu_ms: fl
         "cpu_s_dedup": round(dedup_thread + cpu.get("dedup", 0), 1),
         "cpu_s_workers": round(cpu.get("worker", 0), 1),
         "cpu_s_forkserver": round(cpu.get("forkserver", 0), 1),
+        "cpu_s_postgres_server": round(cpu["postgres_server"], 1) if "postgres_server" in cpu else None,
         "worker_busy_s": busy, "worker_idle_s": round(alive - busy, 1) if busy is not None and alive else None,
         "extraction_done_s": t.get("extraction_s"), "dedup_after_extraction_s": t.get("dedup_tail_s"),
         "peak_rss_mb": round(imp["peak_rss_mb"]), "peak_pss_mb": round(imp["peak_pss_mb"]),
