@@ -309,6 +309,11 @@ def dedup(engine: Engine, settings: Settings, limit: int | None = None) -> dict:
     since = dedup_epoch(engine)
     stats = _dedup(engine, settings, limit)
     stats.update(relations_written(engine, since))
+    return dedup_report(settings, stats, started)
+
+
+def dedup_report(settings: Settings, stats: dict, started: float) -> dict:
+    """Metrics of a dedup run that began at ``started`` (``time.monotonic()``); returns ``stats``."""
     meter = metrics.for_settings(settings)
     meter.counts("dedup.decided", {relation: stats[key] for key, relation in RELATION_KEYS.items()}, "relation")
     meter.timing("stage.duration", _elapsed_ms(started), tags={"stage": "dedup"})

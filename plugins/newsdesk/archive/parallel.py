@@ -202,6 +202,7 @@ class ExtractorPool:
         self.max_tasks_per_child = max(1, max_tasks_per_child)
         self.time_limit = time_limit
         self.replaced = 0  # workers that died and were replaced
+        self._retired_busy = self._retired_alive = 0.0  # of workers replaced so far
         self._pending: deque[tuple[Future, Callable, tuple]] = deque()
         self._lock = threading.Lock()
         self._closing = False
@@ -287,6 +288,8 @@ class ExtractorPool:
             worker.process.join(1.0)
             worker.conn.close()
         index = self._pool.index(worker)
+        self._retired_busy += worker.busy_seconds
+        self._retired_alive += time.monotonic() - worker.born
         self._pool[index] = _Worker(self._ctx, self.time_limit)
 
     def _wake(self) -> None:
@@ -327,6 +330,14 @@ class ExtractorPool:
     def busy_seconds(self) -> list[float]:
         """Seconds each current worker has spent on chunks (the rest of its life it waited)."""
         return [w.busy_seconds for w in self._pool]
+
+    def usage(self) -> dict:
+        """Seconds the workers, including replaced ones, spent on chunks and lived (the rest they waited)."""
+        if self.workers == 0:
+            return {}
+        now = time.monotonic()
+        return {"worker_busy_s": round(self._retired_busy + sum(w.busy_seconds for w in self._pool), 3),
+                "worker_alive_s": round(self._retired_alive + sum(now - w.born for w in self._pool), 3)}
 
     def close(self) -> None:
         """Cancel chunks not started, let running ones finish, stop the workers."""

@@ -47,6 +47,8 @@ from ..storage.values import clean_text, clip
 from ..times import EARLIEST, parse_timestamp
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
+from .follow import DedupFollower
+from .memory import release_free_memory
 from .parallel import ExtractorPool
 
 log = logging.getLogger(__name__)
@@ -124,8 +126,9 @@ def domains_from_spec(spec: str | None, engine: Engine) -> set[str] | None:
 
 class _Importer:
     def __init__(self, engine: Engine, settings: Settings, opts: ImportOptions, pool: ExtractorPool,
-                 reporter: prog_mod.Reporter):
+                 reporter: prog_mod.Reporter, follower: DedupFollower | None = None):
         self.engine = engine
+        self.follower = follower
         self.settings = settings
         self.opts = opts
         self.pool = pool
@@ -262,8 +265,9 @@ class _Importer:
         size = max(1, self.opts.chunk_size)
         for i in range(0, len(todo), size):
             chunk = todo[i:i + size]
-            batch.futures.append((self.pool.submit([self._task(p) for p in chunk],
-                                                   keep_body=self._keep_bodies(chunk)), chunk))
+            future = self.pool.submit([self._task(p) for p in chunk], keep_body=self._keep_bodies(chunk))
+            future.add_done_callback(lambda f, chunk=chunk: _release_bodies(f, chunk))
+            batch.futures.append((future, chunk))
 
     @staticmethod
     def _task(page: Page) -> tuple:
@@ -289,6 +293,7 @@ class _Importer:
             except BrokenProcessPool:
                 results.extend(self._extract_singly(chunk))
         batch.futures.clear()
+        written = 0
         with self.engine.begin() as conn:
             good: list[tuple[Page, str, tuple]] = []
             for page, result in zip(batch.pages, results):
@@ -301,16 +306,19 @@ class _Importer:
                     continue
                 good.append((page, page.canonical, result))
             if good:
-                self._write_good(conn, batch, prog, good)
+                written = self._write_good(conn, batch, prog, good)
             prog.records += batch.records
             prog.already_present += batch.already_present
             prog.skipped.update(batch.skipped)
             prog.errors.extend(batch.errors)
             prog.next_offset = batch.end_offset if batch.end_offset is not None else prog.next_offset
             prog_mod.save(conn, prog)
+        if self.follower is not None:
+            self.follower.written(written)
         batch.pages.clear()
+        release_free_memory()
 
-    def _write_good(self, conn, batch: _Batch, prog: prog_mod.FileProgress, good: list) -> None:
+    def _write_good(self, conn, batch: _Batch, prog: prog_mod.FileProgress, good: list) -> int:
         """The extracted pages of a batch: page rows, raw pages, articles. When the warehouse
         refuses the batch, each page is written on its own (``loads.write_isolated``) and a
         page it refuses is set aside: ``failed`` with the reason, counted as ``load_error``."""
@@ -353,6 +361,7 @@ class _Importer:
         prog.pages += done
         prog.articles += done
         self.articles_written += done
+        return done
 
     def _write_rows(self, conn, writes: list, now) -> None:
         raw_rows = []
@@ -427,6 +436,15 @@ class _Importer:
         return sid
 
 
+def _release_bodies(future, chunk: list[Page]) -> None:
+    """A chunk extracted: its pages' bodies are not needed any more (only a chunk whose worker
+    died is extracted again). Finished batches can wait a while for the warehouse's write lock
+    (dedup holds it on SQLite): without this they would hold ~25 MB of HTML each."""
+    if not future.cancelled() and future.exception() is None:
+        for page in chunk:
+            page.body = b""
+
+
 def capture_time(warc_date: str | None, now: datetime) -> datetime:
     """When the archive fetched the page (``WARC-Date``): what ``pages.fetched_at`` means for an
     archived page, and dedup's time window for an article without a publication date. ``now``
@@ -456,8 +474,10 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
     started = time.monotonic()
     own_pool = pool is None
     pool = pool or ExtractorPool(opts.workers, time_limit=settings.extract_timeout)
+    # dedup of the batches already written runs while the workers extract the next ones
+    follower = DedupFollower(engine, settings).start() if run_dedup else None
     try:
-        importer = _Importer(engine, settings, opts, pool, reporter)
+        importer = _Importer(engine, settings, opts, pool, reporter, follower)
         for path in paths:
             before = importer.articles_written
             stats = importer.run(path)
@@ -466,11 +486,17 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
                 report["extracted"] += importer.articles_written - before
                 report["extract_errors"] += sum(stats["skipped"].get(r, 0) for r in _EXTRACT_REASONS.values())
     finally:
+        timings = {"extraction_s": round(time.monotonic() - started, 3), **pool.usage()}
         if own_pool:
             pool.close()
+        if follower is not None:
+            report["dedup"] = pipeline.dedup_report(settings, follower.finish(), started)
+            timings["dedup_tail_s"] = round(time.monotonic() - started - timings["extraction_s"], 3)
+            timings["dedup_cpu_s"] = round(follower.cpu_seconds, 3)
     report["records"] = sum(s.get("records", 0) for s in report["files"].values()
                             if s.get("status") not in ("already_done", "missing"))
-    report["seconds"] = round(time.monotonic() - started, 3)
+    report["seconds"] = timings["extraction_s"]  # reading, extraction and loads; dedup_tail_s came after
     report["failed_files"] = [p for p, s in report["files"].items() if s.get("status") == "failed"]
-    report["dedup"] = pipeline.dedup(engine, settings) if run_dedup else None
+    report.setdefault("dedup", None)
+    report["timings"] = timings
     return report

@@ -60,12 +60,13 @@ FIRST_BATCH = 25
 
 
 def dedup_pending(engine: Engine, settings: Settings | None = None, limit: int | None = None,
-                  batch: int = BATCH) -> dict:
-    """Cluster pending articles (id order, ``batch`` per transaction). Safe to run from several
-    workers on PostgreSQL; running it again with nothing pending changes nothing."""
+                  batch: int = BATCH, first_batch: int = FIRST_BATCH) -> dict:
+    """Cluster pending articles (id order, ``batch`` per transaction, the first ones from
+    ``first_batch``, doubling). Safe to run from several workers on PostgreSQL; running it again
+    with nothing pending changes nothing."""
     settings = settings or Settings.from_env()
     stats = Counter(processed=0, originals=0, exact=0, near=0, paraphrase=0, requeued=0, recleaned=0)
-    size = min(batch, FIRST_BATCH)
+    size = min(batch, first_batch)
     with _rare_collections():
         while limit is None or stats["processed"] < limit:
             n = size if limit is None else min(size, limit - stats["processed"])
