@@ -28,19 +28,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from httpserver import http_server  # noqa: E402,F401 - the local HTTP server fixture, for every test module
 from newsdesk.config import Settings  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("NEWSDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_reachable() -> str | None:
-    try:
-        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}"
+from pg_service import PG_ADMIN_URL  # noqa: E402
+from pg_service import pg_reachable as _pg_reachable  # noqa: E402
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ stack_mod = _load_stack_module()
 
 
 def _skip_reason() -> str | None:
-    from conftest import _pg_reachable
+    from pg_service import pg_reachable as _pg_reachable
 
     reason = _pg_reachable()
     if reason:

@@ -55,7 +55,7 @@ def _feed(host: str, count: int) -> str:
 
 
 def _skip_reason() -> str | None:
-    from conftest import _pg_reachable
+    from pg_service import pg_reachable as _pg_reachable
 
     reason = _pg_reachable()
     if reason:
