@@ -49,9 +49,10 @@ lint: install
 test: install browser compose lint
 	$(VENV)/bin/pytest -q
 
-# everything but the tests marked slow (end-to-end Airflow and Celery runs, long imports)
+# the quick loop: SQLite only, without the tests marked slow (end-to-end Airflow and Celery
+# runs, CLI subprocesses, long imports), in 3 processes; `make test` runs everything
 test-fast: install lint
-	$(VENV)/bin/pytest -q -m "not slow"
+	$(VENV)/bin/pytest -q -n 3 -m "not slow" -k "not postgres"
 
 # Airflow standalone on this machine (SQLite warehouse var/newsdesk.db): DAGs, pool and
 # connection in place; prints where the admin password is. http://localhost:8080

@@ -332,6 +332,7 @@ def test_export_partitioned_by_day(warehouse, tmp_path):
         export.export(engine, out, fmt="parquet", partition_by="day")
 
 
+@pytest.mark.slow
 def test_cli_export_dash_writes_csv_to_stdout(sqlite_engine, tmp_path):
     import subprocess
     import sys
@@ -463,6 +464,7 @@ def test_cli_rejects_bad_dates(capsys):
 
 
 @pytest.mark.airflow
+@pytest.mark.slow
 def test_news_rollup_dag_is_asset_scheduled(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -477,6 +479,7 @@ def test_news_rollup_dag_is_asset_scheduled(airflow_db):
 
 
 @pytest.mark.airflow
+@pytest.mark.slow
 def test_news_rollup_dag_run(airflow_db, sqlite_engine, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 

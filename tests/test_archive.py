@@ -109,6 +109,7 @@ def test_import_skips_every_bad_record_kind_and_goes_on(engine, small_settings, 
     assert origins == {"warc"} and states == {"extracted"}
 
 
+@pytest.mark.slow
 def test_rerun_is_noop_and_reprocess_refreshes_without_doubling(sqlite_engine, small_settings, tmp_path):
     path = tmp_path / "a.warc.gz"
     write_warc(path, news_records(25, 5))
@@ -126,6 +127,7 @@ def test_rerun_is_noop_and_reprocess_refreshes_without_doubling(sqlite_engine, s
     assert progress_row(sqlite_engine, path).attempts == 2
 
 
+@pytest.mark.slow
 def test_an_import_killed_midway_resumes_without_doubling(engine, small_settings, tmp_path, pool):
     path = tmp_path / "crash.warc.gz"
     write_warc(path, mixed_specs(60, seed=9))
@@ -145,6 +147,7 @@ def test_an_import_killed_midway_resumes_without_doubling(engine, small_settings
     assert counts(engine) == {"pages": 60, "raw_pages": 60, "articles": 60}
 
 
+@pytest.mark.slow
 def test_sigkill_midway_then_resume(sqlite_url, sqlite_engine, small_settings, tmp_path):
     """A real `newsdesk import` process killed with SIGKILL; a second run finishes the file."""
     path = tmp_path / "kill.warc.gz"
@@ -181,6 +184,7 @@ def test_sigkill_midway_then_resume(sqlite_url, sqlite_engine, small_settings, t
         assert dupes.scalar_one() == 0
 
 
+@pytest.mark.slow
 def test_cli_import_contract(tmp_path):
     """`newsdesk import FILE... --database URL` on a new URL: the warehouse is created, every HTML
     response imported, exit 0, a JSON report; a second import into it needs no `db upgrade`."""
@@ -308,6 +312,7 @@ def test_archive_original_becomes_original_of_live_copy(engine, small_settings, 
     assert copy.relation in ("exact", "near", "paraphrase")
 
 
+@pytest.mark.slow
 def test_a_dead_extraction_worker_is_replaced(sqlite_engine, small_settings, tmp_path):
     """A worker killed mid-import (segfault, OOM killer): its pages are re-extracted, nothing is lost."""
     import threading
@@ -517,6 +522,7 @@ def test_raw_pages_point_into_the_archive_unless_a_copy_is_asked_for(sqlite_engi
         )
 
 
+@pytest.mark.slow
 def test_bulk_import_keeps_the_sqlite_search_index_exact(sqlite_engine, small_settings, tmp_path):
     """The importer indexes each batch in one FTS statement: afterwards the index holds every
     article exactly once, passes FTS5's integrity check, and the insert trigger is back."""
@@ -543,6 +549,7 @@ def _gzip_whole(plain: Path, out: Path) -> None:
     out.write_bytes(gzip.compress(plain.read_bytes()))
 
 
+@pytest.mark.slow
 def test_whole_file_gzip_stream_is_imported_with_copies_of_its_pages(sqlite_engine, small_settings, tmp_path):
     from newsdesk.reextract import reextract_pages
 
@@ -565,6 +572,7 @@ def test_whole_file_gzip_stream_is_imported_with_copies_of_its_pages(sqlite_engi
     assert stats["missing_raw"] == 0 and stats["failed"] == 0
 
 
+@pytest.mark.slow
 def test_whole_file_gzip_stream_resumes_from_its_start_without_doubling(sqlite_engine, small_settings, tmp_path):
     plain = tmp_path / "plain.warc"
     write_warc(plain, news_records(30, 43), gzip=False)
@@ -594,6 +602,7 @@ def test_cut_whole_file_gzip_stream_keeps_what_came_before_the_cut(sqlite_engine
     assert 5 < stats["articles"] == counts(sqlite_engine)["articles"] < 20
 
 
+@pytest.mark.slow
 def test_brotli_encoded_responses_are_decoded_and_a_brotli_bomb_is_bounded(sqlite_engine, small_settings, tmp_path):
     import brotli
     from warcio.statusandheaders import StatusAndHeaders
@@ -782,6 +791,7 @@ def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, t
     assert stats["missing_raw"] == 0 and stats["failed"] == 0
 
 
+@pytest.mark.slow
 def test_cli_import_takes_folders_of_archives(sqlite_engine, sqlite_url, tmp_path):
     folder = tmp_path / "crawl"
     write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))
@@ -827,6 +837,7 @@ def _warc_zst(plain: Path, out: Path, dictionary: bool) -> None:
 
 
 @pytest.mark.parametrize("dictionary", [True, False], ids=["dictionary", "plain-frames"])
+@pytest.mark.slow
 def test_warc_zst_is_imported_resumed_from_the_top_and_a_cut_one_keeps_its_start(
         sqlite_engine, small_settings, tmp_path, dictionary):
     plain = tmp_path / "plain.warc"

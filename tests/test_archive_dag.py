@@ -34,6 +34,7 @@ def test_news_archive_shape(dagbag):
     assert [o.uri for o in dag.get_task("finish").outlets] == ["newsdesk://warehouse/articles"]
 
 
+@pytest.mark.slow
 def test_news_archive_imports_its_day_only(airflow_db, dagbag, sqlite_url, tmp_path, monkeypatch):
     root = tmp_path / "archive"
     month = root / "crawl-data" / "CC-NEWS" / "2026" / "03"

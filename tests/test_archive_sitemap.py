@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 
 from newsdesk.archive.sitemap import backfill_sitemap
@@ -73,6 +74,7 @@ def test_backfill_sitemap_since_date(engine, settings, http_server):
     assert http_server.hits("/world/1") == 1
 
 
+@pytest.mark.slow
 def test_backfill_sitemap_fallback_paths_and_cli(sqlite_engine, sqlite_url, http_server, monkeypatch):
     xml = {"Content-Type": "application/xml"}
     http_server.add("/robots.txt", "not here", status=404)

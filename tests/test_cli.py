@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from newsdesk.storage import db
@@ -18,6 +19,7 @@ def run(*args, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([NEWSDESK, *args], capture_output=True, text=True, timeout=180, env=env)
 
 
+@pytest.mark.slow
 def test_dead_feed_is_disabled_then_polled_again_after_enable(tmp_path, sqlite_url, http_server):
     import os
 
@@ -57,6 +59,7 @@ def test_dead_feed_is_disabled_then_polled_again_after_enable(tmp_path, sqlite_u
     assert run("feeds", "enable", "no-such-feed", "--database", sqlite_url, env=env).returncode == 1
 
 
+@pytest.mark.slow
 def test_feeds_discover_prints_advertised_feeds(http_server):
     import os
 
@@ -67,6 +70,7 @@ def test_feeds_discover_prints_advertised_feeds(http_server):
     assert done.stdout.split() == [http_server.url("/rss.xml")]
 
 
+@pytest.mark.slow
 def test_stats_reports_counts(sqlite_url):
     assert run("db", "upgrade", "--database", sqlite_url).returncode == 0
     done = run("stats", "--database", sqlite_url)
@@ -74,6 +78,7 @@ def test_stats_reports_counts(sqlite_url):
     assert json.loads(done.stdout)["articles"] == 0
 
 
+@pytest.mark.slow
 def test_a_mistyped_sqlite_path_is_an_error_and_creates_nothing(tmp_path):
     """Every command but `db upgrade` reads the warehouse it is given: a path that holds none is
     one line and exit code 2, not a new empty warehouse that answers "no matching stories"."""

@@ -25,6 +25,7 @@ def test_dags_import_without_errors(dagbag):
     assert "news_ingest" in dagbag.dag_ids
 
 
+@pytest.mark.slow
 def test_news_ingest_shape(dagbag):
     dag = dagbag.get_dag("news_ingest")
     assert dag.max_active_runs == 1
@@ -38,6 +39,7 @@ def test_news_ingest_shape(dagbag):
     assert [o.uri for o in finish.outlets] == ["newsdesk://warehouse/articles"]
 
 
+@pytest.mark.slow
 def test_dag_run_end_to_end_over_snapshot(airflow_db, dagbag, sqlite_url, monkeypatch):
     """A real dag.test() run loads the snapshot; a second run adds no rows."""
     from newsdesk.storage import db

@@ -408,6 +408,7 @@ def test_a_teacher_whose_cluster_was_merged_away_is_cleaned_again(engine, batch)
         assert footer in rows[a["url"]].text and footer not in rows[a["url"]].clean_text
 
 
+@pytest.mark.slow
 def test_newsdesk_dedup_reclean_repairs_a_warehouse_whose_teachers_kept_their_boilerplate(engine, monkeypatch):
     """A warehouse deduplicated by an earlier version (its teachers kept the lines they taught):
     ``newsdesk dedup --reclean`` cleans them as dedup now would, and changes nothing when run again."""
@@ -496,6 +497,7 @@ def test_any_ingestion_order_gives_the_same_clusters_and_originals(tmp_path_fact
         assert len({stories.get(u, u) for u in group}) == 1
 
 
+@pytest.mark.slow
 def test_shuffled_order_on_postgres_matches(pg_engine, tmp_path):
     arts = _story_set()
     reference = _run_in_order(f"sqlite:///{tmp_path}/ref.db", arts)
@@ -506,6 +508,7 @@ def test_shuffled_order_on_postgres_matches(pg_engine, tmp_path):
     assert (*partition(pg_engine), reasons(pg_engine)) == reference
 
 
+@pytest.mark.slow
 def test_concurrent_workers_on_postgres_do_not_split_clusters(pg_engine):
     arts = [a for a in build(5, 10) if a["kind"] != "brief"]
     insert_articles(pg_engine, arts)
@@ -610,6 +613,7 @@ def test_a_batch_decides_with_boilerplate_another_worker_learned_while_it_waited
     assert "All rights reserved" in fourth.text and "All rights reserved" not in fourth.clean_text
 
 
+@pytest.mark.slow
 def test_signatures_keep_numbers_and_names_and_rows_without_them_decide_alike(tmp_path):
     """Originals' numbers and names are stored (hashed) so candidates are ruled out without their
     texts; rows written before migration 0004 have none, and dedup decides the same from the texts."""
@@ -836,6 +840,7 @@ def test_an_exact_copy_of_a_text_clustered_in_its_window_is_not_probed_again(eng
     assert link.original_article_id == rows["https://a.example/orig"].id and link.evidence["routes"] == ["exact-hash"]
 
 
+@pytest.mark.slow
 def test_pipeline_dedup_runs_several_processes_on_postgres(pg_engine, pg_url):
     """NEWSDESK_DEDUP_WORKERS=3: three dedup processes share the pending articles; the
     clusters are those of one process."""
@@ -929,6 +934,7 @@ def test_batch_ranking_of_found_entries_is_rank_lsh_per_article(entries, exclude
                          max_size=6),
                 max_size=8),
        st.lists(st.integers(19_990, 20_010), min_size=8, max_size=8))
+@pytest.mark.slow
 def test_batch_probes_are_numbered_like_sorted_tuples(bands, days):
     """``distinct_probes`` (numpy) numbers a batch's probes as sorting the distinct (scheme, bucket,
     lo, hi) tuples in Python does, and says which article asked which, in article and band order —

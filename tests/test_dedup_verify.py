@@ -67,6 +67,7 @@ def test_match_decision_is_symmetric(original):
         assert (compare(Doc(a), Doc(b)).relation is None) == (compare(Doc(b), Doc(a)).relation is None)
 
 
+@pytest.mark.slow
 def test_signatures_are_deterministic_across_processes(original):
     here = signature(original)
     code = (

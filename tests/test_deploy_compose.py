@@ -80,6 +80,7 @@ def _compose_config(project: Path, env: dict, *args: str) -> subprocess.Complete
                           timeout=120)
 
 
+@pytest.mark.slow
 def test_compose_binary_accepts_the_file_with_the_example_env(tmp_path):
     """With .env.example as .env the file resolves; every service, both profiles."""
     shutil.copy(REPO / ".env.example", tmp_path / ".env")
@@ -122,6 +123,7 @@ def test_compose_binary_refuses_a_missing_secret(tmp_path):
     assert "set AIRFLOW_JWT_SECRET in .env" in proc.stderr
 
 
+@pytest.mark.slow
 def test_the_documented_override_for_archive_credentials(tmp_path):
     """docs/deployment.md's docker-compose.override.yml adds the S3 variables to the worker's
     environment without losing the common ones."""

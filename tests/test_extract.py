@@ -343,6 +343,7 @@ def test_date_in_json_ld_graph_beats_url_pattern():
     assert art.author == "Lucia Ferraro"
 
 
+@pytest.mark.slow
 def test_future_date_is_dropped():
     art = extract("future-date.html")
     now = datetime.now(timezone.utc)
@@ -805,6 +806,7 @@ def _many_attributes(count: int) -> bytes:
             + "</div></body></html>").encode()
 
 
+@pytest.mark.slow
 def test_a_page_that_keeps_the_parsers_busy_times_out():
     """The page takes seconds; a 0.3 s limit ends it as ``extract_timeout`` (how soon depends on
     the machine's load, so no wall-time bound here: the import's worker tests bound that)."""

@@ -136,6 +136,7 @@ HOSTS = ["alpha.example", "beta.example"]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "redis"])
+@pytest.mark.slow
 def test_worker_processes_never_exceed_the_per_host_limit(kind, request):
     urls = [f"http://{host}/story/{n}" for host in HOSTS for n in range(12)]
     with CountingProxy(hold=0.15) as proxy:
@@ -147,6 +148,7 @@ def test_worker_processes_never_exceed_the_per_host_limit(kind, request):
     assert proxy.max_total >= 3, "the hosts were fetched in parallel (the limit is per host, not global)"
 
 
+@pytest.mark.slow
 def test_without_the_shared_gate_workers_exceed_the_limit(request):
     """The control: each process alone keeps to 2 per host, three of them together do not."""
     urls = [f"http://{host}/story/{n}" for host in HOSTS for n in range(12)]
@@ -157,6 +159,7 @@ def test_without_the_shared_gate_workers_exceed_the_limit(request):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.slow
 def test_worker_processes_keep_the_per_host_delay(kind, request):
     urls = [f"http://{host}/story/{n}" for host in HOSTS for n in range(5)]
     with CountingProxy(hold=0.01) as proxy:
@@ -168,6 +171,7 @@ def test_worker_processes_keep_the_per_host_delay(kind, request):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "redis"])
+@pytest.mark.slow
 def test_a_killed_workers_slots_come_back_when_its_leases_expire(kind, request):
     store_kind, target, prefix = _store_target(kind, request)
     holder = subprocess.Popen([sys.executable, str(WORKER), "hold", store_kind, target, prefix, "alpha.example",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins" / "newsdesk"
 MAX_LINES = 600
 # Imports that stay inside functions on purpose (docs/architecture.md, "Layers"): Airflow, which
@@ -22,6 +24,7 @@ def test_no_module_is_over_600_lines():
     assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
 
 
+@pytest.mark.slow
 def test_imports_sit_at_module_top_except_the_documented_lazy_ones():
     inside: list[str] = []
     for path in modules():

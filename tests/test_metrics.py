@@ -51,6 +51,7 @@ def _run_stats(engine, run_key: str) -> dict:
 
 # -- outside Airflow: plain StatsD ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_run_sends_plain_statsd_that_agrees_with_the_run(sqlite_url, sqlite_engine, monkeypatch):
     for name in ("NEWSDESK_HTTP_PROXY", "NEWSDESK_REGISTRY", "NEWSDESK_DATABASE_URL"):  # run_offline sets them
         monkeypatch.setenv(name, "")
@@ -90,6 +91,7 @@ def test_no_statsd_host_means_no_metrics(sqlite_engine, settings):
 
 # -- runs.stats against the warehouse ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_run_stats_relations_are_the_warehouses(sqlite_engine, tmp_path):
     """A first round sees two republications (one becomes the provisional original), the next
     brings the original they copy: its statistics count the earlier articles it re-pointed,
@@ -219,6 +221,7 @@ with SnapshotProxy() as proxy:
 
 
 @pytest.mark.airflow
+@pytest.mark.slow
 def test_stages_send_metrics_through_airflows_opentelemetry(tmp_path):
     pytest.importorskip("opentelemetry.proto.collector.metrics.v1.metrics_service_pb2")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSDESK_", "AIRFLOW__METRICS"))}

@@ -161,6 +161,7 @@ def _page_states(engine) -> dict:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.slow
 def test_snapshot_round_clusters_the_seed(backend, request):
     """The offline snapshot through the same functions the DAG calls, on both warehouses."""
     engine = request.getfixturevalue("sqlite_engine" if backend == "sqlite" else "pg_engine")
@@ -189,6 +190,7 @@ def test_snapshot_round_clusters_the_seed(backend, request):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.slow
 def test_cli_import_links_a_republished_copy_to_its_original(backend, request):
     """The outside contract: ``newsdesk import FILE --database URL`` and the v_articles columns."""
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
@@ -218,6 +220,7 @@ def test_cli_import_links_a_republished_copy_to_its_original(backend, request):
     assert "al jazeera" in (copy.attribution or "").lower()  # the attribution line is parsed into its own field
 
 
+@pytest.mark.slow
 def test_import_of_missing_file_fails_clearly(sqlite_url):
     assert subprocess.run([NEWSDESK, "db", "upgrade", "--database", sqlite_url], capture_output=True).returncode == 0
     done = subprocess.run([NEWSDESK, "import", "/nonexistent/x.warc.gz", "--database", sqlite_url],

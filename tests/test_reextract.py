@@ -253,6 +253,7 @@ def test_cli_reextract(sqlite_engine, sqlite_url, monkeypatch, capsys):
 
 
 @pytest.mark.airflow
+@pytest.mark.slow
 def test_news_reextract_dag(airflow_db, sqlite_engine, sqlite_url, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 

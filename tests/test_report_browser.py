@@ -151,6 +151,7 @@ def _requests(cdp: DevTools) -> list[str]:
     return [ev["params"]["request"]["url"] for ev in cdp.events if ev.get("method") == "Network.requestWillBeSent"]
 
 
+@pytest.mark.slow
 def test_report_renders_in_chromium(chromium, engine, tmp_path):
     sample.build_sample_warehouse(engine)
     out = tmp_path / "report.html"
@@ -194,6 +195,7 @@ def test_report_renders_in_chromium(chromium, engine, tmp_path):
     (tmp_path / "report.png").write_bytes(png)
 
 
+@pytest.mark.slow
 def test_hostile_titles_stay_text(chromium, sqlite_engine, tmp_path):
     """A title with markup or a closing script tag is shown as text, never run."""
     from sqlalchemy import text as sql

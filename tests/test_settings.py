@@ -102,6 +102,7 @@ def test_dag_files_read_their_options_validated(monkeypatch):
 
 
 @pytest.mark.parametrize("variable, value", [("NEWSDESK_BATCH_SIZE", "abc"), ("NEWSDESK_RESPECT_ROBOTS", "flase")])
+@pytest.mark.slow
 def test_the_cli_stops_at_start_with_one_line_and_exit_2(tmp_path, variable, value):
     database = tmp_path / "never.db"
     out = run_cli("stats", "--database", f"sqlite:///{database}", **{variable: value})
@@ -128,6 +129,7 @@ def test_the_readme_table_is_the_generated_one():
     assert "| `NEWSDESK_BATCH_SIZE` |" not in deployment, "docs/deployment.md links to the README's table"
 
 
+@pytest.mark.slow
 def test_newsdesk_config_prints_the_table_and_the_settings_in_effect(tmp_path):
     table = run_cli("config", "--markdown")
     assert table.returncode == 0 and table.stdout == markdown_table()
@@ -145,6 +147,7 @@ def test_newsdesk_config_prints_the_table_and_the_settings_in_effect(tmp_path):
 
 # --- NEWSDESK_HOME -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_default_warehouse_is_under_newsdesk_home_of_the_working_directory(tmp_path):
     """Not in the source tree: `./var` of where the command runs, or $NEWSDESK_HOME."""
     work = tmp_path / "somewhere"
@@ -163,6 +166,7 @@ def test_the_default_warehouse_is_under_newsdesk_home_of_the_working_directory(t
 
 # --- --version and completion ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_version():
     out = run_cli("--version")
     assert out.returncode == 0 and out.stdout.strip() == f"newsdesk {version('newsdesk')}"
@@ -178,6 +182,7 @@ def _complete(line: str, tmp_path: Path) -> list[str]:
     return [word.strip() for word in target.read_text().split("\013")]
 
 
+@pytest.mark.slow
 def test_shell_completion(tmp_path):
     assert {"feeds", "import", "config"} <= set(_complete("newsdesk ", tmp_path))
     assert _complete("newsdesk fe", tmp_path) == ["feeds"]
@@ -222,6 +227,7 @@ def _dump(database: Path) -> list:
         return [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("sources", "feeds")]
 
 
+@pytest.mark.slow
 def test_feeds_sync_dry_run_prints_the_changes_and_writes_nothing(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text(REGISTRY_A)

@@ -9,6 +9,7 @@ import logging
 import random
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select, text
 
 from newsdesk import pipeline
@@ -64,6 +65,7 @@ def _settings(engine) -> Settings:
     return Settings.from_env(database_url=engine.url.render_as_string(hide_password=False))
 
 
+@pytest.mark.slow
 def test_redesign_is_flagged_and_steady_source_is_not(engine, caplog):
     rng = random.Random(7)
     ids = []

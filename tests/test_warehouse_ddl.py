@@ -116,6 +116,7 @@ def test_a_view_that_must_be_dropped_names_the_objects_that_need_it(pg_engine, t
     assert _rows(pg_engine, "SELECT republishing_publisher FROM v_syndication") == []
 
 
+@pytest.mark.slow
 def test_the_cli_upgrade_says_which_view_an_analyst_object_holds(pg_url, tmp_path, monkeypatch, capsys):
     from newsdesk.cli import main
 
@@ -136,6 +137,7 @@ def test_the_cli_upgrade_says_which_view_an_analyst_object_holds(pg_url, tmp_pat
 # --- every other command checks the revision -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_commands_and_tasks_stop_on_a_warehouse_behind(sqlite_url, monkeypatch):
     """At an older revision, every command but `db upgrade` stops with one line saying what to
     run, and so does the first task of a DAG (without retries). `db upgrade REV` applies what
@@ -200,6 +202,7 @@ def test_only_upgrade_writes_ddl(engine):
 # --- read-only SQLite ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sqlite_readers_never_wait_on_a_writer_and_cannot_write(sqlite_engine, sqlite_url):
     """A load holds the write lock: `newsdesk search` and `export` answer at once from the last
     committed state (WAL) instead of waiting for the lock; the read-only engine refuses writes."""
@@ -254,6 +257,7 @@ def reader_role(pg_url):
     owner.dispose()
 
 
+@pytest.mark.slow
 def test_analyst_commands_as_a_select_only_role(pg_url, reader_role, tmp_path):
     """`db upgrade --grant-reader ROLE` (sql/roles/reader.sql): that role runs search, export in
     every format and report, reads every documented view, and cannot write; objects a later
@@ -295,6 +299,7 @@ def test_analyst_commands_as_a_select_only_role(pg_url, reader_role, tmp_path):
     assert _rows(reader, "SELECT n FROM v_later") == [(2,)]
 
 
+@pytest.mark.slow
 def test_grant_reader_needs_postgresql(sqlite_url):
     done = run("db", "upgrade", "--grant-reader", "newsdesk_reader", "--database", sqlite_url)
     assert done.returncode == 2 and "needs PostgreSQL" in done.stderr

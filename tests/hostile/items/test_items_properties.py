@@ -137,6 +137,7 @@ header_safe = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size
 @settings(max_examples=60, deadline=None)
 @given(st.one_of(url_like.map(lambda u: "".join(c for c in u if c not in "\r\n\x00")), header_safe),
        st.one_of(date_strings.map(lambda d: "".join(c for c in d if c not in "\r\n\x00")), header_safe))
+@pytest.mark.slow
 def test_warc_records_around_a_hostile_one_are_read(uri, date):
     good = warc_pages(3)
     _, body = news_page(900, 31)

@@ -50,6 +50,7 @@ def notations(draw, numbers) -> tuple[int, str]:
 
 @given(notations(private_ints))
 @SETTINGS
+@pytest.mark.slow
 def test_every_notation_of_a_private_address_is_refused(case):
     value, written = case
     ip = parse_ip(written)
@@ -60,6 +61,7 @@ def test_every_notation_of_a_private_address_is_refused(case):
 
 @given(notations(public_ints))
 @SETTINGS
+@pytest.mark.slow
 def test_every_notation_of_a_public_address_is_allowed(case):
     value, written = case
     assert AddressPolicy().check_host(written) is not None
@@ -106,6 +108,7 @@ def urls(draw) -> str:
 
 @given(urls())
 @SETTINGS
+@pytest.mark.slow
 def test_canonical_url_is_stable_and_clean(url):
     try:
         once = canonicalize_url(url)
@@ -142,6 +145,7 @@ def to_internal(host, port, *args, **kwargs):
 
 @given(host=st.one_of(hosts, st.text(max_size=30)), notation=notations(private_ints))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
 def test_refused_address_never_connected_to(trap, host, notation):
     from newsdesk.config import Settings
 
