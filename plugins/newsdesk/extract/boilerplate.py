@@ -109,17 +109,21 @@ def prune(tree: etree._Element) -> etree._Element:
         doomed.append(el)
         doomed_set.add(el)
     for el in doomed:
-        parent = el.getparent()
-        if parent is None:
-            continue
-        if el.tail and el.tail.strip():  # keep text that follows the block
-            prev = el.getprevious()
-            if prev is not None:
-                prev.tail = (prev.tail or "") + el.tail
-            else:
-                parent.text = (parent.text or "") + el.tail
-        parent.remove(el)
+        if el.getparent() is not None:
+            remove_keeping_tail(el)
     return tree
+
+
+def remove_keeping_tail(el) -> None:
+    """Remove ``el`` from its parent, keeping the text that follows it (its tail)."""
+    parent = el.getparent()
+    if el.tail and el.tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 _DROP_LINE = re.compile(

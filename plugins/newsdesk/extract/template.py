@@ -31,7 +31,7 @@ import re
 
 from lxml import etree
 
-from .boilerplate import holds_prose
+from .boilerplate import holds_prose, remove_keeping_tail
 from .text import BLOCK_TAGS, word_count
 
 FIGURE_WORDS = 40        # a caption and a credit
@@ -135,11 +135,5 @@ def prune_template(tree: etree._Element) -> etree._Element:
             continue  # already gone with an ancestor, or the page's frame
         if el.find(".//article") is not None or len(el.text_content()) > _MAX_SHARE * total:
             continue
-        if el.tail and el.tail.strip():  # keep text that follows the block
-            prev = el.getprevious()
-            if prev is not None:
-                prev.tail = (prev.tail or "") + el.tail
-            else:
-                parent.text = (parent.text or "") + el.tail
-        parent.remove(el)
+        remove_keeping_tail(el)
     return tree
