@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, inspect, select, text
+import sqlite3
+
+import pytest
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsdesk.fetch.archived import read_body
 from newsdesk.storage import db, loads, schema
+from pg_service import PG_ADMIN_URL
 
 # docs/analysts.md, in order: columns are only ever appended
 V_ARTICLES_CONTRACT = [
@@ -160,3 +165,43 @@ def test_lsh_buckets_rekeyed_by_window_keeping_their_rows(engine):
     with engine.connect() as conn:
         rows = conn.execute(select(schema.lsh_buckets.c.scheme, schema.lsh_buckets.c.pub_day)).all()
     assert sorted(rows) == [(0, 20000), (1, 20000), (2, 20000)]
+
+
+def _raised(run) -> BaseException:
+    with pytest.raises(SQLAlchemyError) as info:
+        run()
+    return info.value
+
+
+def test_a_terminated_session_is_transient_and_a_refused_row_is_not(pg_engine):
+    """A row the warehouse refuses is set aside; a warehouse that goes away mid-batch is not the
+    row's fault: the run fails and a re-run completes it (loads.is_transient)."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with pg_engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        cut = _raised(lambda: conn.execute(text("SELECT 1")))
+    admin.dispose()
+    assert loads.is_transient(cut)
+    with pg_engine.begin() as conn:
+        long_domain = _raised(lambda: conn.execute(
+            text("INSERT INTO sources (name, domain) VALUES ('x', :d)"), {"d": "d" * 300}))
+    assert not loads.is_transient(long_domain)
+
+
+def test_a_locked_sqlite_warehouse_is_transient(tmp_path):
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+    with engine.connect() as conn:
+        locked = _raised(lambda: conn.execute(text("SELECT * FROM t")))
+    holder.rollback()
+    holder.close()
+    with engine.connect() as conn:
+        wrong_row = _raised(lambda: conn.execute(text("INSERT INTO t VALUES (1, 2)")))
+    engine.dispose()
+    assert loads.is_transient(locked)
+    assert not loads.is_transient(wrong_row)

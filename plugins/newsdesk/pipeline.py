@@ -150,6 +150,8 @@ def fetch_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -> 
             try:
                 fetched = _record_fetch(engine, settings, item, tries, meter, stats)
             except Exception as exc:  # the warehouse refused this page's values: it alone is set aside
+                if loads.is_transient(exc):
+                    raise  # the warehouse went away: the page stays as it was for the re-run
                 log.exception("could not record the fetch of page %s", item.page_id)
                 loads.set_page_aside(engine, item.page_id, "load", loads.database_reason(exc))
                 stats["fetch_errors"] += 1
@@ -278,6 +280,8 @@ def extract_pages(engine: Engine, settings: Settings, page_ids: Sequence[int]) -
                 article_id = loads.upsert_article(conn, page_id, page.source_id, fields)
                 loads.mark_page(conn, page_id, "extracted", error_kind=None, last_error=None)
         except Exception as exc:
+            if loads.is_transient(exc):
+                raise  # the warehouse went away, not this article: the re-run extracts it
             # the warehouse refused this article: failed with the reason, never left 'fetched'
             # (every later run would meet it and fail the same way)
             log.exception("could not store the article of page %s", page_id)

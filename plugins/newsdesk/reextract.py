@@ -203,6 +203,8 @@ def reextract_pages(engine: Engine, page_ids: Sequence[int], only_outdated: bool
                     loads.upsert_article(conn, page.id, page.source_id, fields)
                     loads.mark_page(conn, page.id, "extracted", error_kind=None, last_error=None)
             except Exception as exc:  # the warehouse refused this article: recorded, the others go on
+                if loads.is_transient(exc):
+                    raise  # the warehouse went away: the re-run re-extracts it
                 log.exception("could not store the re-extracted article of page %s", page.id)
                 failures.append((page, arts.get(page.id), ("load", loads.database_reason(exc))))
         if text_changed:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, SQLAlchemyError
 
 from ..cjk import count_words
 from ..times import sane_date
@@ -59,6 +59,27 @@ def database_reason(exc: BaseException) -> str:
     return clip(f"{inner.__class__.__name__}: {first}", 500)
 
 
+# SQLSTATE classes of a failure of the connection or the server, not of the row: connection
+# exception, transaction rollback (deadlock, serialization), insufficient resources, operator
+# intervention (terminated, shutting down), lock not available.
+_TRANSIENT_SQLSTATES = ("08", "40", "53", "57", "55P03")
+_TRANSIENT_SQLITE = ("locked", "busy", "disk i/o", "unable to open")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when ``exc`` says the warehouse went away or was busy rather than refused a row:
+    such an item must not be set aside; the run fails and a re-run completes it."""
+    if isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    inner = getattr(exc, "orig", None) or exc
+    state = getattr(inner, "sqlstate", None) or getattr(inner, "pgcode", None)
+    if state:
+        return state.startswith(_TRANSIENT_SQLSTATES)
+    if inner.__class__.__name__ == "OperationalError" and inner.__class__.__module__.startswith("sqlite3"):
+        return any(word in str(inner).lower() for word in _TRANSIENT_SQLITE)
+    return False
+
+
 def write_isolated(conn: Connection, rows: Sequence, write: Callable[[Sequence], object]) -> list[tuple[object, str]]:
     """``write(rows)`` in a savepoint; when the database refuses the batch, ``write([row])`` for
     each row in a savepoint of its own, so only the rows it refuses are set aside. Returns
@@ -70,6 +91,8 @@ def write_isolated(conn: Connection, rows: Sequence, write: Callable[[Sequence],
             write(rows)
         return []
     except (SQLAlchemyError, ValueError) as exc:
+        if is_transient(exc):
+            raise
         if len(rows) == 1:
             return [(rows[0], database_reason(exc))]
         log.warning("a batch of %d rows was refused (%s); writing them one by one", len(rows), database_reason(exc))
@@ -79,6 +102,8 @@ def write_isolated(conn: Connection, rows: Sequence, write: Callable[[Sequence],
             with conn.begin_nested():
                 write([row])
         except (SQLAlchemyError, ValueError) as exc:
+            if is_transient(exc):
+                raise
             rejected.append((row, database_reason(exc)))
     return rejected
 
