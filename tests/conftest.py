@@ -28,8 +28,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from httpserver import http_server  # noqa: E402,F401 - the local HTTP server fixture, for every test module
 from newsdesk.config import Settings  # noqa: E402
 from newsdesk.storage import db  # noqa: E402
-from pg_service import PG_ADMIN_URL  # noqa: E402
-from pg_service import pg_reachable as _pg_reachable  # noqa: E402
+from services import PG_ADMIN_URL  # noqa: E402
+from services import pg_reachable as _pg_reachable  # noqa: E402
 
 
 @pytest.fixture

@@ -638,8 +638,8 @@ def test_cli_import_creates_a_missing_postgresql_database_and_reports_an_unreach
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    from pg_service import PG_ADMIN_URL
-    from pg_service import pg_reachable as _pg_reachable
+    from services import PG_ADMIN_URL
+    from services import pg_reachable as _pg_reachable
 
     reason = _pg_reachable()
     if reason:

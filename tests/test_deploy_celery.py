@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from services import pg_and_redis_unreachable
+
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.airflow]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,17 +43,9 @@ stack_mod = _load_stack_module()
 
 
 def _skip_reason() -> str | None:
-    from pg_service import pg_reachable as _pg_reachable
-
-    reason = _pg_reachable()
+    reason = pg_and_redis_unreachable(stack_mod.REDIS_HOST, stack_mod.REDIS_PORT)
     if reason:
         return reason
-    try:
-        import redis
-
-        redis.Redis(host=stack_mod.REDIS_HOST, port=stack_mod.REDIS_PORT, socket_connect_timeout=3).ping()
-    except Exception as exc:
-        return f"Redis not reachable: {exc}"
     try:
         from airflow.providers.celery.executors import celery_executor_utils  # noqa: F401
     except ImportError as exc:  # celery 5.7 dropped what provider 3.26 imports: pin celery 5.6.x

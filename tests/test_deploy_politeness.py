@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from metrics_listener import StatsdListener
 from politeness_server import CountingProxy
+from services import pg_and_redis_unreachable
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.airflow]
 
@@ -55,18 +56,7 @@ def _feed(host: str, count: int) -> str:
 
 
 def _skip_reason() -> str | None:
-    from pg_service import pg_reachable as _pg_reachable
-
-    reason = _pg_reachable()
-    if reason:
-        return reason
-    try:
-        import redis
-
-        redis.Redis(host=stack_mod.REDIS_HOST, port=stack_mod.REDIS_PORT, socket_connect_timeout=3).ping()
-    except Exception as exc:
-        return f"Redis not reachable: {exc}"
-    return None
+    return pg_and_redis_unreachable(stack_mod.REDIS_HOST, stack_mod.REDIS_PORT)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsdesk.fetch.archived import read_body
 from newsdesk.storage import db, loads, schema
-from pg_service import PG_ADMIN_URL
+from services import PG_ADMIN_URL
 
 # docs/analysts.md, in order: columns are only ever appended
 V_ARTICLES_CONTRACT = [

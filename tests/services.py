@@ -1,5 +1,5 @@
-"""The PostgreSQL server the tests use (importable by name from any test module: ``conftest``
-is not, once a subfolder has a conftest of its own)."""
+"""The servers the tests use: PostgreSQL and Redis on 127.0.0.1 (importable by name from any
+test module: ``conftest`` is not, once a subfolder has a conftest of its own)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,17 @@ def pg_reachable() -> str | None:
         return None
     except Exception as exc:
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}"
+
+
+def pg_and_redis_unreachable(redis_host: str, redis_port: int) -> str | None:
+    """Why a test that needs both the PostgreSQL server and Redis skips, or None."""
+    reason = pg_reachable()
+    if reason:
+        return reason
+    try:
+        import redis
+
+        redis.Redis(host=redis_host, port=redis_port, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        return f"Redis not reachable: {exc}"
+    return None
