@@ -7,8 +7,9 @@ sum, a place), while an independent report of the same event shares the topic's 
 few key facts but tells them with details of its own.
 
 * Terms: the words of a sentence less English function words, cut to a prefix (``PREFIX``) so
-  that inflections meet ("Islamabadu"/"Islamabadzie"); numbers whole; Han and kana as character
-  pairs. Other languages' function words need no list: see the weights.
+  that inflections meet ("Islamabadu"/"Islamabadzie"); numbers whole, without a glued-on
+  ending ("9'u", "10th"); Han and kana as character pairs. Other languages' function words need
+  no list: see the weights.
 * Weights: IDF over the sentences of the two texts together, squared, ``log(1 + N / df)^2``: a
   word in most sentences of the pair (a function word, the story's main name) weighs little,
   one in a single sentence of each text (a detail both tell) weighs most.
@@ -51,8 +52,12 @@ def terms(sentence: str) -> list[str]:
     return _terms(normalise(sentence))
 
 
+_NUMBER_WITH_SUFFIX = re.compile(r"(\d+)[^\W\d_]+$")
+
+
 def _terms(text: str) -> list[str]:
-    tokens = words_normalised(text)
+    # a number with a case ending or ordinal glued on ("9'u", "6'sının", "10th") is the number
+    tokens = [m.group(1) if (m := _NUMBER_WITH_SUFFIX.fullmatch(t)) else t for t in words_normalised(text)]
     out = [t if t.isdigit() else t[:PREFIX] for t in tokens
            if t.isdigit() or (len(t) > 2 and t not in STOPWORDS and not CJK.match(t))]
     if CJK.search(text):

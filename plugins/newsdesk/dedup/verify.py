@@ -62,6 +62,15 @@ REWRITE_LONG = 6
 REWRITE_MIN_IN_ORDER = 3
 REWRITE_ANY_ORDER = 0.45  # coverage in any order (facts regrouped) with REWRITE_MIN_COVERED sentences
 REWRITE_MIN_COVERED = 4
+# Texts that name the same people and places (most of the smaller set of the names their
+# sentences give, counted per sentence so that a sentence's first word is not a name) need less
+# ordered coverage: on the realistic corpus, independent reports that agree on names this much
+# reach 0.16, rewrites that condense or expand a story freely 0.27-0.34.
+REWRITE_NAMES_AGREE = 0.7
+REWRITE_NAMES_AGREE_MIN = 5
+REWRITE_ORDERED_AGREE = 0.25  # ... of REWRITE_LONG sentences or more
+REWRITE_ORDERED_AGREE_SHORT = 0.30
+REWRITE_ORDERED_AGREE_BRIEF = 0.45
 
 _TRIVIAL_NUMBERS = frozenset({"1", "2", "3"})
 # A capitalised word (or run of them) not at the start of the text or of a sentence. The
@@ -111,6 +120,10 @@ class Doc:
     @cached_property
     def align_sentences(self) -> list[align.Sentence]:
         return align.sentence_terms(self.text)
+
+    @cached_property
+    def sentence_names(self) -> frozenset[str]:
+        return frozenset().union(*(s.names for s in self.align_sentences))
 
     @cached_property
     def number_sequence(self) -> list[str]:
@@ -195,9 +208,17 @@ def rewrite(copy: Doc, original: Doc) -> tuple[bool, dict]:
         small = "copy"
     cov = align.coverage(a, b, weight)
     n = cov.sentences
-    need = REWRITE_ORDERED if n >= REWRITE_LONG else REWRITE_ORDERED_SHORT if n >= 4 else REWRITE_ORDERED_BRIEF
+    names = _overlap(copy.sentence_names, original.sentence_names)
+    agree = (names is not None and names >= REWRITE_NAMES_AGREE
+             and min(len(copy.sentence_names), len(original.sentence_names)) >= REWRITE_NAMES_AGREE_MIN)
+    if agree:
+        need = (REWRITE_ORDERED_AGREE if n >= REWRITE_LONG else REWRITE_ORDERED_AGREE_SHORT if n >= 4
+                else REWRITE_ORDERED_AGREE_BRIEF)
+    else:
+        need = REWRITE_ORDERED if n >= REWRITE_LONG else REWRITE_ORDERED_SHORT if n >= 4 else REWRITE_ORDERED_BRIEF
     evidence = dict(smaller=small, ordered=round(cov.ordered, 4), any_order=round(cov.any_order, 4),
                     in_order=cov.in_order, covered=cov.covered, sentences=n, trimmed=cov.trimmed,
+                    sentence_names=names, names_agree=agree,
                     numbers_in_order=align.common_subsequence(copy.number_sequence, original.number_sequence),
                     shared_quotes=align.shared_quotations(copy.quotations, original.quotations))
     in_order = n >= 3 and cov.in_order >= REWRITE_MIN_IN_ORDER and cov.ordered >= need
