@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import numpy as np  # noqa: E402
-
 from bench.dedup_eval import realistic  # noqa: E402
 
 from newsdesk.dedup.text import sentences  # noqa: E402
