@@ -1048,3 +1048,33 @@ def test_a_date_the_page_states_is_not_a_guess():
     assert not art.date_guessed
     fields = article_fields(art.as_fields(), art.url, datetime(2024, 3, 17, tzinfo=timezone.utc), captured)
     assert (fields["published_at"], fields["date_source"]) == (datetime(2024, 3, 18, 10, tzinfo=timezone.utc), "page")
+
+
+# --- plain text in <pre> ---------------------------------------------------------------------
+
+def test_a_mail_archive_message_reads_as_paragraphs():
+    """A story forwarded to a mailing list, archived by pipermail: wrapped at 72 characters in a
+    <pre>, quoted with "> ", signed after "-- ". Each paragraph one line, no quote marks, no
+    signature, none of the archive's navigation."""
+    art = extract("mail-archive-wrapped-plain-text.html",
+                  url="https://lists.example.org/pipermail/rivers-list/2025-March/004418.html")
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[1].startswith("Rescue teams in the river town of Marlow Ferry were still searching the water on")
+    assert paragraphs[1].endswith("killing three people and injuring 17.")
+    assert len(paragraphs) == 5 and paragraphs[-1].endswith("would be handed to investigators.")
+    assert ">" not in art.text and "Residents' Association" not in art.text
+    assert "Messages sorted by" not in art.text and "More information" not in art.text
+
+
+def test_code_and_short_lines_in_pre_keep_their_lines():
+    from newsdesk.extract.plaintext import paragraphs
+
+    code = "\n".join(["def fetch(url):", "    response = client.get(url)", "    if response.ok:",
+                      "        return response.text", "    raise FetchError(url)", "", "for url in urls:",
+                      "    print(fetch(url))"])
+    verse = "\n".join(["The river ran high", "the bridge held its breath", "and then it did not,",
+                       "", "three names on the stone", "seventeen in the ward", "one ferry at dawn"])
+    table = "\n".join(f"{name:<30}{votes:>10}{share:>8.1f}%" for name, votes, share in [
+        ("Anika Rosslyn", 41230, 48.2), ("Paul Okafor", 30112, 35.2), ("Dana Whitcombe", 14200, 16.6),
+        ("Turnout", 85542, 61.0), ("Spoilt ballots", 402, 0.5), ("Registered voters", 140230, 100.0)])
+    assert paragraphs(code) is None and paragraphs(verse) is None and paragraphs(table) is None

@@ -51,6 +51,7 @@ from .metadata import (
     page_metadata,
     parse_datetime,
 )
+from .plaintext import unwrap_prose_blocks
 from .standfirst import find_standfirst
 from .structured import clean_authors, cut_after_body, read_structured
 from .template import prune_template
@@ -69,9 +70,10 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump whenever the output of extract_article can change for the same input;
 # stored in articles.extractor ("trafilatura@<version>") so re-extraction can key on it.
-EXTRACTOR_VERSION = "5"  # 5: hidden text, widgets, pictures, teaser cards, ruby, messaging sign-ups,
-#                           text after the end of the JSON-LD articleBody; dates guessed from the text
-#                           marked (date_source 'text')
+EXTRACTOR_VERSION = "6"  # 6: wrapped plain-text stories in <pre> (mail archives) read as paragraphs
+# 5: hidden text, widgets, pictures, teaser cards, ruby, messaging sign-ups,
+#    text after the end of the JSON-LD articleBody; dates guessed from the text marked
+#    (date_source 'text')
 # 4: headline, byline and date from JSON-LD; standfirst; furniture; briefs; py3langid
 
 MIN_WORDS = 25                 # fewer words than this after every fallback: no article text
@@ -424,7 +426,7 @@ def _extract(html: bytes | str, url: str, content_type: str | None, captured_at:
     structured = read_structured(tree)
     metas = meta_tags(tree)
     h1 = article_h1(tree)
-    work_tree = prune_template(boilerplate.prune(tree))
+    work_tree = unwrap_prose_blocks(prune_template(boilerplate.prune(tree)))
 
     date_params = _date_params()
     meta = page_metadata(work_tree, url, date_params)
