@@ -57,7 +57,8 @@ _NUMBER_WITH_SUFFIX = re.compile(r"(\d+)[^\W\d_]+$")
 
 def _terms(text: str) -> list[str]:
     # a number with a case ending or ordinal glued on ("9'u", "6'sının", "10th") is the number
-    tokens = [m.group(1) if (m := _NUMBER_WITH_SUFFIX.fullmatch(t)) else t for t in words_normalised(text)]
+    tokens = [m.group(1) if t[0].isdigit() and (m := _NUMBER_WITH_SUFFIX.fullmatch(t)) else t
+              for t in words_normalised(text)]
     out = [t if t.isdigit() else t[:PREFIX] for t in tokens
            if t.isdigit() or (len(t) > 2 and t not in STOPWORDS and not CJK.match(t))]
     if CJK.search(text):
@@ -171,6 +172,14 @@ def _rows(a: list[Sentence], b: list[Sentence], weight: dict[str, float]):
             cover[j] = sum(weight[t] for t in shared) / own
         out.append((own, cover, max(cover.values(), default=0.0)))
     return out
+
+
+def sentences_that_may_count(a: list[Sentence], b: list[Sentence]) -> int:
+    """How many sentences of ``a`` could be covered by ``b`` at all: those sharing one of their
+    names or numbers with some sentence of ``b`` (Han and kana text: all). A bound on ``covered``
+    and ``in_order`` of ``coverage(a, b)``, without its weights."""
+    terms_of_b = frozenset().union(*(s.terms for s in b))
+    return sum(1 for s in a if s.cjk or any((t in s.names or t[0].isdigit()) and t in terms_of_b for t in s.terms))
 
 
 def coverage(a: list[Sentence], b: list[Sentence], weight: dict[str, float] | None = None) -> Coverage:
