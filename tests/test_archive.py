@@ -792,6 +792,22 @@ def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, t
 
 
 @pytest.mark.slow
+def test_the_extraction_workers_import_neither_the_warehouse_nor_the_parent_the_language_model():
+    """What the pool's forkserver preloads (every worker's modules) holds no SQLAlchemy or Alembic;
+    the importer's parent, which never extracts, does not load the language model."""
+    worker = ("import sys; import newsdesk.archive.parallel, newsdesk.extract.preloaded; "
+              "assert not {'sqlalchemy', 'alembic', 'newsdesk.storage'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", worker], check=True)
+    parent = ("import newsdesk.cli; from newsdesk.archive.parallel import ExtractorPool; "
+              "from newsdesk.extract import language\n"
+              "with ExtractorPool(1) as pool:\n"
+              "    pool.warm_up()\n"
+              "    assert pool.submit([('https://example.com/a', b'<html><body><p>x</p></body></html>', 'text/html')])"
+              ".result()[0][0] == 'error'\n"
+              "assert language._IDENTIFIER is None")
+    subprocess.run([sys.executable, "-c", parent], check=True)
+
+
 def test_cli_import_takes_folders_of_archives(sqlite_engine, sqlite_url, tmp_path):
     folder = tmp_path / "crawl"
     write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))

@@ -29,9 +29,8 @@ from sqlalchemy.pool import NullPool
 from ..config import Settings
 from . import views
 from .errors import ViewBlocked, WarehouseError, WarehouseNotReady  # noqa: F401 - raised to callers of db
-from .search_index import SAME_VECTORS
+from .search_index import SAME_VECTORS, ensure_search_index
 from .search_index import definition as search_index_definition
-from .search_index import ensure_search_index
 from .sql_files import SQL_DIR
 
 log = logging.getLogger(__name__)
