@@ -42,7 +42,7 @@ from ..cjk import count_words
 from ..compression import compress
 from ..config import Settings, option_from_env
 from ..extract import ExtractionError, extract_article
-from .memory import release_free_memory
+from .memory import keep_large_blocks_apart, release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def _worker_main(conn: Connection, time_limit: float | None) -> None:
     """A worker's loop: ``(function, args)`` in, ``("ok", value)`` or ``("error", exception)``
     out, until ``None`` or the parent's end of the pipe closes."""
     _configure_worker(time_limit)
+    keep_large_blocks_apart()
     while True:
         try:
             job = conn.recv()
