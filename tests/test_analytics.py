@@ -18,7 +18,7 @@ from sqlalchemy import insert, text, update
 import sample_warehouse as sample
 from newsdesk import cli
 from newsdesk.analytics import export, rollup, search
-from newsdesk.storage import db, schema, search_index
+from newsdesk.storage import db, schema, search_index, views
 
 
 @pytest.fixture
@@ -204,6 +204,29 @@ def test_postgres_upgrade_moves_the_former_generated_search_column(pg_engine):
         assert conn.execute(text("SELECT count(*) FROM article_search")).scalar_one() == 13
     assert len(search.search(pg_engine, "buffer zones")) == 1
     assert search_index.ensure_search_index(pg_engine) == "present"
+
+
+def test_postgres_upgrade_from_a_definition_with_the_same_vectors_replaces_only_the_functions(pg_engine):
+    """A definition listed in SAME_VECTORS (the former newsdesk_fold: one translate over the
+    whole list of accented letters) computed every vector as the current one does: the upgrade
+    replaces the function and keeps the vectors, it does not index every article again."""
+    sample.build_sample_warehouse(pg_engine)
+    old_digest = next(iter(search_index.SAME_VECTORS["postgresql"]))
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"CREATE OR REPLACE FUNCTION newsdesk_fold(value text) RETURNS text LANGUAGE sql "
+                          f"IMMUTABLE PARALLEL SAFE AS $$ SELECT translate(value, '{search_index.ACCENTS}', "
+                          f"'{search_index.ACCENTS_FOLDED}') $$"))
+        views.record(conn, db.SEARCH_INDEX, old_digest)
+        conn.execute(text("UPDATE article_search SET search_tsv = search_tsv || 'kept'::tsvector"))
+        before = dict(conn.execute(text("SELECT article_id, search_tsv::text FROM article_search")).all())
+    assert not db.status(pg_engine)["search_index_current"]
+    assert db.upgrade(pg_engine)["search_index"] == "functions replaced"
+    with pg_engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT article_id, search_tsv::text FROM article_search")).all()) == before
+        assert "regexp_replace" in conn.execute(text("SELECT prosrc FROM pg_proc WHERE proname = 'newsdesk_fold'")
+                                                ).scalar_one()
+    assert db.status(pg_engine)["search_index_current"]
+    assert db.upgrade(pg_engine)["search_index"] == "present"
 
 
 def test_ensure_search_index_is_idempotent_and_backfills(engine):

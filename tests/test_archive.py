@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -792,6 +793,44 @@ def test_arc_files_of_older_crawls_are_imported(sqlite_engine, small_settings, t
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
+def test_large_blocks_leave_the_heap_when_freed():
+    """After keep_large_blocks_apart, a freed body-sized block goes back to the system at once,
+    even after larger ones were freed (glibc alone would have raised its threshold past them)."""
+    code = """if True:
+        import gc
+        from newsdesk.archive.memory import keep_large_blocks_apart
+        def rss():
+            return int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])
+        assert keep_large_blocks_apart()
+        big = [bytes(4 << 20) for _ in range(4)]
+        del big
+        bodies = [bytes(300 << 10) + bytes([i % 256]) for i in range(300)]  # ~90 MB of archive bodies
+        holding = rss()
+        keep = bodies[::50]
+        del bodies
+        gc.collect()
+        assert holding - rss() > 60_000, (holding, rss())
+    """
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_extraction_workers_import_neither_the_warehouse_nor_the_parent_the_language_model():
+    """What the pool's forkserver preloads (every worker's modules) holds no SQLAlchemy or Alembic;
+    the importer's parent, which never extracts, does not load the language model."""
+    worker = ("import sys; import newsdesk.archive.parallel, newsdesk.extract.preloaded; "
+              "assert not {'sqlalchemy', 'alembic', 'newsdesk.storage'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", worker], check=True)
+    parent = ("import newsdesk.cli; from newsdesk.archive.parallel import ExtractorPool; "
+              "from newsdesk.extract import language\n"
+              "with ExtractorPool(1) as pool:\n"
+              "    pool.warm_up()\n"
+              "    assert pool.submit([('https://example.com/a', b'<html><body><p>x</p></body></html>', 'text/html')])"
+              ".result()[0][0] == 'error'\n"
+              "assert language._IDENTIFIER is None")
+    subprocess.run([sys.executable, "-c", parent], check=True)
+
+
 def test_cli_import_takes_folders_of_archives(sqlite_engine, sqlite_url, tmp_path):
     folder = tmp_path / "crawl"
     write_warc(folder / "2026" / "a.warc.gz", news_records(3, 71))

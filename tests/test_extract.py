@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -406,6 +408,26 @@ def test_detect_language(text, code):
 
 def test_detect_language_refuses_short_text():
     assert detect_language("Hello world") == (None, 0.0)
+
+
+def test_the_language_model_loads_on_first_need_not_on_import():
+    """75 MB: a process that imports extraction but never extracts (the archive importer's
+    parent) goes without it; extract_article loads it before a page's time limit starts, and
+    extract.preloaded (the import pool's forkserver) loads it on import."""
+    code = """if True:
+        import newsdesk.cli, newsdesk.archive.warc
+        from newsdesk.extract import extract_article, language
+        assert language._IDENTIFIER is None
+        body = ("<html><head><title>A</title></head><body><article><p>" + "The council said on Monday that "
+                "the new bridge would open next spring after years of delay and rising costs. " * 5
+                + "</p></article></body></html>").encode()
+        assert extract_article(body, "https://example.com/a", "text/html", time_limit=30).language == "en"
+        assert language._IDENTIFIER is not None
+    """
+    subprocess.run([sys.executable, "-c", code], check=True)
+    preload = ("from newsdesk.extract import language; import newsdesk.extract.preloaded; "
+               "assert language._IDENTIFIER is not None")
+    subprocess.run([sys.executable, "-c", preload], check=True)
 
 
 # --- boilerplate ------------------------------------------------------------------------------

@@ -39,9 +39,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection, wait
 
 from ..cjk import count_words
+from ..compression import compress
 from ..config import Settings, option_from_env
 from ..extract import ExtractionError, extract_article
-from ..storage.loads import compress
+from .memory import keep_large_blocks_apart, release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def _worker_main(conn: Connection, time_limit: float | None) -> None:
     """A worker's loop: ``(function, args)`` in, ``("ok", value)`` or ``("error", exception)``
     out, until ``None`` or the parent's end of the pipe closes."""
     _configure_worker(time_limit)
+    keep_large_blocks_apart()
     while True:
         try:
             job = conn.recv()
@@ -139,6 +141,8 @@ def _worker_main(conn: Connection, time_limit: float | None) -> None:
         except Exception as exc:  # reported to the parent, whose future raises it
             reply = ("error", exc)
         conn.send(reply)
+        del job, reply
+        release_free_memory()  # the chunk's parse trees and bodies, freed: back to the system
 
 
 class _Done(Future):
@@ -212,7 +216,7 @@ class ExtractorPool:
         self._thread: threading.Thread | None = None
         if self.workers > 0:
             self._ctx = multiprocessing.get_context("forkserver")
-            self._ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract"])
+            self._ctx.set_forkserver_preload(["newsdesk.archive.parallel", "newsdesk.extract.preloaded"])
             self._wake_reader, self._wake_writer = self._ctx.Pipe(duplex=False)
             self._pool = [_Worker(self._ctx, time_limit) for _ in range(self.workers)]
             self._thread = threading.Thread(target=self._run, name="extractor-pool", daemon=True)

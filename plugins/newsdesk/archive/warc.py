@@ -48,7 +48,7 @@ from ..times import EARLIEST, parse_timestamp
 from ..urls import canonicalize_url, domain_of
 from . import progress as prog_mod
 from .follow import DedupFollower
-from .memory import release_free_memory
+from .memory import keep_large_blocks_apart, release_free_memory
 from .parallel import ExtractorPool
 
 log = logging.getLogger(__name__)
@@ -472,6 +472,7 @@ def import_warcs(engine: Engine, settings: Settings, paths: Iterable[str | Path]
     report: dict = {"files": {}, "extracted": 0, "extract_errors": 0}
     reporter = prog_mod.Reporter(opts.progress)
     started = time.monotonic()
+    keep_large_blocks_apart()  # the bodies read and handed to the workers
     own_pool = pool is None
     pool = pool or ExtractorPool(opts.workers, time_limit=settings.extract_timeout)
     # dedup of the batches already written runs while the workers extract the next ones

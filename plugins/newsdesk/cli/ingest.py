@@ -63,7 +63,7 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     if state["views_outdated"]:
         print(f"views to replace: {', '.join(state['views_outdated'])}")
     if not state["search_index_current"]:
-        print("search index: to rebuild")
+        print("search index: to update (its definition changed)")
     if not state["current"]:
         print("run `newsdesk db upgrade`")
     return 0

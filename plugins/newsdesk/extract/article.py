@@ -40,7 +40,7 @@ from .furniture import drop_furniture
 from .headline import article_h1, choose_headline
 from .interstitial import MAX_WORDS as STAND_IN_MAX_WORDS
 from .interstitial import blocking_service, not_found_page
-from .language import detect_language, normalise_language
+from .language import detect_language, load_model, normalise_language
 from .metadata import (
     absolute_http_url,
     canonical_url,
@@ -407,6 +407,7 @@ def extract_article(html: bytes | str, url: str, content_type: str | None = None
     (still busy after ``time_limit`` seconds; None: no limit) or ``no_text``
     (no candidate has MIN_WORDS words of article-like text).
     """
+    load_model()  # before the time limit starts: a load cut off would be tried again on every page
     try:
         with deadline.time_limit(time_limit):
             return _extract(html, url, content_type, captured_at)

@@ -4,6 +4,7 @@ wrongly declared) pages with py3langid, which knows 97 languages in every script
 from __future__ import annotations
 
 import re
+import threading
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -27,11 +28,23 @@ _MIN_WORDS = 5            # Han and kana characters count one each (text.word_co
 _MIN_PROBABILITY = 0.5
 
 
-# The model (about 0.5 s to load, 75 MB) is loaded when the package is imported, not on a
-# page's first detection: inside a page's time limit the load could be cut off (and be tried
-# again on every page), and the import pool's forkserver preloads this package, so its workers
-# start with the model in place.
-_IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+_IDENTIFIER: LanguageIdentifier | None = None
+_LOADING = threading.Lock()
+
+
+def load_model() -> LanguageIdentifier:
+    """The model (about 0.5 s to load, 75 MB), loaded once per process on first need, not when
+    the package is imported: a process that imports extraction but never extracts (the archive
+    importer's parent, which only writes what its workers extract) does without it.
+    ``extract_article`` calls this before a page's time limit starts (inside it the load could
+    be cut off, and be tried again on every page), and the import pool's forkserver loads it
+    (``extract.preloaded``), so its workers start with the model in place, shared."""
+    global _IDENTIFIER
+    if _IDENTIFIER is None:
+        with _LOADING:
+            if _IDENTIFIER is None:
+                _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _IDENTIFIER
 
 
 def normalise_language(tag: str | None) -> str | None:
@@ -53,7 +66,7 @@ def detect_language(text: str) -> tuple[str | None, float]:
     sample = text[:_SAMPLE_CHARS]
     if word_count(sample) < _MIN_WORDS:
         return None, 0.0
-    code, probability = _IDENTIFIER.classify(sample)
+    code, probability = load_model().classify(sample)
     code = normalise_language(code)
     if code is None or probability < _MIN_PROBABILITY:
         return None, 0.0

@@ -29,8 +29,8 @@ from sqlalchemy.pool import NullPool
 from ..config import Settings
 from . import views
 from .errors import ViewBlocked, WarehouseError, WarehouseNotReady  # noqa: F401 - raised to callers of db
+from .search_index import SAME_VECTORS, ensure_search_index
 from .search_index import definition as search_index_definition
-from .search_index import ensure_search_index
 from .sql_files import SQL_DIR
 
 log = logging.getLogger(__name__)
@@ -281,8 +281,10 @@ def upgrade(engine: Engine | str | None = None, revision: str = "head", grant_re
     dialect = engine.dialect.name
     digest = _digest(search_index_definition(dialect))
     with engine.connect() as conn:
-        index_changed = views.recorded(conn).get(SEARCH_INDEX) != digest
-    done["search_index"] = ensure_search_index(engine, rebuild=index_changed)
+        recorded = views.recorded(conn).get(SEARCH_INDEX)
+    same_vectors = recorded in SAME_VECTORS.get(dialect, ())
+    done["search_index"] = ensure_search_index(engine, rebuild=recorded != digest and not same_vectors,
+                                               refresh=same_vectors)
     with engine.begin() as conn:
         views.record(conn, SEARCH_INDEX, digest)
     with engine.begin() as conn:
