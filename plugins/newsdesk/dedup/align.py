@@ -174,14 +174,6 @@ def _rows(a: list[Sentence], b: list[Sentence], weight: dict[str, float]):
     return out
 
 
-def sentences_that_may_count(a: list[Sentence], b: list[Sentence]) -> int:
-    """How many sentences of ``a`` could be covered by ``b`` at all: those sharing one of their
-    names or numbers with some sentence of ``b`` (Han and kana text: all). A bound on ``covered``
-    and ``in_order`` of ``coverage(a, b)``, without its weights."""
-    terms_of_b = frozenset().union(*(s.terms for s in b))
-    return sum(1 for s in a if s.cjk or any((t in s.names or t[0].isdigit()) and t in terms_of_b for t in s.terms))
-
-
 def coverage(a: list[Sentence], b: list[Sentence], weight: dict[str, float] | None = None) -> Coverage:
     """How much of ``a`` is said by ``b``, in any order and in the same order."""
     if not a or not b:

@@ -200,10 +200,6 @@ def rewrite(copy: Doc, original: Doc) -> tuple[bool, dict]:
     if numbers is not None and (numbers == 0 or (min(len(copy.numbers), len(original.numbers)) >= 2
                                                  and numbers < 0.5)):
         return False, {"numbers": numbers}
-    # neither route can reach its count of sentences (the alignment's weights are the costly part)
-    may_count = max(align.sentences_that_may_count(a, b), align.sentences_that_may_count(b, a))
-    if may_count < REWRITE_MIN_IN_ORDER:
-        return False, {"may_count": may_count}
     weight = align.weights(a, b)
     if sum(weight[t] for s in a for t in s.terms) > sum(weight[t] for s in b for t in s.terms):
         a, b = b, a
