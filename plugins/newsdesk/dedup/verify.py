@@ -15,9 +15,9 @@
 * rewrite (relation ``paraphrase``, method ``rewrite-alignment``): when the word-overlap
   alignment finds too little, a condensed, expanded, regrouped or freely reworded rewrite is
   recognised by what it keeps — the smaller text's sentences said by the larger one, in the
-  same order, weighted by how rare their terms are in the pair (``align``); its numbers and
-  names must not be another story's. Its similarity is that ordered coverage of the smaller
-  text.
+  same order, weighted by how rare their terms are in the pair (``align``), less of it when the
+  two name the same people and places; its numbers and names must not be another story's. Its
+  similarity is that ordered coverage of the smaller text.
 
 ``match`` is symmetric (both directions are computed and the max is used), so the
 decision to put two articles together does not depend on which arrived first.
